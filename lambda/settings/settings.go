@@ -1,0 +1,346 @@
+package settings
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// OwnerTagKey is the tag the enabler puts on every flow log it creates. Its
+// value is the Owner of the deployment (the stack id), so two deployments
+// never touch each other's flow logs, and the enabler's IAM policy can allow
+// DeleteFlowLogs only on flow logs that carry it.
+const OwnerTagKey = "vpc-flow-logs:owner"
+
+// Environment variables the stack sets on the enabler.
+const (
+	EnvTagKey                 = "TAG_KEY"
+	EnvTagValues              = "TAG_VALUES" // a JSON array of strings; [] means any value
+	EnvLogGroupName           = "LOG_GROUP_NAME"
+	EnvDeliveryRoleARN        = "DELIVERY_ROLE_ARN"
+	EnvTrafficType            = "TRAFFIC_TYPE"
+	EnvMaxAggregationInterval = "MAX_AGGREGATION_INTERVAL"
+	EnvLogFormat              = "LOG_FORMAT" // empty means the AWS default format
+	EnvRemoveOnDelete         = "REMOVE_FLOW_LOGS_ON_DELETE"
+	EnvRemoveOnUntag          = "REMOVE_FLOW_LOGS_ON_UNTAG"
+	EnvOwner                  = "OWNER"
+	EnvDryRun                 = "DRY_RUN"
+	EnvMetricsNamespace       = "METRICS_NAMESPACE"
+)
+
+// Environment variables the stack sets on the summarizer (it also reads
+// EnvLogGroupName and EnvMetricsNamespace).
+const (
+	EnvSummaryLogGroupName = "SUMMARY_LOG_GROUP_NAME"
+	EnvCheckpointParameter = "CHECKPOINT_PARAMETER"
+	EnvSettleLag           = "SETTLE_LAG"      // a Go duration, e.g. 15m
+	EnvSchedulePeriod      = "SCHEDULE_PERIOD" // a Go duration: the window of the first run
+	EnvTopicARN            = "TOPIC_ARN"       // optional SNS topic for a plain-text digest
+	EnvTopK                = "TOP_K"           // length of each top-N list in the digest
+)
+
+// Custom resource properties of the enabler. CloudFormation delivers every
+// scalar property as a string, so numbers and booleans arrive as "600" and
+// "true".
+const (
+	PropTagKey                 = "TagKey"
+	PropTagValues              = "TagValues"
+	PropLogGroupName           = "LogGroupName"
+	PropDeliveryRoleARN        = "DeliveryRoleArn"
+	PropTrafficType            = "TrafficType"
+	PropMaxAggregationInterval = "MaxAggregationInterval"
+	PropLogFormat              = "LogFormat"
+	PropRemoveOnDelete         = "RemoveFlowLogsOnDelete"
+	PropRemoveOnUntag          = "RemoveFlowLogsOnUntag"
+	PropOwner                  = "Owner"
+	PropDryRun                 = "DryRun"
+)
+
+// DefaultMetricsNamespace is the CloudWatch namespace of both functions'
+// embedded metrics.
+const DefaultMetricsNamespace = "VPCFlowLogs"
+
+// FormatValidator checks a flow log format string. The flowrecord package
+// provides the implementation; settings takes it as a hook so that this
+// package stays free of the record parser.
+var FormatValidator = func(string) error { return nil }
+
+// Enabler is the configuration of one reconcile run.
+type Enabler struct {
+	TagKey                 string
+	TagValues              []string // empty: any value of TagKey
+	LogGroupName           string
+	DeliveryRoleARN        string
+	TrafficType            string
+	MaxAggregationInterval int
+	LogFormat              string // empty: the AWS default format
+	RemoveOnDelete         bool
+	RemoveOnUntag          bool
+	Owner                  string
+	DryRun                 bool
+	MetricsNamespace       string
+}
+
+// Validate checks every field and reports all problems at once.
+func (e Enabler) Validate() error {
+	var errs []error
+	add := func(name string, err error) {
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		}
+	}
+	add("tag key", ValidateTagKey(e.TagKey))
+	add("tag values", ValidateTagValues(e.TagValues))
+	add("log group name", ValidateLogGroupName(e.LogGroupName))
+	if !strings.HasPrefix(e.DeliveryRoleARN, "arn:") || !strings.Contains(e.DeliveryRoleARN, ":role/") {
+		add("delivery role ARN", fmt.Errorf("%q is not an IAM role ARN", e.DeliveryRoleARN))
+	}
+	add("traffic type", ValidateTrafficType(e.TrafficType))
+	add("maximum aggregation interval", ValidateMaxAggregationInterval(e.MaxAggregationInterval))
+	if e.LogFormat != "" {
+		add("log format", FormatValidator(e.LogFormat))
+	}
+	if e.Owner == "" {
+		add("owner", errors.New("is empty"))
+	}
+	return errors.Join(errs...)
+}
+
+// EnablerFromEnv reads the enabler's configuration from the environment
+// variables the stack sets; getenv is os.Getenv outside tests.
+func EnablerFromEnv(getenv func(string) string) (Enabler, error) {
+	r := reader{get: func(k string) (any, bool) {
+		v := getenv(k)
+		return v, v != ""
+	}}
+	e := Enabler{
+		TagKey:                 r.str(EnvTagKey, ""),
+		TagValues:              r.jsonList(EnvTagValues),
+		LogGroupName:           r.str(EnvLogGroupName, ""),
+		DeliveryRoleARN:        r.str(EnvDeliveryRoleARN, ""),
+		TrafficType:            r.str(EnvTrafficType, TrafficAll),
+		MaxAggregationInterval: r.integer(EnvMaxAggregationInterval, 600),
+		LogFormat:              r.str(EnvLogFormat, ""),
+		RemoveOnDelete:         r.boolean(EnvRemoveOnDelete, true),
+		RemoveOnUntag:          r.boolean(EnvRemoveOnUntag, true),
+		Owner:                  r.str(EnvOwner, ""),
+		DryRun:                 r.boolean(EnvDryRun, false),
+		MetricsNamespace:       r.str(EnvMetricsNamespace, DefaultMetricsNamespace),
+	}
+	if err := errors.Join(append(r.errs, e.Validate())...); err != nil {
+		return Enabler{}, fmt.Errorf("enabler configuration from the environment: %w", err)
+	}
+	return e, nil
+}
+
+// EnablerFromProperties reads the enabler's configuration from custom
+// resource properties. Owner falls back to the event's stack id, and the
+// metrics namespace to base's, so CloudFormation and the other entry points
+// agree.
+func EnablerFromProperties(props map[string]any, base Enabler) (Enabler, error) {
+	r := reader{get: func(k string) (any, bool) {
+		v, ok := props[k]
+		return v, ok && v != nil && v != ""
+	}}
+	e := Enabler{
+		TagKey:                 r.str(PropTagKey, ""),
+		TagValues:              r.list(PropTagValues),
+		LogGroupName:           r.str(PropLogGroupName, ""),
+		DeliveryRoleARN:        r.str(PropDeliveryRoleARN, ""),
+		TrafficType:            r.str(PropTrafficType, TrafficAll),
+		MaxAggregationInterval: r.integer(PropMaxAggregationInterval, 600),
+		LogFormat:              r.str(PropLogFormat, ""),
+		RemoveOnDelete:         r.boolean(PropRemoveOnDelete, true),
+		RemoveOnUntag:          r.boolean(PropRemoveOnUntag, true),
+		Owner:                  r.str(PropOwner, base.Owner),
+		DryRun:                 r.boolean(PropDryRun, base.DryRun),
+		MetricsNamespace:       base.MetricsNamespace,
+	}
+	if e.MetricsNamespace == "" {
+		e.MetricsNamespace = DefaultMetricsNamespace
+	}
+	if err := errors.Join(append(r.errs, e.Validate())...); err != nil {
+		return Enabler{}, fmt.Errorf("custom resource properties: %w", err)
+	}
+	return e, nil
+}
+
+// Summarizer is the configuration of the digest function.
+type Summarizer struct {
+	LogGroupName        string
+	SummaryLogGroupName string
+	CheckpointParameter string
+	SettleLag           time.Duration
+	SchedulePeriod      time.Duration
+	TopicARN            string // empty: no SNS message
+	TopK                int
+	MetricsNamespace    string
+}
+
+// SummarizerFromEnv reads the summarizer's configuration from the
+// environment variables the stack sets; getenv is os.Getenv outside tests.
+func SummarizerFromEnv(getenv func(string) string) (Summarizer, error) {
+	r := reader{get: func(k string) (any, bool) {
+		v := getenv(k)
+		return v, v != ""
+	}}
+	s := Summarizer{
+		LogGroupName:        r.str(EnvLogGroupName, ""),
+		SummaryLogGroupName: r.str(EnvSummaryLogGroupName, ""),
+		CheckpointParameter: r.str(EnvCheckpointParameter, ""),
+		SettleLag:           r.duration(EnvSettleLag, 15*time.Minute),
+		SchedulePeriod:      r.duration(EnvSchedulePeriod, time.Hour),
+		TopicARN:            r.str(EnvTopicARN, ""),
+		TopK:                r.integer(EnvTopK, 10),
+		MetricsNamespace:    r.str(EnvMetricsNamespace, DefaultMetricsNamespace),
+	}
+	errs := r.errs
+	if err := ValidateLogGroupName(s.LogGroupName); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", EnvLogGroupName, err))
+	}
+	if err := ValidateLogGroupName(s.SummaryLogGroupName); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", EnvSummaryLogGroupName, err))
+	}
+	if s.CheckpointParameter == "" {
+		errs = append(errs, fmt.Errorf("%s is not set", EnvCheckpointParameter))
+	}
+	if s.SettleLag < 0 {
+		errs = append(errs, fmt.Errorf("%s=%s is negative", EnvSettleLag, s.SettleLag))
+	}
+	if s.SchedulePeriod <= 0 {
+		errs = append(errs, fmt.Errorf("%s=%s must be positive", EnvSchedulePeriod, s.SchedulePeriod))
+	}
+	if s.TopK < 1 || s.TopK > 100 {
+		errs = append(errs, fmt.Errorf("%s=%d must be from 1 to 100", EnvTopK, s.TopK))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return Summarizer{}, fmt.Errorf("summarizer configuration from the environment: %w", err)
+	}
+	return s, nil
+}
+
+// reader collects typed values and every parse error, each naming its key.
+type reader struct {
+	get  func(key string) (any, bool)
+	errs []error
+}
+
+func (r *reader) fail(key string, v any, want string) {
+	r.errs = append(r.errs, fmt.Errorf("%s=%v: %s", key, v, want))
+}
+
+func (r *reader) str(key, def string) string {
+	v, ok := r.get(key)
+	if !ok {
+		return def
+	}
+	s, isStr := v.(string)
+	if !isStr {
+		r.fail(key, v, "want a string")
+		return def
+	}
+	return s
+}
+
+func (r *reader) integer(key string, def int) int {
+	v, ok := r.get(key)
+	if !ok {
+		return def
+	}
+	switch n := v.(type) {
+	case float64:
+		if n == float64(int(n)) {
+			return int(n)
+		}
+	case string:
+		if i, err := strconv.Atoi(strings.TrimSpace(n)); err == nil {
+			return i
+		}
+	}
+	r.fail(key, v, "want a whole number")
+	return def
+}
+
+func (r *reader) boolean(key string, def bool) bool {
+	v, ok := r.get(key)
+	if !ok {
+		return def
+	}
+	switch b := v.(type) {
+	case bool:
+		return b
+	case string:
+		if p, err := strconv.ParseBool(strings.TrimSpace(b)); err == nil {
+			return p
+		}
+	}
+	r.fail(key, v, "want true or false")
+	return def
+}
+
+func (r *reader) duration(key string, def time.Duration) time.Duration {
+	s := r.str(key, "")
+	if s == "" {
+		return def
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		r.fail(key, s, "want a duration such as 15m")
+		return def
+	}
+	return d
+}
+
+// list reads a property that CloudFormation delivers as a JSON array of
+// strings (or, written by hand, as one comma-separated string).
+func (r *reader) list(key string) []string {
+	v, ok := r.get(key)
+	if !ok {
+		return nil
+	}
+	switch l := v.(type) {
+	case []any:
+		out := make([]string, 0, len(l))
+		for _, item := range l {
+			s, isStr := item.(string)
+			if !isStr {
+				r.fail(key, v, "want a list of strings")
+				return nil
+			}
+			out = append(out, s)
+		}
+		return out
+	case []string:
+		return l
+	case string:
+		return splitList(l)
+	}
+	r.fail(key, v, "want a list of strings")
+	return nil
+}
+
+func (r *reader) jsonList(key string) []string {
+	s := r.str(key, "")
+	if s == "" {
+		return nil
+	}
+	var out []string
+	if err := json.Unmarshal([]byte(s), &out); err != nil {
+		r.fail(key, s, `want a JSON array of strings such as ["enabled"]`)
+		return nil
+	}
+	return out
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

@@ -1,0 +1,141 @@
+package settings
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Traffic types a flow log can capture.
+const (
+	TrafficAll    = "ALL"
+	TrafficAccept = "ACCEPT"
+	TrafficReject = "REJECT"
+)
+
+// TrafficTypes lists the values CreateFlowLogs accepts for TrafficType.
+var TrafficTypes = []string{TrafficAll, TrafficAccept, TrafficReject}
+
+// AggregationIntervals lists the values CreateFlowLogs accepts for
+// MaxAggregationInterval, in seconds.
+var AggregationIntervals = []int{60, 600}
+
+// RetentionDays lists the retention periods CloudWatch Logs accepts
+// (PutRetentionPolicy), in days.
+var RetentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+
+// ValidateTagKey checks an EC2 tag key: 1 to 128 characters, not in the
+// reserved aws: namespace.
+func ValidateTagKey(key string) error {
+	switch {
+	case key == "":
+		return fmt.Errorf("tag key is empty: give 1 to 128 characters")
+	case len([]rune(key)) > 128:
+		return fmt.Errorf("tag key %q has %d characters: at most 128 are allowed", key, len([]rune(key)))
+	case strings.HasPrefix(strings.ToLower(key), "aws:"):
+		return fmt.Errorf("tag key %q starts with aws:, which AWS reserves", key)
+	}
+	return nil
+}
+
+// ValidateTagValues checks EC2 tag values: each at most 256 characters. An
+// empty list means any value of the key.
+func ValidateTagValues(values []string) error {
+	for _, v := range values {
+		if len([]rune(v)) > 256 {
+			return fmt.Errorf("tag value %q has %d characters: at most 256 are allowed", v, len([]rune(v)))
+		}
+	}
+	return nil
+}
+
+var logGroupNameRE = regexp.MustCompile(`^[\.\-_/#A-Za-z0-9]{1,512}$`)
+
+// ValidateLogGroupName checks a CloudWatch Logs group name: 1 to 512
+// characters from a-z, A-Z, 0-9, '_', '-', '/', '.', '#', not starting with
+// aws/ (reserved for AWS services).
+func ValidateLogGroupName(name string) error {
+	if !logGroupNameRE.MatchString(name) {
+		return fmt.Errorf("log group name %q is not valid: use 1 to 512 characters from a-z A-Z 0-9 _ - / . #", name)
+	}
+	if strings.HasPrefix(name, "aws/") {
+		return fmt.Errorf("log group name %q starts with aws/, which AWS reserves", name)
+	}
+	return nil
+}
+
+// ValidateRetentionDays checks a log group retention period.
+func ValidateRetentionDays(days int) error {
+	if !slices.Contains(RetentionDays, days) {
+		return fmt.Errorf("retention of %d days is not one CloudWatch Logs accepts: use one of %v", days, RetentionDays)
+	}
+	return nil
+}
+
+// ValidateTrafficType checks a flow log traffic type.
+func ValidateTrafficType(t string) error {
+	if !slices.Contains(TrafficTypes, t) {
+		return fmt.Errorf("traffic type %q is not valid: use one of %s", t, strings.Join(TrafficTypes, ", "))
+	}
+	return nil
+}
+
+// ValidateMaxAggregationInterval checks a flow log aggregation interval in
+// seconds.
+func ValidateMaxAggregationInterval(seconds int) error {
+	if !slices.Contains(AggregationIntervals, seconds) {
+		return fmt.Errorf("maximum aggregation interval %d is not valid: use 60 or 600 (seconds)", seconds)
+	}
+	return nil
+}
+
+var kmsKeyARNRE = regexp.MustCompile(`^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$`)
+
+// ValidateKMSKeyARN checks a KMS key ARN (a key, not an alias: CloudWatch Logs
+// takes only key ARNs).
+func ValidateKMSKeyARN(arn string) error {
+	if !kmsKeyARNRE.MatchString(arn) {
+		return fmt.Errorf("KMS key ARN %q is not valid: expected arn:<partition>:kms:<region>:<account>:key/<key-id>", arn)
+	}
+	return nil
+}
+
+var (
+	rateRE = regexp.MustCompile(`^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$`)
+	cronRE = regexp.MustCompile(`^cron\(\S+ \S+ \S+ \S+ \S+ \S+\)$`)
+)
+
+// ValidateSchedule checks an EventBridge schedule expression: rate(N unit)
+// with a singular unit for 1 and a plural one otherwise, or cron() with six
+// fields.
+func ValidateSchedule(expr string) error {
+	if cronRE.MatchString(expr) {
+		return nil
+	}
+	if _, err := ScheduleRate(expr); err != nil {
+		return err
+	}
+	return nil
+}
+
+// ScheduleRate is the period of a rate() expression. A cron() expression or
+// anything else is an error.
+func ScheduleRate(expr string) (time.Duration, error) {
+	m := rateRE.FindStringSubmatch(expr)
+	if m == nil {
+		return 0, fmt.Errorf("schedule %q is not valid: use rate(N minutes|hours|days) or cron(six fields)", expr)
+	}
+	n, err := strconv.Atoi(m[1])
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("schedule %q is not valid: the rate must be a positive whole number", expr)
+	}
+	unit := strings.TrimSuffix(m[2], "s")
+	if (n == 1) != (unit == m[2]) {
+		return 0, fmt.Errorf("schedule %q is not valid: EventBridge wants the singular unit for 1 and the plural otherwise", expr)
+	}
+	d := map[string]time.Duration{"minute": time.Minute, "hour": time.Hour, "day": 24 * time.Hour}[unit]
+	return time.Duration(n) * d, nil
+}
