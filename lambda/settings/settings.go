@@ -63,11 +63,6 @@ const (
 // embedded metrics.
 const DefaultMetricsNamespace = "VPCFlowLogs"
 
-// FormatValidator checks a flow log format string. The flowrecord package
-// provides the implementation; settings takes it as a hook so that this
-// package stays free of the record parser.
-var FormatValidator = func(string) error { return nil }
-
 // Enabler is the configuration of one reconcile run.
 type Enabler struct {
 	TagKey                 string
@@ -86,25 +81,21 @@ type Enabler struct {
 
 // Validate checks every field and reports all problems at once.
 func (e Enabler) Validate() error {
-	var errs []error
-	add := func(name string, err error) {
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", name, err))
-		}
+	errs := []error{
+		ValidateTagKey(e.TagKey),
+		ValidateTagValues(e.TagValues),
+		ValidateLogGroupName(e.LogGroupName),
+		ValidateTrafficType(e.TrafficType),
+		ValidateMaxAggregationInterval(e.MaxAggregationInterval),
 	}
-	add("tag key", ValidateTagKey(e.TagKey))
-	add("tag values", ValidateTagValues(e.TagValues))
-	add("log group name", ValidateLogGroupName(e.LogGroupName))
 	if !strings.HasPrefix(e.DeliveryRoleARN, "arn:") || !strings.Contains(e.DeliveryRoleARN, ":role/") {
-		add("delivery role ARN", fmt.Errorf("%q is not an IAM role ARN", e.DeliveryRoleARN))
+		errs = append(errs, fmt.Errorf("delivery role ARN %q is not an IAM role ARN", e.DeliveryRoleARN))
 	}
-	add("traffic type", ValidateTrafficType(e.TrafficType))
-	add("maximum aggregation interval", ValidateMaxAggregationInterval(e.MaxAggregationInterval))
 	if e.LogFormat != "" {
-		add("log format", FormatValidator(e.LogFormat))
+		errs = append(errs, ValidateLogFormat(e.LogFormat))
 	}
 	if e.Owner == "" {
-		add("owner", errors.New("is empty"))
+		errs = append(errs, errors.New("owner is empty"))
 	}
 	return errors.Join(errs...)
 }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vpcflowlogs/flowlogs/lambda/flowrecord"
 )
 
 // Traffic types a flow log can capture.
@@ -138,4 +140,13 @@ func ScheduleRate(expr string) (time.Duration, error) {
 	}
 	d := map[string]time.Duration{"minute": time.Minute, "hour": time.Hour, "day": 24 * time.Hour}[unit]
 	return time.Duration(n) * d, nil
+}
+
+// ValidateLogFormat checks a flow log format string with the record parser's
+// own format rules, so a format the stack accepts is one the digest can read.
+func ValidateLogFormat(format string) error {
+	if _, err := flowrecord.ParseFormat(format); err != nil {
+		return fmt.Errorf("log format %q: %w", format, err)
+	}
+	return nil
 }

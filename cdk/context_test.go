@@ -1,0 +1,152 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/jsii-runtime-go"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	jsii.Close()
+	os.Exit(code)
+}
+
+// cdkJSON is the context of the repository's cdk.json, the defaults a user
+// gets.
+func cdkJSON(t *testing.T) map[string]any {
+	t.Helper()
+	b, err := os.ReadFile("../cdk.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct{ Context map[string]any }
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatalf("cdk.json: %v", err)
+	}
+	return doc.Context
+}
+
+func getter(ctx map[string]any) func(*string) any {
+	return func(k *string) any { return ctx[*k] }
+}
+
+func TestDefaultsFromCDKJSON(t *testing.T) {
+	p, err := PropsFromContext(getter(cdkJSON(t)))
+	if err != nil {
+		t.Fatalf("cdk.json defaults rejected: %v", err)
+	}
+	switch {
+	case p.TagKey != "FlowLogs" || len(p.TagValues) != 1 || p.TagValues[0] != "enabled":
+		t.Errorf("tag = %q %q", p.TagKey, p.TagValues)
+	case p.LogGroupName != "/vpc/flow-logs" || p.RetentionDays != 365:
+		t.Errorf("log group = %q %d", p.LogGroupName, p.RetentionDays)
+	case p.TrafficType != "ALL" || p.MaxAggregationInterval != 600 || p.LogFormat != "" || p.KMSKeyARN != "":
+		t.Errorf("flow log settings = %q %d %q %q", p.TrafficType, p.MaxAggregationInterval, p.LogFormat, p.KMSKeyARN)
+	case p.RemoveFlowLogsOnDelete == nil || !*p.RemoveFlowLogsOnDelete || p.RemoveFlowLogsOnUntag == nil || !*p.RemoveFlowLogsOnUntag:
+		t.Errorf("removal = %v %v", p.RemoveFlowLogsOnDelete, p.RemoveFlowLogsOnUntag)
+	case p.SweepSchedule != "rate(6 hours)" || p.SummarySchedule != "rate(1 hour)" || p.SettleLag != 15*time.Minute:
+		t.Errorf("schedules = %q %q %s", p.SweepSchedule, p.SummarySchedule, p.SettleLag)
+	}
+}
+
+// TestContextKeys covers each key with a good value as the command line
+// gives it (a string) and a bad one, whose error must name the key, the
+// value and what is allowed.
+func TestContextKeys(t *testing.T) {
+	cases := []struct {
+		key, good, bad, allowed string
+	}{
+		{keyTagKey, "Team", strings.Repeat("x", 129), "at most 128"},
+		{keyTagKey, "Team", "aws:reserved", "reserves"},
+		{keyTagValues, `["a","b"]`, `["` + strings.Repeat("v", 257) + `"]`, "at most 256"},
+		{keyTagValues, "a,b", `[1, 2]`, "JSON array of strings"},
+		{keyLogGroupName, "/my/flows", "has spaces", "1 to 512 characters"},
+		{keyRetentionDays, "30", "42", "one of [1 3 5"},
+		{keyRetentionDays, "3653", "a year", "whole number"},
+		{keyTrafficType, "REJECT", "DENY", "ALL, ACCEPT, REJECT"},
+		{keyMaxAggregationInterval, "60", "300", "60 or 600"},
+		{keyLogFormat, "${version} ${interface-id} ${srcaddr} ${dstaddr} ${action} ${log-status}", "${version} ${unknown-field}", "unknown-field"},
+		{keyLogFormat, "${version} ${srcaddr}", "${version}  ${srcaddr}", "log format"},
+		{keyKMSKeyARN, "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab", "alias/logs", "arn:<partition>:kms"},
+		{keyRemoveOnDelete, "false", "maybe", "true or false"},
+		{keyRemoveOnUntag, "true", "yes please", "true or false"},
+		{keySweepSchedule, "rate(30 minutes)", "rate(1 hours)", "singular"},
+		{keySweepSchedule, "cron(0 */6 * * ? *)", "every 6 hours", "rate(N"},
+		{keySummarySchedule, "rate(2 hours)", "rate(0 hours)", "positive"},
+		{keySummaryTopicARN, "arn:aws:sns:us-east-1:123456789012:digest", "digest", "SNS topic ARN"},
+		{keySettleLagMinutes, "5", "-1", "0 to 1440"},
+		{keyDryRun, "true", "sometimes", "true or false"},
+	}
+	for _, c := range cases {
+		t.Run(c.key+"="+c.bad, func(t *testing.T) {
+			ctx := cdkJSON(t)
+			ctx[c.key] = c.good
+			if _, err := PropsFromContext(getter(ctx)); err != nil {
+				t.Errorf("%s=%q rejected: %v", c.key, c.good, err)
+			}
+			ctx[c.key] = c.bad
+			_, err := PropsFromContext(getter(ctx))
+			if err == nil {
+				t.Fatalf("%s=%q accepted", c.key, c.bad)
+			}
+			for _, want := range []string{c.key, c.allowed} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not say %q", err, want)
+				}
+			}
+			if !strings.Contains(err.Error(), c.bad) && !strings.Contains(err.Error(), jsonQuote(c.bad)) {
+				t.Errorf("error %q does not show the value %q", err, c.bad)
+			}
+		})
+	}
+}
+
+func jsonQuote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+func TestTagValuesForms(t *testing.T) {
+	for _, c := range []struct {
+		in   any
+		want []string
+	}{
+		{[]any{}, []string{}},
+		{[]any{"x", "y"}, []string{"x", "y"}},
+		{"[]", []string{}},
+		{`["x"]`, []string{"x"}},
+		{"x, y", []string{"x", "y"}},
+		{nil, nil},
+	} {
+		ctx := map[string]any{keyTagValues: c.in}
+		p, err := PropsFromContext(getter(ctx))
+		if err != nil {
+			t.Fatalf("%v: %v", c.in, err)
+		}
+		if (p.TagValues == nil) != (c.want == nil) || strings.Join(p.TagValues, "|") != strings.Join(c.want, "|") {
+			t.Errorf("tagValues=%#v gave %#v, want %#v", c.in, p.TagValues, c.want)
+		}
+	}
+}
+
+func TestEnvironmentAgnosticUnlessBothSet(t *testing.T) {
+	env := map[string]string{}
+	get := func(k string) string { return env[k] }
+	if environment(get) != nil {
+		t.Error("pinned with no variables")
+	}
+	env["CDK_DEFAULT_ACCOUNT"] = "123456789012"
+	if environment(get) != nil {
+		t.Error("pinned with the account only")
+	}
+	env["CDK_DEFAULT_REGION"] = "eu-west-1"
+	e := environment(get)
+	if e == nil || *e.Account != "123456789012" || *e.Region != "eu-west-1" {
+		t.Errorf("environment = %+v", e)
+	}
+}

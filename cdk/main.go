@@ -1,0 +1,57 @@
+// Command cdk is the CDK app of the VPC flow logs tool: it reads the
+// configuration from the CDK context (cdk.json, overridable with
+// `cdk synth -c key=value`), checks it, and defines one stack.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+	"github.com/vpcflowlogs/flowlogs/cdk/vpcflowlogs"
+)
+
+// StackName is the name of the stack the app defines.
+const StackName = "VpcFlowLogs"
+
+func main() {
+	defer jsii.Close()
+	app := awscdk.NewApp(nil)
+	if _, err := NewStack(app, StackName); err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		jsii.Close()
+		os.Exit(1)
+	}
+	app.Synth(nil)
+}
+
+// NewStack reads the context of app and defines the stack with cdk-nag's
+// AWS Solutions checks applied.
+func NewStack(app awscdk.App, name string) (awscdk.Stack, error) {
+	props, err := PropsFromContext(app.Node().TryGetContext)
+	if err != nil {
+		return nil, err
+	}
+	stack := awscdk.NewStack(app, jsii.String(name), &awscdk.StackProps{
+		Env:         environment(os.Getenv),
+		Description: jsii.String("Keeps a flow log on every tagged VPC and digests the records"),
+	})
+	if _, err := vpcflowlogs.New(stack, "VpcFlowLogs", props); err != nil {
+		return nil, err
+	}
+	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
+	return stack, nil
+}
+
+// environment pins the stack to an account and region only when both
+// CDK_DEFAULT_ACCOUNT and CDK_DEFAULT_REGION are set; otherwise the template
+// is environment-agnostic.
+func environment(getenv func(string) string) *awscdk.Environment {
+	account, region := getenv("CDK_DEFAULT_ACCOUNT"), getenv("CDK_DEFAULT_REGION")
+	if account == "" || region == "" {
+		return nil
+	}
+	return &awscdk.Environment{Account: jsii.String(account), Region: jsii.String(region)}
+}

@@ -1,0 +1,76 @@
+package vpcflowlogs
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/vpcflowlogs/flowlogs/lambda/settings"
+)
+
+// Metric names the functions emit in embedded metric format, without
+// dimensions.
+const (
+	metricAcceptedBytes = "AcceptedBytes"
+	metricRejectedBytes = "RejectedBytes"
+	metricNewInterfaces = "NewInterfaces"
+	metricSkipped       = "SkippedRecords"
+	metricMalformed     = "MalformedRecords"
+	metricTaggedVPCs    = "TaggedVPCs"
+	metricCoveredVPCs   = "CoveredVPCs"
+	metricFailedVPCs    = "FailedVPCs"
+)
+
+// addDashboard draws what the functions report: traffic accepted and
+// rejected, new interfaces, lost records and coverage of tagged VPCs.
+func addDashboard(c *VPCFlowLogs, p Props) {
+	metric := func(name, stat string) awscloudwatch.IMetric {
+		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace:  jsii.String(settings.DefaultMetricsNamespace),
+			MetricName: jsii.String(name),
+			Statistic:  jsii.String(stat),
+			Period:     awscdk.Duration_Hours(jsii.Number(1)),
+		})
+	}
+	graph := func(title string, metrics ...awscloudwatch.IMetric) awscloudwatch.IWidget {
+		return awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
+			Title: jsii.String(title),
+			Left:  &metrics,
+			Width: jsii.Number(12),
+		})
+	}
+	dash := awscloudwatch.NewDashboard(c.Construct, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
+		DefaultInterval: awscdk.Duration_Days(jsii.Number(7)),
+	})
+	dash.AddWidgets(
+		graph("Accepted vs rejected bytes", metric(metricAcceptedBytes, "Sum"), metric(metricRejectedBytes, "Sum")),
+		graph("New network interfaces", metric(metricNewInterfaces, "Sum")),
+	)
+	dash.AddWidgets(
+		graph("Records lost (SKIPDATA) and malformed", metric(metricSkipped, "Sum"), metric(metricMalformed, "Sum")),
+		graph("VPCs tagged "+p.TagKey+": tagged, covered, failed",
+			metric(metricTaggedVPCs, "Maximum"), metric(metricCoveredVPCs, "Maximum"), metric(metricFailedVPCs, "Maximum")),
+	)
+}
+
+// Saved Logs Insights queries over the flow log group. Insights discovers
+// the default format's fields (srcAddr, dstAddr, bytes, action, ...) by
+// itself.
+var queries = []struct{ id, name, query string }{
+	{"TopTalkersQuery", "VPC flow logs/Top talkers",
+		"stats sum(bytes) as bytesTransferred by srcAddr, dstAddr\n| sort bytesTransferred desc\n| limit 20"},
+	{"RejectedBySourceQuery", "VPC flow logs/Rejected traffic by source",
+		"filter action = \"REJECT\"\n| stats count(*) as records, sum(bytes) as bytesRejected by srcAddr\n| sort records desc\n| limit 20"},
+	{"InterfaceTrafficQuery", "VPC flow logs/Traffic for one interface",
+		"# Replace the interface id below with the one to look at.\nfilter interfaceId = \"eni-0123456789abcdef0\"\n| stats sum(bytes) as bytesTransferred, count(*) as records by srcAddr, dstAddr, dstPort, action\n| sort bytesTransferred desc\n| limit 50"},
+}
+
+func addQueries(c *VPCFlowLogs) {
+	for _, q := range queries {
+		awslogs.NewCfnQueryDefinition(c.Construct, jsii.String(q.id), &awslogs.CfnQueryDefinitionProps{
+			Name:          jsii.String(q.name),
+			QueryString:   jsii.String(q.query),
+			LogGroupNames: &[]any{c.FlowLogGroup.LogGroupName()},
+		})
+	}
+}

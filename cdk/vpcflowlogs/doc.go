@@ -1,0 +1,20 @@
+// Package vpcflowlogs is a CDK construct that keeps a flow log on every VPC
+// carrying a tag, delivers the records to one CloudWatch Logs group, and
+// summarizes new log streams into a digest a person reads.
+//
+// It defines:
+//   - the delivery role the VPC Flow Logs service assumes, trusted by
+//     vpc-flow-logs.amazonaws.com for this account only, allowed to write to
+//     the flow log group and nothing else;
+//   - the flow log group (retained when the stack is deleted) and, beside it,
+//     the digest group;
+//   - the enabler function and the custom resource backed directly by it,
+//     which reconciles on every stack create and update, on EC2 tag changes,
+//     on CloudTrail CreateVpc calls and on a periodic sweep;
+//   - the summarizer function, its schedule and its checkpoint parameter;
+//   - a dashboard and saved Logs Insights queries over the flow log group.
+//
+// Every role has only inline permissions scoped to the resources above; the
+// few wildcards that remain are EC2 Describe calls, which have no
+// resource-level permissions.
+package vpcflowlogs

@@ -1,0 +1,365 @@
+package vpcflowlogs
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsssm"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/vpcflowlogs/flowlogs/lambda/settings"
+)
+
+// Function settings. The enabler answers CloudFormation before its own
+// timeout, and ServiceTimeout leaves room for an asynchronous invocation
+// that waits behind a running sweep (reserved concurrency 1).
+const (
+	functionTimeoutSeconds = 300
+	functionMemoryMB       = 256
+	serviceTimeoutSeconds  = 900
+	functionLogRetention   = awslogs.RetentionDays_ONE_MONTH
+)
+
+// VPCFlowLogs is the deployed tool: see the package documentation.
+type VPCFlowLogs struct {
+	constructs.Construct
+	// DeliveryRole is assumed by the VPC Flow Logs service.
+	DeliveryRole awsiam.Role
+	// FlowLogGroup receives the flow log records.
+	FlowLogGroup awslogs.LogGroup
+	// DigestLogGroup receives one digest event per summarizer run.
+	DigestLogGroup awslogs.LogGroup
+	// Enabler keeps a flow log on every tagged VPC.
+	Enabler awslambda.Function
+	// Summarizer writes the digests.
+	Summarizer awslambda.Function
+	// Checkpoint holds the end of the last summarized window.
+	Checkpoint awsssm.StringParameter
+	// Reconcile is the custom resource that reconciles on every deployment.
+	Reconcile awscdk.CustomResource
+}
+
+// New defines the tool in scope. It returns an error, before defining
+// anything, when a Props value is invalid.
+func New(scope constructs.Construct, id string, props Props) (*VPCFlowLogs, error) {
+	p, err := props.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	c := &VPCFlowLogs{Construct: constructs.NewConstruct(scope, &id)}
+	stack := awscdk.Stack_Of(c.Construct)
+
+	var key awskms.IKey
+	if p.KMSKeyARN != "" {
+		key = awskms.Key_FromKeyArn(c.Construct, jsii.String("LogKey"), jsii.String(p.KMSKeyARN))
+	}
+	retention := retentionDays[p.RetentionDays]
+	c.FlowLogGroup = awslogs.NewLogGroup(c.Construct, jsii.String("FlowLogGroup"), &awslogs.LogGroupProps{
+		LogGroupName: jsii.String(p.LogGroupName),
+		Retention:    retention,
+		// Flow logs are evidence: deleting the stack must not delete them.
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+		EncryptionKey: key,
+	})
+	c.DigestLogGroup = awslogs.NewLogGroup(c.Construct, jsii.String("DigestLogGroup"), &awslogs.LogGroupProps{
+		LogGroupName:  jsii.String(p.LogGroupName + "/digests"),
+		Retention:     retention,
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+		EncryptionKey: key,
+	})
+
+	c.DeliveryRole = newDeliveryRole(c.Construct, stack, c.FlowLogGroup, p.LogGroupName)
+
+	// One instance at a time, so CloudFormation, tag events and the sweep
+	// never reconcile concurrently; EventBridge and CloudFormation invoke
+	// asynchronously and retry when throttled.
+	c.Enabler = newFunction(c.Construct, "Enabler", p.EnablerCode, "Keeps a VPC flow log on every VPC tagged "+p.TagKey, jsii.Number(1))
+	c.Enabler.AddEnvironment(jsii.String(settings.EnvTagKey), jsii.String(p.TagKey), nil)
+	c.Enabler.AddEnvironment(jsii.String(settings.EnvTagValues), jsii.String(mustJSON(p.TagValues)), nil)
+	c.Enabler.AddEnvironment(jsii.String(settings.EnvLogGroupName), c.FlowLogGroup.LogGroupName(), nil)
+	c.Enabler.AddEnvironment(jsii.String(settings.EnvDeliveryRoleARN), c.DeliveryRole.RoleArn(), nil)
+	c.Enabler.AddEnvironment(jsii.String(settings.EnvTrafficType), jsii.String(p.TrafficType), nil)
+	c.Enabler.AddEnvironment(jsii.String(settings.EnvMaxAggregationInterval), jsii.String(strconv.Itoa(p.MaxAggregationInterval)), nil)
+	if p.LogFormat != "" {
+		c.Enabler.AddEnvironment(jsii.String(settings.EnvLogFormat), jsii.String(p.LogFormat), nil)
+	}
+	c.Enabler.AddEnvironment(jsii.String(settings.EnvRemoveOnDelete), jsii.String(strconv.FormatBool(*p.RemoveFlowLogsOnDelete)), nil)
+	c.Enabler.AddEnvironment(jsii.String(settings.EnvRemoveOnUntag), jsii.String(strconv.FormatBool(*p.RemoveFlowLogsOnUntag)), nil)
+	c.Enabler.AddEnvironment(jsii.String(settings.EnvOwner), stack.StackId(), nil)
+	c.Enabler.AddEnvironment(jsii.String(settings.EnvDryRun), jsii.String(strconv.FormatBool(p.DryRun)), nil)
+	c.Enabler.AddEnvironment(jsii.String(settings.EnvMetricsNamespace), jsii.String(settings.DefaultMetricsNamespace), nil)
+	grantEnabler(c.Enabler, stack, c.DeliveryRole)
+
+	c.Reconcile = awscdk.NewCustomResource(c.Construct, jsii.String("Reconcile"), &awscdk.CustomResourceProps{
+		// Backed by the function directly: no Provider framework, so no
+		// Node.js function in the stack.
+		ServiceToken:   c.Enabler.FunctionArn(),
+		ResourceType:   jsii.String("Custom::VpcFlowLogs"),
+		ServiceTimeout: awscdk.Duration_Seconds(jsii.Number(serviceTimeoutSeconds)),
+		Properties: &map[string]any{
+			settings.PropTagKey:                 p.TagKey,
+			settings.PropTagValues:              p.TagValues,
+			settings.PropLogGroupName:           c.FlowLogGroup.LogGroupName(),
+			settings.PropDeliveryRoleARN:        c.DeliveryRole.RoleArn(),
+			settings.PropTrafficType:            p.TrafficType,
+			settings.PropMaxAggregationInterval: strconv.Itoa(p.MaxAggregationInterval),
+			settings.PropLogFormat:              p.LogFormat,
+			settings.PropRemoveOnDelete:         strconv.FormatBool(*p.RemoveFlowLogsOnDelete),
+			settings.PropRemoveOnUntag:          strconv.FormatBool(*p.RemoveFlowLogsOnUntag),
+			settings.PropOwner:                  stack.StackId(),
+			settings.PropDryRun:                 strconv.FormatBool(p.DryRun),
+		},
+	})
+	addEnablerRules(c.Construct, c.Enabler, p)
+
+	c.Checkpoint = awsssm.NewStringParameter(c.Construct, jsii.String("Checkpoint"), &awsssm.StringParameterProps{
+		Description: jsii.String("End of the last flow log window the summarizer digested ({} before the first run)"),
+		StringValue: jsii.String("{}"),
+	})
+	// One digest at a time: two would read the same window.
+	c.Summarizer = newFunction(c.Construct, "Summarizer", p.SummarizerCode, "Summarizes new VPC flow log streams into a digest", jsii.Number(1))
+	c.Summarizer.AddEnvironment(jsii.String(settings.EnvLogGroupName), c.FlowLogGroup.LogGroupName(), nil)
+	c.Summarizer.AddEnvironment(jsii.String(settings.EnvSummaryLogGroupName), c.DigestLogGroup.LogGroupName(), nil)
+	c.Summarizer.AddEnvironment(jsii.String(settings.EnvCheckpointParameter), c.Checkpoint.ParameterName(), nil)
+	c.Summarizer.AddEnvironment(jsii.String(settings.EnvSettleLag), jsii.String(p.SettleLag.String()), nil)
+	c.Summarizer.AddEnvironment(jsii.String(settings.EnvSchedulePeriod), jsii.String(schedulePeriod(p.SummarySchedule).String()), nil)
+	c.Summarizer.AddEnvironment(jsii.String(settings.EnvMetricsNamespace), jsii.String(settings.DefaultMetricsNamespace), nil)
+	if p.SummaryTopicARN != "" {
+		c.Summarizer.AddEnvironment(jsii.String(settings.EnvTopicARN), jsii.String(p.SummaryTopicARN), nil)
+	}
+	grantSummarizer(c, p)
+	awsevents.NewRule(c.Construct, jsii.String("SummarySchedule"), &awsevents.RuleProps{
+		Description: jsii.String("Runs the flow log digest"),
+		Schedule:    awsevents.Schedule_Expression(jsii.String(p.SummarySchedule)),
+		Targets:     &[]awsevents.IRuleTarget{lambdaTarget(c.Summarizer)},
+	})
+
+	suppressNag(c.Enabler, c.Summarizer)
+	addDashboard(c, p)
+	addQueries(c)
+	return c, nil
+}
+
+// newDeliveryRole is the role the VPC Flow Logs service assumes to write
+// into group. It differs from the console recipe in three ways: the trust
+// carries the confused-deputy conditions, the permissions cover this one
+// group instead of *, and logs:CreateLogGroup is absent, because the stack
+// owns the group and the permission would let a deleted group come back.
+func newDeliveryRole(scope constructs.Construct, stack awscdk.Stack, group awslogs.LogGroup, groupName string) awsiam.Role {
+	principal := awsiam.NewServicePrincipal(jsii.String("vpc-flow-logs.amazonaws.com"), &awsiam.ServicePrincipalOpts{
+		Conditions: &map[string]any{
+			"StringEquals": map[string]any{"aws:SourceAccount": stack.Account()},
+			"ArnLike": map[string]any{"aws:SourceArn": stack.FormatArn(&awscdk.ArnComponents{
+				Service:      jsii.String("ec2"),
+				Resource:     jsii.String("vpc-flow-log"),
+				ResourceName: jsii.String("*"),
+			})},
+		},
+	})
+	return awsiam.NewRole(scope, jsii.String("DeliveryRole"), &awsiam.RoleProps{
+		AssumedBy:   principal,
+		Description: jsii.String("Assumed by VPC Flow Logs to deliver records to " + groupName),
+		InlinePolicies: &map[string]awsiam.PolicyDocument{
+			"DeliverToFlowLogGroup": awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{
+				Statements: &[]awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+					Actions: jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogGroups", "logs:DescribeLogStreams"),
+					// The group itself and its streams (log-group:NAME:*):
+					// without the second, delivery fails with "Access error".
+					Resources: jsii.Strings(groupARN(stack, group), *group.LogGroupArn()),
+				})},
+			}),
+		},
+	})
+}
+
+// groupARN is arn:...:log-group:NAME, without the ":*" that LogGroupArn
+// carries.
+func groupARN(stack awscdk.Stack, group awslogs.LogGroup) string {
+	return *stack.FormatArn(&awscdk.ArnComponents{
+		Service:      jsii.String("logs"),
+		Resource:     jsii.String("log-group"),
+		ResourceName: group.LogGroupName(),
+		ArnFormat:    awscdk.ArnFormat_COLON_RESOURCE_NAME,
+	})
+}
+
+// newFunction defines a Go function on provided.al2023/arm64 with its own
+// role (no AWS managed policy: only a grant to write its own log group) and
+// its own log group in JSON format.
+func newFunction(scope constructs.Construct, id string, code awslambda.Code, description string, concurrency *float64) awslambda.Function {
+	logs := awslogs.NewLogGroup(scope, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
+		Retention:     functionLogRetention,
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	role := awsiam.NewRole(scope, jsii.String(id+"Role"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Description: jsii.String("Execution role of the " + id + " function"),
+	})
+	logs.GrantWrite(role)
+	fn := awslambda.NewFunction(scope, jsii.String(id), &awslambda.FunctionProps{
+		Description:   jsii.String(description),
+		Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture:  awslambda.Architecture_ARM_64(),
+		Handler:       jsii.String("bootstrap"),
+		Code:          code,
+		Role:          role,
+		MemorySize:    jsii.Number(functionMemoryMB),
+		Timeout:       awscdk.Duration_Seconds(jsii.Number(functionTimeoutSeconds)),
+		LoggingFormat: awslambda.LoggingFormat_JSON,
+		LogGroup:      logs,
+
+		ReservedConcurrentExecutions: concurrency,
+	})
+	return fn
+}
+
+// grantEnabler gives the enabler exactly the calls it makes.
+func grantEnabler(fn awslambda.Function, stack awscdk.Stack, deliveryRole awsiam.Role) {
+	ec2ARN := func(resource string) *string {
+		return stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("ec2"), Resource: jsii.String(resource), ResourceName: jsii.String("*")})
+	}
+	owner := "aws:ResourceTag/" + settings.OwnerTagKey
+	statements := []awsiam.PolicyStatement{
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:     jsii.String("DescribeHasNoResourceLevelPermissions"),
+			Actions: jsii.Strings("ec2:DescribeVpcs", "ec2:DescribeFlowLogs"),
+			// EC2 Describe calls support no resource-level permissions:
+			// "*" is the only resource IAM accepts for them.
+			Resources: jsii.Strings("*"),
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:     jsii.String("CreateFlowLogsOnVpcs"),
+			Actions: jsii.Strings("ec2:CreateFlowLogs"),
+			// Any VPC of this account and region: which VPCs are tagged
+			// changes at run time.
+			Resources: &[]*string{ec2ARN("vpc")},
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("CreateOnlyOwnedFlowLogs"),
+			Actions:   jsii.Strings("ec2:CreateFlowLogs"),
+			Resources: &[]*string{ec2ARN("vpc-flow-log")},
+			// Every flow log the enabler creates carries this stack's
+			// owner tag, so it can later delete it and nothing else.
+			Conditions: &map[string]any{
+				"StringEquals": map[string]any{"aws:RequestTag/" + settings.OwnerTagKey: stack.StackId()},
+			},
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("TagFlowLogsAtCreation"),
+			Actions:    jsii.Strings("ec2:CreateTags"),
+			Resources:  &[]*string{ec2ARN("vpc-flow-log")},
+			Conditions: &map[string]any{"StringEquals": map[string]any{"ec2:CreateAction": "CreateFlowLogs"}},
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("DeleteOnlyOwnedFlowLogs"),
+			Actions:    jsii.Strings("ec2:DeleteFlowLogs"),
+			Resources:  &[]*string{ec2ARN("vpc-flow-log")},
+			Conditions: &map[string]any{"StringEquals": map[string]any{owner: stack.StackId()}},
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("PassOnlyTheDeliveryRole"),
+			Actions:   jsii.Strings("iam:PassRole"),
+			Resources: &[]*string{deliveryRole.RoleArn()},
+		}),
+	}
+	for _, s := range statements {
+		fn.AddToRolePolicy(s)
+	}
+}
+
+// addEnablerRules routes tag changes, CloudTrail CreateVpc calls and the
+// sweep schedule to the enabler.
+func addEnablerRules(scope constructs.Construct, fn awslambda.Function, p Props) {
+	target := lambdaTarget(fn)
+	awsevents.NewRule(scope, jsii.String("VpcTagChange"), &awsevents.RuleProps{
+		Description: jsii.String("A VPC's " + p.TagKey + " tag changed"),
+		EventPattern: &awsevents.EventPattern{
+			Source:     jsii.Strings("aws.tag"),
+			DetailType: jsii.Strings("Tag Change on Resource"),
+			Detail: &map[string]any{
+				"service":          []string{"ec2"},
+				"resource-type":    []string{"vpc"},
+				"changed-tag-keys": []string{p.TagKey},
+			},
+		},
+		Targets: &[]awsevents.IRuleTarget{target},
+	})
+	awsevents.NewRule(scope, jsii.String("VpcCreated"), &awsevents.RuleProps{
+		Description: jsii.String("CreateVpc recorded by CloudTrail (needs a trail in the account)"),
+		EventPattern: &awsevents.EventPattern{
+			Source:     jsii.Strings("aws.ec2"),
+			DetailType: jsii.Strings("AWS API Call via CloudTrail"),
+			Detail: &map[string]any{
+				"eventSource": []string{"ec2.amazonaws.com"},
+				"eventName":   []string{"CreateVpc"},
+			},
+		},
+		Targets: &[]awsevents.IRuleTarget{target},
+	})
+	awsevents.NewRule(scope, jsii.String("Sweep"), &awsevents.RuleProps{
+		Description: jsii.String("Full reconcile of VPC flow logs: the safety net for missed events"),
+		Schedule:    awsevents.Schedule_Expression(jsii.String(p.SweepSchedule)),
+		Targets:     &[]awsevents.IRuleTarget{target},
+	})
+}
+
+// lambdaTarget invokes fn asynchronously. EventBridge retries an invocation
+// throttled by the reserved concurrency of 1 for up to the event age.
+func lambdaTarget(fn awslambda.Function) awsevents.IRuleTarget {
+	return awseventstargets.NewLambdaFunction(fn, &awseventstargets.LambdaFunctionProps{
+		RetryAttempts: jsii.Number(10),
+		MaxEventAge:   awscdk.Duration_Hours(jsii.Number(2)),
+	})
+}
+
+// grantSummarizer gives the summarizer exactly the calls it makes.
+func grantSummarizer(c *VPCFlowLogs, p Props) {
+	fn := c.Summarizer
+	stack := awscdk.Stack_Of(c.Construct)
+	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("ReadFlowLogGroup"),
+		Actions:   jsii.Strings("logs:DescribeLogStreams", "logs:FilterLogEvents", "logs:GetLogEvents"),
+		Resources: jsii.Strings(groupARN(stack, c.FlowLogGroup), *c.FlowLogGroup.LogGroupArn()),
+	}))
+	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("WriteAndReadDigests"),
+		Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams", "logs:GetLogEvents", "logs:FilterLogEvents"),
+		Resources: jsii.Strings(groupARN(stack, c.DigestLogGroup), *c.DigestLogGroup.LogGroupArn()),
+	}))
+	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:     jsii.String("DescribeHasNoResourceLevelPermissions"),
+		Actions: jsii.Strings("ec2:DescribeNetworkInterfaces", "ec2:DescribeFlowLogs"),
+		// EC2 Describe calls support no resource-level permissions.
+		Resources: jsii.Strings("*"),
+	}))
+	// Only the two calls on the one parameter (GrantRead would add
+	// DescribeParameters and GetParameterHistory).
+	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("Checkpoint"),
+		Actions:   jsii.Strings("ssm:GetParameter", "ssm:PutParameter"),
+		Resources: &[]*string{c.Checkpoint.ParameterArn()},
+	}))
+	if p.SummaryTopicARN != "" {
+		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("PublishDigest"),
+			Actions:   jsii.Strings("sns:Publish"),
+			Resources: jsii.Strings(p.SummaryTopicARN),
+		}))
+	}
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("encoding %v: %v", v, err)) // a []string always encodes
+	}
+	return string(b)
+}
