@@ -403,7 +403,7 @@ func TestNagFindsNothingUnsuppressed(t *testing.T) {
 	errs := ann.FindError(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*")))
 	warns := ann.FindWarning(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*")))
 	for _, m := range append(*errs, *warns...) {
-		t.Errorf("cdk-nag: %s: %v", *m.Id, m.Entry.Data)
+		t.Errorf("cdk-nag: %s: %v", *m.Id, m.Entry.Data) //nolint:staticcheck // Annotations returns only this deprecated type in this CDK version
 	}
 }
 

@@ -1,0 +1,82 @@
+# The front door: `make help` lists the targets.
+
+SHELL := /bin/bash
+GO ?= go
+CDK_CLI_VERSION := 2.1148.1
+CDK := CDK_DISABLE_CLI_TELEMETRY=true npx --yes aws-cdk@$(CDK_CLI_VERSION)
+CDK_FLAGS := --no-notices
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export PATH := $(shell $(GO) env GOPATH)/bin:$(PATH)
+
+LAMBDAS := $(notdir $(patsubst %/main.go,%,$(wildcard lambda/*/main.go)))
+BOOTSTRAPS := $(foreach l,$(LAMBDAS),build/$(l)/bootstrap)
+# The same flags as lambda/internal/testenv.BuildFlags. -trimpath,
+# -buildvcs=false and an empty build id make the binary, and so the CDK
+# asset hash, depend on the source alone.
+BUILD_FLAGS := -tags lambda.norpc -trimpath -buildvcs=false -ldflags='-s -w -buildid='
+
+# cfn-lint checks ignored, each with its reason:
+#   W3005: the CDK adds DependsOn from a function to its role, which the
+#          function's GetAtt of the role already implies; harmless.
+CFN_LINT_IGNORE := W3005
+
+.PHONY: help tools build synth diff deploy destroy lint test test-go test-template bench fuzz demo clean
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+tools: ## Install what is missing: moto, cfn-lint, the Lambda emulator, qemu, golangci-lint, the CDK CLI
+	@.ci/tools.sh install
+
+build: $(BOOTSTRAPS) ## Cross-compile each lambda/*/main.go to build/<name>/bootstrap (linux/arm64)
+
+build/%/bootstrap: FORCE
+	@mkdir -p $(dir $@)
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(BUILD_FLAGS) -o $@ ./lambda/$*
+
+FORCE:
+
+synth: build ## Synthesize the app into cdk.out/ (context: -c key=value through CDK_ARGS)
+	$(CDK) synth $(CDK_FLAGS) --quiet -o cdk.out $(CDK_ARGS)
+	@echo "template: cdk.out/VpcFlowLogs.template.json"
+
+diff: build ## Compare the app with the deployed stack
+	$(CDK) diff $(CDK_FLAGS) $(CDK_ARGS)
+
+deploy: build ## Deploy to the account and region of your AWS credentials
+	$(CDK) deploy $(CDK_FLAGS) $(CDK_ARGS)
+
+destroy: ## Delete the stack (the flow log groups are kept)
+	$(CDK) destroy $(CDK_FLAGS) $(CDK_ARGS)
+
+lint: ## gofmt, go vet and golangci-lint
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	  if [ -n "$$unformatted" ]; then echo "not gofmt-formatted: $$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	golangci-lint run --allow-parallel-runners ./...
+
+test: ## Everything CI runs: tools check, lint, Go tests (with the built bootstraps), synth, cfn-lint
+	@.ci/tools.sh check
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory test-go
+	$(MAKE) --no-print-directory test-template
+
+test-go: build
+	BOOTSTRAP_DIR=$(CURDIR)/build $(GO) test -count=1 -timeout 40m ./...
+
+test-template: synth
+	cfn-lint --ignore-checks $(CFN_LINT_IGNORE) -- cdk.out/*.template.json
+	@echo "cfn-lint: no findings; cdk-nag: no unsuppressed findings (synth fails on them)"
+
+bench: ## Run the benchmarks the README reports
+	$(GO) test -run '^$$' -bench . -benchmem -cpu 1 ./lambda/...
+
+fuzz: ## Fuzz the record and format parsers (FUZZTIME each, default 5m)
+	$(GO) test -run '^$$' -fuzz FuzzParseLine -fuzztime $${FUZZTIME:-5m} -parallel 1 ./lambda/flowrecord/
+	$(GO) test -run '^$$' -fuzz FuzzParseFormat -fuzztime $${FUZZTIME:-5m} -parallel 1 ./lambda/flowrecord/
+
+demo: build ## Run the whole product locally against moto: no AWS account needed
+	$(GO) run ./lambda/internal/e2e/demo
+
+clean: ## Remove build/ and cdk.out/
+	rm -rf build cdk.out
