@@ -1,0 +1,176 @@
+package settings_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vpcflowlogs/flowlogs/lambda/settings"
+)
+
+const role = "arn:aws:iam::123456789012:role/delivery"
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestEnablerFromEnv(t *testing.T) {
+	good := map[string]string{
+		settings.EnvTagKey:          "FlowLogs",
+		settings.EnvTagValues:       `["enabled","yes"]`,
+		settings.EnvLogGroupName:    "/vpc/flow-logs",
+		settings.EnvDeliveryRoleARN: role,
+		settings.EnvOwner:           "arn:aws:cloudformation:us-east-1:123456789012:stack/S/1",
+	}
+	e, err := settings.EnablerFromEnv(env(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.TrafficType != "ALL" || e.MaxAggregationInterval != 600 || !e.RemoveOnDelete || !e.RemoveOnUntag || e.DryRun ||
+		e.MetricsNamespace != settings.DefaultMetricsNamespace || len(e.TagValues) != 2 {
+		t.Errorf("defaults not applied: %+v", e)
+	}
+
+	bad := []struct {
+		key, value, want string
+	}{
+		{settings.EnvTagKey, "", "tag key is empty"},
+		{settings.EnvTagValues, "enabled", "TAG_VALUES=enabled: want a JSON array"},
+		{settings.EnvLogGroupName, "no spaces allowed", `log group name "no spaces allowed"`},
+		{settings.EnvDeliveryRoleARN, "role", "not an IAM role ARN"},
+		{settings.EnvTrafficType, "all", `traffic type "all"`},
+		{settings.EnvMaxAggregationInterval, "ten", "MAX_AGGREGATION_INTERVAL=ten: want a whole number"},
+		{settings.EnvMaxAggregationInterval, "120", "use 60 or 600"},
+		{settings.EnvLogFormat, "${version} ${bogus}", "bogus"},
+		{settings.EnvRemoveOnUntag, "maybe", "REMOVE_FLOW_LOGS_ON_UNTAG=maybe: want true or false"},
+		{settings.EnvOwner, "", "owner is empty"},
+	}
+	for _, b := range bad {
+		t.Run(b.key+"="+b.value, func(t *testing.T) {
+			m := map[string]string{}
+			for k, v := range good {
+				m[k] = v
+			}
+			m[b.key] = b.value
+			_, err := settings.EnablerFromEnv(env(m))
+			if err == nil || !strings.Contains(err.Error(), b.want) {
+				t.Errorf("got %v, want an error containing %q", err, b.want)
+			}
+		})
+	}
+}
+
+func TestEnablerFromProperties(t *testing.T) {
+	base := settings.Enabler{Owner: "stack-id", MetricsNamespace: "NS"}
+	// As CloudFormation delivers them: every scalar a string.
+	props := map[string]any{
+		settings.PropTagKey:                 "Team",
+		settings.PropTagValues:              []any{},
+		settings.PropLogGroupName:           "/flows",
+		settings.PropDeliveryRoleARN:        role,
+		settings.PropTrafficType:            "REJECT",
+		settings.PropMaxAggregationInterval: "60",
+		settings.PropRemoveOnDelete:         "false",
+		settings.PropDryRun:                 "true",
+		"ServiceToken":                      "arn:aws:lambda:us-east-1:123456789012:function:f",
+	}
+	e, err := settings.EnablerFromProperties(props, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := settings.Enabler{
+		TagKey: "Team", TagValues: []string{}, LogGroupName: "/flows", DeliveryRoleARN: role, TrafficType: "REJECT",
+		MaxAggregationInterval: 60, RemoveOnDelete: false, RemoveOnUntag: true, Owner: "stack-id", DryRun: true, MetricsNamespace: "NS",
+	}
+	if e.TagKey != want.TagKey || len(e.TagValues) != 0 || e.LogGroupName != want.LogGroupName || e.TrafficType != want.TrafficType ||
+		e.MaxAggregationInterval != 60 || e.RemoveOnDelete || !e.RemoveOnUntag || e.Owner != "stack-id" || !e.DryRun || e.MetricsNamespace != "NS" {
+		t.Errorf("got %+v\nwant %+v", e, want)
+	}
+
+	delete(props, settings.PropLogGroupName)
+	props[settings.PropTrafficType] = "SOME"
+	props[settings.PropTagValues] = []any{1.0}
+	_, err = settings.EnablerFromProperties(props, base)
+	for _, w := range []string{`log group name ""`, `traffic type "SOME"`, "TagValues=[1]: want a list of strings"} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("error %v does not report %q", err, w)
+		}
+	}
+}
+
+func TestSummarizerFromEnv(t *testing.T) {
+	m := map[string]string{
+		settings.EnvLogGroupName:        "/vpc/flow-logs",
+		settings.EnvSummaryLogGroupName: "/vpc/flow-logs/digests",
+		settings.EnvCheckpointParameter: "/cp",
+	}
+	s, err := settings.SummarizerFromEnv(env(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.SettleLag != 15*time.Minute || s.SchedulePeriod != time.Hour || s.TopK != 10 || s.TopicARN != "" {
+		t.Errorf("defaults not applied: %+v", s)
+	}
+	m[settings.EnvSettleLag] = "soon"
+	m[settings.EnvTopK] = "0"
+	delete(m, settings.EnvCheckpointParameter)
+	_, err = settings.SummarizerFromEnv(env(m))
+	for _, w := range []string{"SETTLE_LAG=soon", "TOP_K=0", "CHECKPOINT_PARAMETER is not set"} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("error %v does not report %q", err, w)
+		}
+	}
+}
+
+func TestScheduleRate(t *testing.T) {
+	for _, c := range []struct {
+		expr string
+		want time.Duration
+		ok   bool
+	}{
+		{"rate(1 hour)", time.Hour, true},
+		{"rate(6 hours)", 6 * time.Hour, true},
+		{"rate(5 minutes)", 5 * time.Minute, true},
+		{"rate(1 day)", 24 * time.Hour, true},
+		{"rate(1 hours)", 0, false},
+		{"rate(2 hour)", 0, false},
+		{"rate(0 hours)", 0, false},
+		{"cron(0 * * * ? *)", 0, false},
+		{"hourly", 0, false},
+	} {
+		got, err := settings.ScheduleRate(c.expr)
+		if (err == nil) != c.ok || got != c.want {
+			t.Errorf("ScheduleRate(%q) = %s, %v; want %s, ok=%v", c.expr, got, err, c.want, c.ok)
+		}
+	}
+	if err := settings.ValidateSchedule("cron(0 * * * ? *)"); err != nil {
+		t.Errorf("cron rejected: %v", err)
+	}
+	if err := settings.ValidateSchedule("cron(0 * * *)"); err == nil {
+		t.Error("cron with four fields accepted")
+	}
+}
+
+func TestValidators(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		err  error
+		ok   bool
+	}{
+		{"tag key 128", settings.ValidateTagKey(strings.Repeat("é", 128)), true},
+		{"tag key 129", settings.ValidateTagKey(strings.Repeat("é", 129)), false},
+		{"group aws/", settings.ValidateLogGroupName("aws/lambda/x"), false},
+		{"group 512", settings.ValidateLogGroupName(strings.Repeat("a", 512)), true},
+		{"group 513", settings.ValidateLogGroupName(strings.Repeat("a", 513)), false},
+		{"retention 400", settings.ValidateRetentionDays(400), true},
+		{"retention 0", settings.ValidateRetentionDays(0), false},
+		{"kms key", settings.ValidateKMSKeyARN("arn:aws-us-gov:kms:us-gov-west-1:123456789012:key/mrk-1234"), true},
+		{"kms alias", settings.ValidateKMSKeyARN("arn:aws:kms:us-east-1:123456789012:alias/logs"), false},
+		{"format", settings.ValidateLogFormat("${version} ${vpc-id} ${srcaddr}"), true},
+		{"format trailing space", settings.ValidateLogFormat("${version} ${srcaddr} "), false},
+	} {
+		if (c.err == nil) != c.ok {
+			t.Errorf("%s: %v, want ok=%v", c.name, c.err, c.ok)
+		}
+	}
+}
