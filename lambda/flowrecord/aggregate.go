@@ -1,0 +1,231 @@
+package flowrecord
+
+import (
+	"cmp"
+	"net/netip"
+	"strings"
+)
+
+// Options size an Aggregator. Zero values take the defaults.
+type Options struct {
+	// TopK is the length of each top list. Default 10.
+	TopK int
+	// MaxTracked is the number of keys each top list tracks: the bound on
+	// heavy-hitter memory, about 100 bytes a key. The lists are exact while
+	// no list sees more distinct keys than this. Default 10,000; never
+	// below TopK.
+	MaxTracked int
+	// MalformedSamples is how many malformed lines to keep. Default 5;
+	// negative keeps none.
+	MalformedSamples int
+}
+
+// Defaults for Options.
+const (
+	DefaultTopK             = 10
+	DefaultMaxTracked       = 10_000
+	DefaultMalformedSamples = 5
+)
+
+func (o Options) withDefaults() Options {
+	if o.TopK <= 0 {
+		o.TopK = DefaultTopK
+	}
+	if o.MaxTracked <= 0 {
+		o.MaxTracked = DefaultMaxTracked
+	}
+	o.MaxTracked = max(o.MaxTracked, o.TopK)
+	switch {
+	case o.MalformedSamples == 0:
+		o.MalformedSamples = DefaultMalformedSamples
+	case o.MalformedSamples < 0:
+		o.MalformedSamples = 0
+	}
+	return o
+}
+
+// Aggregator sums records into a Summary in bounded memory: counters per
+// interface and per protocol, and three Space-Saving tables of at most
+// MaxTracked keys for the top lists. It is not safe for concurrent use;
+// build one per goroutine and Merge them.
+type Aggregator struct {
+	opts Options
+
+	total    stats
+	noData   stats
+	skipData stats
+	windows  []Window
+	ifaces   map[string]*stats
+	lastID   string // the interface of the previous record, to skip the map
+	last     *stats
+	protos   [256]protoStats
+
+	talkers  *spaceSaving[talkerKey]
+	ports    *spaceSaving[uint32]
+	rejected *spaceSaving[netip.Addr]
+
+	malformed uint64
+	samples   []MalformedSample
+
+	rec Record // AddLine's scratch record
+}
+
+// NewAggregator returns an empty aggregator.
+func NewAggregator(o Options) *Aggregator {
+	o = o.withDefaults()
+	return &Aggregator{
+		opts:     o,
+		ifaces:   make(map[string]*stats),
+		talkers:  newSpaceSaving(o.MaxTracked, compareTalkers),
+		ports:    newSpaceSaving(o.MaxTracked, cmp.Compare[uint32]),
+		rejected: newSpaceSaving(o.MaxTracked, netip.Addr.Compare),
+	}
+}
+
+// Options returns the options in force, defaults filled in.
+func (a *Aggregator) Options() Options { return a.opts }
+
+// Add counts one record. It keeps no reference to r.
+func (a *Aggregator) Add(r *Record) {
+	id := r.InterfaceID
+	if id == "" {
+		id = noInterface
+	}
+	st := a.last
+	if st == nil || id != a.lastID {
+		st = a.ifaces[id]
+		if st == nil {
+			id = strings.Clone(id) // the key must not pin the line
+			st = &stats{}
+			a.ifaces[id] = st
+		}
+		a.lastID, a.last = id, st
+	}
+
+	hasStart, hasEnd := r.Has(FieldStart), r.Has(FieldEnd)
+	addRecord(&a.total, r, hasStart, hasEnd)
+	addRecord(st, r, hasStart, hasEnd)
+	switch r.LogStatus {
+	case StatusNoData:
+		a.noData.records++
+		a.noData.addTime(r.Start, r.End, hasStart, hasEnd)
+	case StatusSkipData:
+		a.skipData.records++
+		a.skipData.addTime(r.Start, r.End, hasStart, hasEnd)
+		a.windows = insertWindow(a.windows, Window{InterfaceID: id, Start: r.Start, End: r.End})
+	}
+	hasProto := r.Has(FieldProtocol)
+	if hasProto {
+		p := &a.protos[r.Protocol&0xff]
+		p.records++
+		p.bytes += r.Bytes
+		p.packets += r.Packets
+	}
+	if r.SrcAddr.IsValid() && r.DstAddr.IsValid() {
+		a.talkers.add(talkerKey{r.SrcAddr, r.DstAddr}, r.Bytes)
+	}
+	if r.Has(FieldDstPort) {
+		a.ports.add(portKey(r.DstPort, r.Protocol, hasProto), 1)
+	}
+	if r.Action == ActionReject && r.SrcAddr.IsValid() {
+		a.rejected.add(r.SrcAddr, 1)
+	}
+}
+
+func addRecord(s *stats, r *Record, hasStart, hasEnd bool) {
+	s.records++
+	switch r.Action {
+	case ActionAccept:
+		s.accepted++
+	case ActionReject:
+		s.rejected++
+	}
+	switch r.LogStatus {
+	case StatusNoData:
+		s.noData++
+	case StatusSkipData:
+		s.skipData++
+	}
+	s.bytes += r.Bytes
+	s.packets += r.Packets
+	s.addTime(r.Start, r.End, hasStart, hasEnd)
+}
+
+// AddLine parses line with p and counts the record, or counts the line as
+// malformed. It allocates nothing for a good line once the line's interface
+// and keys have been seen.
+func (a *Aggregator) AddLine(p *Parser, line string) {
+	if f := p.parse(line, &a.rec); f.err != nil {
+		a.malformed++
+		if len(a.samples) < a.opts.MalformedSamples {
+			a.samples = append(a.samples, sampleOf(line, f.toError()))
+		}
+		return
+	}
+	a.Add(&a.rec)
+}
+
+// AddMalformed counts a line that could not be used, keeping it as a
+// sample while samples are wanted.
+func (a *Aggregator) AddMalformed(line string, err error) {
+	a.malformed++
+	if len(a.samples) < a.opts.MalformedSamples {
+		a.samples = append(a.samples, sampleOf(line, err))
+	}
+}
+
+// Merge adds b's counts into a, as if b's records had followed a's. Partials
+// built concurrently over consecutive chunks and merged in chunk order give
+// the same Summary as one pass, while no top list outgrows MaxTracked.
+// b must not be used afterwards.
+func (a *Aggregator) Merge(b *Aggregator) {
+	a.total.merge(&b.total)
+	a.noData.merge(&b.noData)
+	a.skipData.merge(&b.skipData)
+	for _, w := range b.windows {
+		a.windows = insertWindow(a.windows, w)
+	}
+	for id, bs := range b.ifaces {
+		if as := a.ifaces[id]; as != nil {
+			as.merge(bs)
+		} else {
+			cp := *bs
+			a.ifaces[id] = &cp
+		}
+	}
+	for p := range a.protos {
+		a.protos[p].records += b.protos[p].records
+		a.protos[p].bytes += b.protos[p].bytes
+		a.protos[p].packets += b.protos[p].packets
+	}
+	a.talkers.merge(b.talkers)
+	a.ports.merge(b.ports)
+	a.rejected.merge(b.rejected)
+	a.malformed += b.malformed
+	for _, s := range b.samples {
+		if len(a.samples) >= a.opts.MalformedSamples {
+			break
+		}
+		a.samples = append(a.samples, s)
+	}
+}
+
+// Summary returns the aggregate so far. It does not change the aggregator.
+func (a *Aggregator) Summary() Summary {
+	k := a.opts.TopK
+	s := Summary{
+		Totals:             a.total.totals(),
+		NoData:             a.noData.window(),
+		SkipData:           SkipData{StatusWindow: a.skipData.window(), Windows: append([]Window{}, a.windows...)},
+		Interfaces:         interfacesOf(a.ifaces),
+		ByProtocol:         protocolsOf(&a.protos),
+		TopTalkers:         talkersOf(a.talkers.top(k)),
+		TopDstPorts:        portsOf(a.ports.top(k)),
+		TopRejectedSources: sourcesOf(a.rejected.top(k)),
+		Malformed:          Malformed{Count: a.malformed, Samples: append([]MalformedSample{}, a.samples...)},
+		Approximate:        a.talkers.evicted || a.ports.evicted || a.rejected.evicted,
+		TopK:               k,
+		MaxTracked:         a.opts.MaxTracked,
+	}
+	return s
+}

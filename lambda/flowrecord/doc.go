@@ -1,0 +1,64 @@
+// Package flowrecord reads VPC flow log records and sums them into bounded
+// summaries.
+//
+// # Formats
+//
+// The field catalogue covers flow log versions 2 to 11 (version 6 added
+// only transit gateway fields). ParseFormat validates a log format exactly
+// as CreateFlowLogs takes it, ${field} tokens separated by single spaces, and
+// names the offending token when it is wrong; the CDK app validates its
+// logFormat setting with the same function. A Format's Version is the
+// highest version among its fields, the number AWS writes in ${version}.
+//
+// # Records
+//
+// A Parser turns one line into a Record: addresses as netip.Addr (IPv4 and
+// IPv6), ports and protocol as ints, packets and bytes as uint64, times as
+// Unix seconds, action and log-status as small enums, and every field as its
+// raw token through Record.Value. A "-" is an absent value, which Record.Has
+// reports. NODATA and SKIPDATA lines parse like any other.
+//
+// Parsing allocates nothing: the Record's strings share the line's memory
+// and the Record is reused from line to line. Tag fields of version 11 are
+// percent-encoded UTF-8; Record.Decoded decodes one when asked. A line that
+// is not a record of the format (wrong field count, a number that does not
+// parse or is out of range, an invalid address, an empty line) yields a
+// *ParseError naming the field and token; Parse never panics.
+//
+// # Aggregation
+//
+// An Aggregator sums records overall, per interface, per protocol, and for
+// NODATA and SKIPDATA with their time windows; it counts malformed lines
+// and keeps the first few. Aggregators built concurrently over consecutive
+// chunks of input Merge into the same Summary as one pass over all of it.
+//
+// Three top lists, top talkers (source-destination pairs by bytes), top
+// destination ports (by records) and top rejected sources (by records), use
+// the weighted Space-Saving algorithm of Metwally, Agrawal and El Abbadi
+// (2005), each with a table of Options.MaxTracked keys. Memory is therefore
+// bounded by MaxTracked per list whatever the input, plus a counter per
+// interface and per protocol.
+//
+// While a list sees no more than MaxTracked distinct keys its counts are
+// exact, and so is its top K, ordered by count and then by key. Past the
+// bound a new key takes the counter of the smallest count and inherits that
+// count as its error. Then, with N the list's total weight: every key whose
+// true count exceeds N/MaxTracked is still in the table; a reported count
+// overstates the true one by at most its MaxError (at most N/MaxTracked);
+// the order of keys whose true counts differ by less than that may be wrong,
+// and a key with a small count may be missing from the top K. The Summary
+// flags this with Approximate. Merging two tables adds counts and charges a
+// key missing from a table that evicted with that table's smallest count
+// (Agarwal et al., Mergeable Summaries, 2012), so the same bounds hold after
+// a merge, although the approximate counts may differ from one pass. Totals,
+// per-interface and per-protocol counters are always exact.
+//
+// # Generator
+//
+// A Generator writes realistic lines of any format (many interfaces, a
+// skewed distribution of peers and ports, a share of rejects, NODATA,
+// SKIPDATA and IPv6 records, optionally malformed lines), deterministically
+// from a seed and one line at a time. It tallies what it wrote with its own
+// code and returns the exact expected Summary, which tests compare with an
+// Aggregator's.
+package flowrecord
