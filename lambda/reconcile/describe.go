@@ -1,0 +1,120 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/vpcflowlogs/flowlogs/lambda/settings"
+)
+
+// describeTagged lists the VPCs carrying cfg.TagKey with one of
+// cfg.TagValues, or with any value when the list is empty.
+func (r *Reconciler) describeTagged(ctx context.Context, api FlowLogAPI, cfg settings.Enabler) ([]string, error) {
+	f := types.Filter{Name: aws.String("tag-key"), Values: []string{cfg.TagKey}}
+	if len(cfg.TagValues) > 0 {
+		f = types.Filter{Name: aws.String("tag:" + cfg.TagKey), Values: cfg.TagValues}
+	}
+	var ids []string
+	p := ec2.NewDescribeVpcsPaginator(api, &ec2.DescribeVpcsInput{Filters: []types.Filter{f}, MaxResults: aws.Int32(r.pageSize())})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("describing VPCs tagged %s: %w", cfg.TagKey, err)
+		}
+		for _, v := range out.Vpcs {
+			ids = append(ids, aws.ToString(v.VpcId))
+		}
+	}
+	return sortedUnique(ids), nil
+}
+
+// describeNamed reads the current tags of the named VPCs: tagged lists
+// those that match cfg, untagged those that exist and do not, and missing
+// those that do not exist. A filter rather than VpcIds, because one missing
+// id fails a VpcIds call as a whole.
+func (r *Reconciler) describeNamed(ctx context.Context, api FlowLogAPI, cfg settings.Enabler, ids []string) (tagged, untagged, missing []string, err error) {
+	ids = sortedUnique(ids)
+	found := map[string]bool{}
+	for chunk := range slices.Chunk(ids, r.batchSize()) {
+		p := ec2.NewDescribeVpcsPaginator(api, &ec2.DescribeVpcsInput{
+			Filters:    []types.Filter{{Name: aws.String("vpc-id"), Values: chunk}},
+			MaxResults: aws.Int32(r.pageSize()),
+		})
+		for p.HasMorePages() {
+			out, err := p.NextPage(ctx)
+			if err != nil {
+				return nil, nil, nil, fmt.Errorf("describing VPCs %v: %w", chunk, err)
+			}
+			for _, v := range out.Vpcs {
+				id := aws.ToString(v.VpcId)
+				found[id] = true
+				if matches(v.Tags, cfg) {
+					tagged = append(tagged, id)
+				} else {
+					untagged = append(untagged, id)
+				}
+			}
+		}
+	}
+	for _, id := range ids {
+		if !found[id] {
+			missing = append(missing, id)
+		}
+	}
+	return sortedUnique(tagged), sortedUnique(untagged), missing, nil
+}
+
+func matches(tags []types.Tag, cfg settings.Enabler) bool {
+	for _, t := range tags {
+		if aws.ToString(t.Key) == cfg.TagKey {
+			return len(cfg.TagValues) == 0 || slices.Contains(cfg.TagValues, aws.ToString(t.Value))
+		}
+	}
+	return false
+}
+
+// describeFlowLogs lists every flow log of the given resources, batching
+// them in resource-id filters. AWS does not document how many filter values
+// DescribeFlowLogs takes: on FilterLimitExceeded the batch is halved, and
+// the smaller size is kept for later runs of this Reconciler.
+func (r *Reconciler) describeFlowLogs(ctx context.Context, api FlowLogAPI, resourceIDs []string) ([]types.FlowLog, error) {
+	var all []types.FlowLog
+	for i := 0; i < len(resourceIDs); {
+		size := r.batchSize()
+		chunk := resourceIDs[i:min(i+size, len(resourceIDs))]
+		fls, err := r.describeFlowLogsFiltered(ctx, api, types.Filter{Name: aws.String("resource-id"), Values: chunk})
+		if errorCode(err) == codeFilterLimit && size > 1 {
+			r.shrinkBatch(size)
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, fls...)
+		i += len(chunk)
+	}
+	return all, nil
+}
+
+// describeOwned lists every flow log carrying owner's tag.
+func (r *Reconciler) describeOwned(ctx context.Context, api FlowLogAPI, owner string) ([]types.FlowLog, error) {
+	return r.describeFlowLogsFiltered(ctx, api, types.Filter{Name: aws.String("tag:" + settings.OwnerTagKey), Values: []string{owner}})
+}
+
+func (r *Reconciler) describeFlowLogsFiltered(ctx context.Context, api FlowLogAPI, f types.Filter) ([]types.FlowLog, error) {
+	var out []types.FlowLog
+	p := ec2.NewDescribeFlowLogsPaginator(api, &ec2.DescribeFlowLogsInput{Filter: []types.Filter{f}, MaxResults: aws.Int32(r.pageSize())})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("describing flow logs by %s (%d values): %w", aws.ToString(f.Name), len(f.Values), err)
+		}
+		out = append(out, page.FlowLogs...)
+	}
+	return out, nil
+}

@@ -1,0 +1,38 @@
+// Package reconcile keeps a flow log on every tagged VPC: the logic of the
+// enabler Lambda.
+//
+// A run has three parts. Discover lists the VPCs carrying the configured tag
+// (DescribeVpcs with tag filters) and their flow logs (DescribeFlowLogs
+// batched by resource-id filter), plus this deployment's own flow logs
+// (tag filter on settings.OwnerTagKey). NewPlan then decides per VPC:
+//
+//   - covered: a flow log, whoever created it, delivers the traffic type
+//     (or ALL) to the log group: left alone;
+//   - missing: a flow log is created with the configured settings, unless the
+//     VPC already has AWS's maximum of two (reported per VPC, no call made);
+//   - stale: one of this deployment's flow logs differs from the settings or
+//     its delivery FAILED: it is deleted and created again (flow logs are
+//     immutable);
+//   - untagged: this deployment's flow logs on VPCs that no longer match are
+//     removed when RemoveFlowLogsOnUntag is true.
+//
+// Apply deletes and creates in batches of up to 1,000 with a deterministic
+// ClientToken, tagging every created flow log with the owner at creation. A
+// failure of one VPC, whether reported in Unsuccessful or as an error of the
+// whole call (the batch is split to isolate it), never stops the others;
+// FlowLogAlreadyExists counts as covered when a re-check finds a covering
+// flow log. Throttling is retried by the SDK's retryer (see awsconfig).
+//
+// Handler is the one entry point of the Lambda: CloudFormation custom
+// resource requests (answered through cfn.LambdaWrap before the deadline,
+// with a deterministic physical id and a response within 4,096 bytes), tag
+// change and CloudTrail CreateVpc events (only the VPCs they name, read
+// afresh), and the scheduled sweep (everything). In a dry run the plan is
+// logged and nothing is changed.
+//
+// Every run logs one JSON line per action (msg "flow log action", with
+// vpcId, action, flowLogId, error) and one "reconcile summary" line, and
+// writes EMF metrics: TaggedVPCs, CoveredVPCs and UncoveredVPCs from runs
+// that see every tagged VPC; FailedVPCs, PendingVPCs, CreatedFlowLogs,
+// ReplacedFlowLogs and RemovedFlowLogs from every run that is not a dry run.
+package reconcile

@@ -1,0 +1,198 @@
+package reconcile
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/cfn"
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/vpcflowlogs/flowlogs/lambda/settings"
+)
+
+// Event kinds the handler dispatches on.
+const (
+	sourceTag             = "aws.tag"
+	sourceEC2             = "aws.ec2"
+	detailTagChange       = "Tag Change on Resource"
+	detailCloudTrail      = "AWS API Call via CloudTrail"
+	detailScheduled       = "Scheduled Event"
+	vpcARNResourceSegment = ":vpc/"
+)
+
+// Handler is the enabler's one entry point: CloudFormation custom resource
+// requests, tag change and CloudTrail events, and the scheduled sweep.
+type Handler struct {
+	rec    *Reconciler
+	env    settings.Enabler
+	envErr error
+	// Margin is how long before the invocation's deadline the work stops,
+	// so that the answer to CloudFormation, the summary and the metrics
+	// still go out. Nil means DefaultMargin.
+	Margin func(remaining time.Duration) time.Duration
+}
+
+// NewHandler reads the configuration from the environment once. A bad
+// environment is logged and fails the event-driven runs; CloudFormation
+// requests carry their own configuration and still get an answer.
+func NewHandler(r *Reconciler, getenv func(string) string) *Handler {
+	cfg, err := settings.EnablerFromEnv(getenv)
+	h := &Handler{rec: r, env: cfg, envErr: err}
+	if err != nil {
+		slog.Error("enabler environment is not valid: tag, CloudTrail and scheduled events will fail", "error", err.Error())
+		// What CloudFormation requests take from the environment.
+		h.env = settings.Enabler{Owner: getenv(settings.EnvOwner), MetricsNamespace: getenv(settings.EnvMetricsNamespace)}
+		h.env.DryRun, _ = strconv.ParseBool(getenv(settings.EnvDryRun))
+	}
+	return h
+}
+
+// DefaultMargin stops work a tenth of the remaining time before the
+// deadline, at least 2 s and at most 20 s before it.
+func DefaultMargin(remaining time.Duration) time.Duration {
+	return min(max(remaining/10, 2*time.Second), 20*time.Second)
+}
+
+// workContext ends a margin before ctx's deadline.
+func (h *Handler) workContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	margin := DefaultMargin
+	if h.Margin != nil {
+		margin = h.Margin
+	}
+	return context.WithDeadline(ctx, deadline.Add(-margin(time.Until(deadline))))
+}
+
+// envelope holds the fields that tell the kinds of events apart.
+type envelope struct {
+	RequestType string `json:"RequestType"`
+	ResponseURL string `json:"ResponseURL"`
+	Source      string `json:"source"`
+	DetailType  string `json:"detail-type"`
+}
+
+// cloudTrailDetail is the part of a CloudTrail event's detail the enabler
+// reads.
+type cloudTrailDetail struct {
+	EventName         string `json:"eventName"`
+	ErrorCode         string `json:"errorCode"`
+	RequestParameters struct {
+		ResourcesSet struct {
+			Items []struct {
+				ResourceID string `json:"resourceId"`
+			} `json:"items"`
+		} `json:"resourcesSet"`
+	} `json:"requestParameters"`
+	ResponseElements struct {
+		VPC struct {
+			VPCID string `json:"vpcId"`
+		} `json:"vpc"`
+	} `json:"responseElements"`
+}
+
+// Handle dispatches one invocation. For CloudFormation it returns what
+// cfn.LambdaWrap returns, after answering the ResponseURL; for events, the
+// run's Result.
+func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (any, error) {
+	var env envelope
+	if err := json.Unmarshal(raw, &env); err != nil {
+		slog.ErrorContext(ctx, "event is not a JSON object", "error", err.Error())
+		return nil, fmt.Errorf("decoding the event: %w", err)
+	}
+	switch {
+	case env.RequestType != "" && env.ResponseURL != "":
+		var ev cfn.Event
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			return nil, fmt.Errorf("decoding the CloudFormation request: %w", err)
+		}
+		return cfn.LambdaWrap(h.CustomResource)(ctx, ev)
+	case env.DetailType == detailScheduled:
+		return h.run(ctx, Target{Trigger: "schedule"})
+	case env.Source == sourceTag && env.DetailType == detailTagChange:
+		var ev events.CloudWatchEvent
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			return nil, fmt.Errorf("decoding the tag change event: %w", err)
+		}
+		return h.runFor(ctx, "tag-change", vpcIDsFromARNs(ev.Resources))
+	case env.Source == sourceEC2 && env.DetailType == detailCloudTrail:
+		return h.cloudTrail(ctx, raw)
+	}
+	slog.ErrorContext(ctx, "unknown event", "source", env.Source, "detailType", env.DetailType)
+	return nil, fmt.Errorf("unknown event: source %q, detail-type %q, RequestType %q", env.Source, env.DetailType, env.RequestType)
+}
+
+func (h *Handler) cloudTrail(ctx context.Context, raw json.RawMessage) (any, error) {
+	var ev events.CloudWatchEvent
+	var d cloudTrailDetail
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		return nil, fmt.Errorf("decoding the CloudTrail event: %w", err)
+	}
+	if err := json.Unmarshal(ev.Detail, &d); err != nil {
+		return nil, fmt.Errorf("decoding the CloudTrail event's detail: %w", err)
+	}
+	if d.ErrorCode != "" {
+		slog.InfoContext(ctx, "ignoring a failed API call", "eventName", d.EventName, "errorCode", d.ErrorCode)
+		return Result{Trigger: "cloudtrail-" + d.EventName}, nil
+	}
+	var ids []string
+	switch d.EventName {
+	case "CreateVpc":
+		ids = append(ids, d.ResponseElements.VPC.VPCID)
+	case "CreateTags", "DeleteTags":
+		for _, it := range d.RequestParameters.ResourcesSet.Items {
+			ids = append(ids, it.ResourceID)
+		}
+	default:
+		slog.ErrorContext(ctx, "unknown event", "source", ev.Source, "detailType", ev.DetailType, "eventName", d.EventName)
+		return nil, fmt.Errorf("unknown CloudTrail event %q", d.EventName)
+	}
+	return h.runFor(ctx, "cloudtrail-"+d.EventName, ids)
+}
+
+// runFor reconciles the named VPCs; ids of other resources are ignored.
+func (h *Handler) runFor(ctx context.Context, trigger string, ids []string) (any, error) {
+	vpcs := []string{}
+	for _, id := range ids {
+		if strings.HasPrefix(id, "vpc-") {
+			vpcs = append(vpcs, id)
+		}
+	}
+	if len(vpcs) == 0 {
+		slog.InfoContext(ctx, "the event names no VPC", "trigger", trigger, "resources", ids)
+		return Result{Trigger: trigger}, nil
+	}
+	return h.run(ctx, Target{Trigger: trigger, VPCIDs: vpcs})
+}
+
+func (h *Handler) run(ctx context.Context, t Target) (any, error) {
+	if h.envErr != nil {
+		return nil, fmt.Errorf("%s run: %w", t.Trigger, h.envErr)
+	}
+	work, cancel := h.workContext(ctx)
+	defer cancel()
+	res, err := h.rec.Run(work, h.env, t)
+	if err != nil {
+		return nil, fmt.Errorf("%s run: %w", t.Trigger, err)
+	}
+	return res, nil
+}
+
+// vpcIDsFromARNs takes the VPC ids out of ARNs such as
+// arn:aws:ec2:us-east-1:123456789012:vpc/vpc-0abc.
+func vpcIDsFromARNs(arns []string) []string {
+	var ids []string
+	for _, a := range arns {
+		if _, id, ok := strings.Cut(a, vpcARNResourceSegment); ok {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}

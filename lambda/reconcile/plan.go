@@ -1,0 +1,227 @@
+package reconcile
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/vpcflowlogs/flowlogs/lambda/settings"
+)
+
+// DefaultLogFormat is the format AWS gives a flow log created without one
+// (version 2); DescribeFlowLogs reports it, so an empty configured format is
+// compared with it.
+const DefaultLogFormat = "${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${packets} ${bytes} ${start} ${end} ${action} ${log-status}"
+
+// MaxFlowLogsPerVPC is AWS's limit of flow logs on one VPC, which cannot be
+// raised.
+const MaxFlowLogsPerVPC = 2
+
+// Action is what a step does to one VPC.
+type Action string
+
+// Actions of a plan.
+const (
+	// ActionCreate creates a flow log on a tagged VPC that has none
+	// delivering to the log group with the traffic type.
+	ActionCreate Action = "create"
+	// ActionReplace deletes this owner's stale flow logs on a tagged VPC and
+	// creates one with the current settings (flow logs are immutable).
+	ActionReplace Action = "replace"
+	// ActionRemove deletes this owner's flow logs from a VPC: one no longer
+	// tagged, one covered by another flow log, or every VPC when the stack
+	// is deleted.
+	ActionRemove Action = "remove"
+)
+
+// Step is one change to one VPC.
+type Step struct {
+	VPCID  string
+	Action Action
+	// Delete lists this owner's flow logs to delete before anything is
+	// created.
+	Delete []string
+	// Reason says why, for the logs.
+	Reason string
+}
+
+// Failure is a VPC the run could not bring to the wanted state.
+type Failure struct {
+	VPCID   string `json:"vpcId"`
+	Action  Action `json:"action"`
+	Code    string `json:"code"`
+	Message string `json:"message,omitempty"`
+}
+
+// Plan is what a run changes, decided from what was described.
+type Plan struct {
+	// Tagged lists the VPCs in scope that carry the tag.
+	Tagged []string
+	// Covered lists the tagged VPCs that already have a flow log
+	// delivering to the log group with the traffic type.
+	Covered []string
+	// Steps are the changes, in VPC id order.
+	Steps []Step
+	// Blocked lists tagged VPCs that cannot get a flow log without an API
+	// call failing, such as those at the flow log limit.
+	Blocked []Failure
+}
+
+// NewPlan decides, for every tagged VPC, whether it is covered, needs a
+// flow log, or needs this owner's stale flow logs replaced, and, when
+// cfg.RemoveOnUntag is set, which of this owner's flow logs sit on VPCs no
+// longer tagged. flowLogs are every flow log of the tagged VPCs plus this
+// owner's flow logs anywhere; tagged VPC ids may repeat.
+func NewPlan(cfg settings.Enabler, tagged []string, flowLogs []types.FlowLog) Plan {
+	byVPC := map[string][]types.FlowLog{}
+	seen := map[string]bool{}
+	for _, fl := range flowLogs {
+		id := aws.ToString(fl.FlowLogId)
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		byVPC[aws.ToString(fl.ResourceId)] = append(byVPC[aws.ToString(fl.ResourceId)], fl)
+	}
+	tagged = sortedUnique(tagged)
+	p := Plan{Tagged: tagged}
+	isTagged := map[string]bool{}
+	for _, vpc := range tagged {
+		isTagged[vpc] = true
+		var covering string
+		var stale []string
+		var reasons []string
+		for _, fl := range byVPC[vpc] {
+			switch {
+			case IsOwned(fl, cfg.Owner):
+				if why := StaleReason(fl, cfg); why != "" {
+					stale = append(stale, aws.ToString(fl.FlowLogId))
+					reasons = append(reasons, aws.ToString(fl.FlowLogId)+": "+why)
+				} else if covering == "" {
+					covering = aws.ToString(fl.FlowLogId)
+				}
+			case Covers(fl, cfg) && covering == "":
+				covering = aws.ToString(fl.FlowLogId)
+			}
+		}
+		switch {
+		case covering != "" && len(stale) > 0:
+			p.Covered = append(p.Covered, vpc)
+			p.Steps = append(p.Steps, Step{VPCID: vpc, Action: ActionRemove, Delete: stale,
+				Reason: "stale (" + strings.Join(reasons, "; ") + ") and covered by " + covering})
+		case covering != "":
+			p.Covered = append(p.Covered, vpc)
+		case len(byVPC[vpc])-len(stale) >= MaxFlowLogsPerVPC:
+			p.Blocked = append(p.Blocked, Failure{VPCID: vpc, Action: ActionCreate, Code: codeLimitExceeded,
+				Message: fmt.Sprintf("the VPC already has %d flow logs, none delivering %s traffic to %s, and AWS allows %d",
+					len(byVPC[vpc]), cfg.TrafficType, cfg.LogGroupName, MaxFlowLogsPerVPC)})
+		case len(stale) > 0:
+			p.Steps = append(p.Steps, Step{VPCID: vpc, Action: ActionReplace, Delete: stale,
+				Reason: "stale: " + strings.Join(reasons, "; ")})
+		default:
+			p.Steps = append(p.Steps, Step{VPCID: vpc, Action: ActionCreate, Reason: "no flow log delivers " + cfg.TrafficType + " traffic to " + cfg.LogGroupName})
+		}
+	}
+	if cfg.RemoveOnUntag {
+		for vpc, fls := range byVPC {
+			if isTagged[vpc] || !strings.HasPrefix(vpc, "vpc-") {
+				continue
+			}
+			if owned := ownedIDs(fls, cfg.Owner); len(owned) > 0 {
+				p.Steps = append(p.Steps, Step{VPCID: vpc, Action: ActionRemove, Delete: owned,
+					Reason: "the VPC no longer carries tag " + cfg.TagKey + " with a configured value"})
+			}
+		}
+	}
+	slices.SortFunc(p.Steps, func(a, b Step) int { return strings.Compare(a.VPCID, b.VPCID) })
+	return p
+}
+
+// NewTeardownPlan removes every flow log of this owner's on a VPC.
+func NewTeardownPlan(owner string, flowLogs []types.FlowLog) Plan {
+	byVPC := map[string][]types.FlowLog{}
+	for _, fl := range flowLogs {
+		byVPC[aws.ToString(fl.ResourceId)] = append(byVPC[aws.ToString(fl.ResourceId)], fl)
+	}
+	var p Plan
+	for vpc, fls := range byVPC {
+		if owned := ownedIDs(fls, owner); len(owned) > 0 && strings.HasPrefix(vpc, "vpc-") {
+			p.Steps = append(p.Steps, Step{VPCID: vpc, Action: ActionRemove, Delete: owned, Reason: "the stack is being deleted"})
+		}
+	}
+	slices.SortFunc(p.Steps, func(a, b Step) int { return strings.Compare(a.VPCID, b.VPCID) })
+	return p
+}
+
+// IsOwned reports whether the enabler of owner created fl: it carries
+// settings.OwnerTagKey with owner as value.
+func IsOwned(fl types.FlowLog, owner string) bool {
+	for _, t := range fl.Tags {
+		if aws.ToString(t.Key) == settings.OwnerTagKey && aws.ToString(t.Value) == owner {
+			return true
+		}
+	}
+	return false
+}
+
+// Covers reports whether fl, whoever created it, delivers the configured
+// traffic to the configured log group: ALL covers every traffic type.
+func Covers(fl types.FlowLog, cfg settings.Enabler) bool {
+	if dt := fl.LogDestinationType; dt != "" && dt != types.LogDestinationTypeCloudWatchLogs {
+		return false
+	}
+	tt := string(fl.TrafficType)
+	return aws.ToString(fl.LogGroupName) == cfg.LogGroupName && (tt == cfg.TrafficType || tt == settings.TrafficAll)
+}
+
+// StaleReason says why one of this owner's flow logs no longer matches cfg
+// (or fails to deliver), "" when it matches.
+func StaleReason(fl types.FlowLog, cfg settings.Enabler) string {
+	var why []string
+	differs := func(what, got, want string) {
+		if got != want {
+			why = append(why, fmt.Sprintf("%s %q, want %q", what, got, want))
+		}
+	}
+	dt := string(fl.LogDestinationType)
+	if dt == "" {
+		dt = string(types.LogDestinationTypeCloudWatchLogs)
+	}
+	differs("destination type", dt, string(types.LogDestinationTypeCloudWatchLogs))
+	differs("log group", aws.ToString(fl.LogGroupName), cfg.LogGroupName)
+	differs("delivery role", aws.ToString(fl.DeliverLogsPermissionArn), cfg.DeliveryRoleARN)
+	differs("traffic type", string(fl.TrafficType), cfg.TrafficType)
+	differs("aggregation interval", fmt.Sprint(aws.ToInt32(fl.MaxAggregationInterval)), fmt.Sprint(cfg.MaxAggregationInterval))
+	differs("log format", formatOrDefault(aws.ToString(fl.LogFormat)), formatOrDefault(cfg.LogFormat))
+	if aws.ToString(fl.DeliverLogsStatus) == "FAILED" {
+		why = append(why, "delivery FAILED: "+aws.ToString(fl.DeliverLogsErrorMessage))
+	}
+	return strings.Join(why, ", ")
+}
+
+func formatOrDefault(f string) string {
+	if f == "" {
+		return DefaultLogFormat
+	}
+	return f
+}
+
+func ownedIDs(fls []types.FlowLog, owner string) []string {
+	var out []string
+	for _, fl := range fls {
+		if IsOwned(fl, owner) {
+			out = append(out, aws.ToString(fl.FlowLogId))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func sortedUnique(ids []string) []string {
+	out := slices.Clone(ids)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
