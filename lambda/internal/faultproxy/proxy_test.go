@@ -1,0 +1,252 @@
+package faultproxy_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/smithy-go"
+
+	"github.com/vpcflowlogs/flowlogs/lambda/internal/faultproxy"
+)
+
+// backend answers the three calls the tests make with the smallest valid
+// answer, and counts what reaches it. The proxy is what is under test: a
+// stub behind it is enough to see whether a request got through.
+type backend struct {
+	srv  *httptest.Server
+	hits atomic.Int64
+}
+
+func newBackend(t *testing.T) *backend {
+	b := &backend{}
+	b.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b.hits.Add(1)
+		body, _ := io.ReadAll(r.Body)
+		switch {
+		case strings.Contains(string(body), "Action=DescribeVpcs"):
+			w.Header().Set("Content-Type", "text/xml")
+			_, _ = io.WriteString(w, `<DescribeVpcsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>r</requestId><vpcSet/></DescribeVpcsResponse>`)
+		case r.Header.Get("X-Amz-Target") == "AmazonSSM.GetParameter":
+			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+			_, _ = io.WriteString(w, `{"Parameter":{"Name":"p","Value":"{}"}}`)
+		default:
+			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+			_, _ = io.WriteString(w, `{"logStreams":[]}`)
+		}
+	}))
+	t.Cleanup(b.srv.Close)
+	return b
+}
+
+func start(t *testing.T, c faultproxy.Config) *faultproxy.Proxy {
+	t.Helper()
+	p, err := faultproxy.Start(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	return p
+}
+
+func sdkConfig(url string, attempts int) aws.Config {
+	return aws.Config{
+		Region:       "us-east-1",
+		Credentials:  credentials.NewStaticCredentialsProvider("testing", "testing", ""),
+		BaseEndpoint: aws.String(url),
+		Retryer: func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.MaxAttempts = attempts
+				o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
+			})
+		},
+	}
+}
+
+// call makes one call of a service through url.
+type call func(ctx context.Context, cfg aws.Config) error
+
+var calls = map[string]call{
+	"ec2": func(ctx context.Context, cfg aws.Config) error {
+		_, err := ec2.NewFromConfig(cfg).DescribeVpcs(ctx, &ec2.DescribeVpcsInput{})
+		return err
+	},
+	"logs": func(ctx context.Context, cfg aws.Config) error {
+		_, err := cloudwatchlogs.NewFromConfig(cfg).DescribeLogStreams(ctx, &cloudwatchlogs.DescribeLogStreamsInput{LogGroupName: aws.String("g")})
+		return err
+	},
+	"ssm": func(ctx context.Context, cfg aws.Config) error {
+		_, err := ssm.NewFromConfig(cfg).GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("p")})
+		return err
+	},
+}
+
+// TestShapes checks that the SDK reads each injected error as AWS's own:
+// the same code, status, throttle and retry classification.
+func TestShapes(t *testing.T) {
+	cases := []struct {
+		name     string
+		service  string
+		kind     faultproxy.Kind
+		code     string
+		status   int
+		throttle bool
+	}{
+		{"ec2 throttle", "ec2", faultproxy.Throttle, "RequestLimitExceeded", 503, true},
+		{"ec2 500", "ec2", faultproxy.InternalError, "InternalError", 500, false},
+		{"ec2 503", "ec2", faultproxy.Unavailable, "Unavailable", 503, false},
+		{"logs throttle", "logs", faultproxy.Throttle, "ThrottlingException", 400, true},
+		{"logs 500", "logs", faultproxy.InternalError, "ServiceUnavailableException", 500, false},
+		{"logs 503", "logs", faultproxy.Unavailable, "ServiceUnavailable", 503, false},
+		{"ssm throttle", "ssm", faultproxy.Throttle, "ThrottlingException", 400, true},
+		{"ssm 500", "ssm", faultproxy.InternalError, "InternalServerError", 500, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newBackend(t)
+			p := start(t, faultproxy.Config{Target: b.srv.URL, Rate: 1, Seed: 1, Mix: map[faultproxy.Kind]float64{tc.kind: 1}})
+			err := calls[tc.service](t.Context(), sdkConfig(p.URL, 1))
+			var apiErr smithy.APIError
+			if !errors.As(err, &apiErr) {
+				t.Fatalf("error %v is not an API error", err)
+			}
+			if apiErr.ErrorCode() != tc.code {
+				t.Errorf("code %q, want %q", apiErr.ErrorCode(), tc.code)
+			}
+			var re interface{ HTTPStatusCode() int }
+			if errors.As(err, &re) && re.HTTPStatusCode() != tc.status {
+				t.Errorf("status %d, want %d", re.HTTPStatusCode(), tc.status)
+			}
+			if got := retry.IsErrorThrottles(retry.DefaultThrottles).IsErrorThrottle(err) == aws.TrueTernary; got != tc.throttle {
+				t.Errorf("throttle %v, want %v", got, tc.throttle)
+			}
+			if retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err) != aws.TrueTernary {
+				t.Errorf("the SDK would not retry %v", err)
+			}
+			if n := b.hits.Load(); n != 0 {
+				t.Errorf("the backend saw %d requests, want none", n)
+			}
+			if s := p.Stats(); s.Faults[tc.kind] != 1 || s.Requests != 1 {
+				t.Errorf("stats %+v, want one %s fault", s.Counts, tc.kind)
+			}
+		})
+	}
+}
+
+// TestConnectionFaults checks that a dropped connection never reaches the
+// backend, a lost answer does, and the SDK retries both.
+func TestConnectionFaults(t *testing.T) {
+	cases := []struct {
+		kind        faultproxy.Kind
+		backendHits int64
+	}{
+		{faultproxy.Drop, 0},
+		{faultproxy.LostAnswer, 1},
+	}
+	for _, tc := range cases {
+		t.Run(string(tc.kind), func(t *testing.T) {
+			b := newBackend(t)
+			p := start(t, faultproxy.Config{Target: b.srv.URL, Rate: 1, Seed: 1, Mix: map[faultproxy.Kind]float64{tc.kind: 1}})
+			err := calls["ec2"](t.Context(), sdkConfig(p.URL, 1))
+			if err == nil {
+				t.Fatal("the call succeeded")
+			}
+			if retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err) != aws.TrueTernary {
+				t.Errorf("the SDK would not retry %v", err)
+			}
+			if n := b.hits.Load(); n != tc.backendHits {
+				t.Errorf("the backend saw %d requests, want %d", n, tc.backendHits)
+			}
+		})
+	}
+}
+
+// TestRateAndRetries runs many calls through a 30% fault rate with the
+// SDK's retryer: every call succeeds, the share of faults is near the rate,
+// and every fault shows up as a retry.
+func TestRateAndRetries(t *testing.T) {
+	b := newBackend(t)
+	p := start(t, faultproxy.Config{Target: b.srv.URL, Rate: 0.3, Seed: 7})
+	const n = 600
+	for i := range n {
+		svc := []string{"ec2", "logs", "ssm"}[i%3]
+		if err := calls[svc](t.Context(), sdkConfig(p.URL, 10)); err != nil {
+			t.Fatalf("call %d (%s): %v", i, svc, err)
+		}
+	}
+	s := p.Stats()
+	share := float64(s.TotalFaults()) / float64(s.Requests)
+	if math.Abs(share-0.3) > 0.05 {
+		t.Errorf("%d faults in %d requests (%.3f), want about 0.3", s.TotalFaults(), s.Requests, share)
+	}
+	if s.Requests != n+s.Retries {
+		t.Errorf("%d requests, %d retries: want requests = %d calls + retries", s.Requests, s.Retries, n)
+	}
+	if s.Retries != s.TotalFaults() {
+		t.Errorf("%d retries for %d faults: every fault should be retried once", s.Retries, s.TotalFaults())
+	}
+	for _, k := range faultproxy.Kinds {
+		if s.Faults[k] == 0 {
+			t.Errorf("no %s fault in %d requests", k, s.Requests)
+		}
+	}
+	if got := len(s.ByAction); got != 3 {
+		t.Errorf("counts for %d actions, want 3: %v", got, s.ByAction)
+	}
+	t.Logf("requests %d, retries %d, max attempt %d, faults %v", s.Requests, s.Retries, s.MaxAttempt, s.Faults)
+}
+
+// TestSeeded checks that the same seed and request order give the same
+// faults.
+func TestSeeded(t *testing.T) {
+	run := func() []bool {
+		b := newBackend(t)
+		p := start(t, faultproxy.Config{Target: b.srv.URL, Rate: 0.5, Seed: 42})
+		var out []bool
+		for range 40 {
+			before := p.Stats().TotalFaults()
+			_ = calls["logs"](t.Context(), sdkConfig(p.URL, 1))
+			out = append(out, p.Stats().TotalFaults() > before)
+		}
+		return out
+	}
+	a, b := run(), run()
+	for i := range a {
+		if a[i] != b[i] {
+			t.Fatalf("request %d: faulted %v in one run and %v in the other", i, a[i], b[i])
+		}
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	cases := []struct {
+		name string
+		c    faultproxy.Config
+	}{
+		{"relative target", faultproxy.Config{Target: "moto:5000"}},
+		{"rate above 1", faultproxy.Config{Target: "http://127.0.0.1:1", Rate: 1.5}},
+		{"unknown kind", faultproxy.Config{Target: "http://127.0.0.1:1", Mix: map[faultproxy.Kind]float64{"slow": 1}}},
+		{"no positive weight", faultproxy.Config{Target: "http://127.0.0.1:1", Rate: 0.1, Mix: map[faultproxy.Kind]float64{faultproxy.Drop: 0}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if p, err := faultproxy.Start(tc.c); err == nil {
+				p.Close()
+				t.Fatal("Start succeeded")
+			}
+		})
+	}
+}

@@ -1,0 +1,119 @@
+package faultproxy
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"net/http"
+	"strconv"
+)
+
+// Protocol is the wire protocol of a request, which decides the shape of
+// the error the proxy answers with.
+type Protocol string
+
+// Protocols the proxy recognises.
+const (
+	// EC2Query is EC2's query protocol (form body, Version=2016-11-15).
+	EC2Query Protocol = "ec2query"
+	// AWSQuery is the query protocol of IAM, STS, SNS and others.
+	AWSQuery Protocol = "awsquery"
+	// AWSJSON is the JSON 1.0 / 1.1 protocol with X-Amz-Target (CloudWatch
+	// Logs, SSM).
+	AWSJSON Protocol = "awsjson"
+	// Unshaped is any other protocol: requests are forwarded untouched.
+	Unshaped Protocol = "other"
+)
+
+// ec2APIVersion is the Version every EC2 query request carries.
+const ec2APIVersion = "2016-11-15"
+
+// apiError is an error code and message with the HTTP status it travels
+// with.
+type apiError struct {
+	status  int
+	code    string
+	message string
+}
+
+// errorFor is the error a service answers with for kind, in the shape of
+// its protocol. service is the X-Amz-Target prefix of JSON services
+// (Logs_20140328, AmazonSSM).
+func errorFor(kind Kind, proto Protocol, service string) apiError {
+	switch proto {
+	case EC2Query:
+		switch kind {
+		case Throttle:
+			return apiError{http.StatusServiceUnavailable, "RequestLimitExceeded", "Request limit exceeded."}
+		case InternalError:
+			return apiError{http.StatusInternalServerError, "InternalError", "An internal error has occurred."}
+		default:
+			return apiError{http.StatusServiceUnavailable, "Unavailable", "The server is overloaded and can't handle the request."}
+		}
+	case AWSQuery:
+		switch kind {
+		case Throttle:
+			return apiError{http.StatusBadRequest, "Throttling", "Rate exceeded"}
+		case InternalError:
+			return apiError{http.StatusInternalServerError, "InternalFailure", "An internal error occurred."}
+		default:
+			return apiError{http.StatusServiceUnavailable, "ServiceUnavailable", "Service is unavailable."}
+		}
+	}
+	switch kind {
+	case Throttle:
+		return apiError{http.StatusBadRequest, "ThrottlingException", "Rate exceeded"}
+	case InternalError:
+		// Each JSON service names its modeled 500 error differently.
+		switch service {
+		case "Logs_20140328":
+			return apiError{http.StatusInternalServerError, "ServiceUnavailableException", "The service cannot complete the request."}
+		case "AmazonSSM":
+			return apiError{http.StatusInternalServerError, "InternalServerError", "An error occurred on the server side."}
+		}
+		return apiError{http.StatusInternalServerError, "InternalFailure", "An internal error occurred."}
+	default:
+		return apiError{http.StatusServiceUnavailable, "ServiceUnavailable", "Service Unavailable"}
+	}
+}
+
+// write sends e in the shape of proto.
+func (e apiError) write(w http.ResponseWriter, proto Protocol, requestID string) {
+	var b bytes.Buffer
+	switch proto {
+	case EC2Query:
+		b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n<Response><Errors><Error><Code>")
+		_ = xml.EscapeText(&b, []byte(e.code))
+		b.WriteString("</Code><Message>")
+		_ = xml.EscapeText(&b, []byte(e.message))
+		b.WriteString("</Message></Error></Errors><RequestID>")
+		_ = xml.EscapeText(&b, []byte(requestID))
+		b.WriteString("</RequestID></Response>")
+		w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
+	case AWSQuery:
+		typ := "Sender"
+		if e.status >= 500 {
+			typ = "Receiver"
+		}
+		b.WriteString(`<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>` + typ + "</Type><Code>")
+		_ = xml.EscapeText(&b, []byte(e.code))
+		b.WriteString("</Code><Message>")
+		_ = xml.EscapeText(&b, []byte(e.message))
+		b.WriteString("</Message></Error><RequestId>")
+		_ = xml.EscapeText(&b, []byte(requestID))
+		b.WriteString("</RequestId></ErrorResponse>")
+		w.Header().Set("Content-Type", "text/xml")
+		w.Header().Set("X-Amzn-Requestid", requestID)
+	default:
+		body, _ := json.Marshal(struct {
+			Type    string `json:"__type"`
+			Message string `json:"message"`
+		}{e.code, e.message})
+		b.Write(body)
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		w.Header().Set("X-Amzn-Requestid", requestID)
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(b.Len()))
+	w.WriteHeader(e.status)
+	_, _ = w.Write(b.Bytes())
+}
