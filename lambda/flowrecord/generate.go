@@ -21,7 +21,8 @@ type GenConfig struct {
 	StartTime int64
 	Span      int64
 	// Peers is the number of remote addresses talking to the interfaces,
-	// drawn with a Zipf skew so that a few dominate. Default 400.
+	// drawn with a Zipf skew so that a few dominate. Default 150, which
+	// with 8 interfaces keeps every top list within DefaultMaxTracked.
 	Peers int
 	// Shares of all lines. Defaults: 10% REJECT, 20% IPv6, 1% NODATA,
 	// 0.2% SKIPDATA and no malformed lines.
@@ -46,7 +47,7 @@ func (c GenConfig) withDefaults() GenConfig {
 		c.Span = 3600
 	}
 	if c.Peers <= 0 {
-		c.Peers = 400
+		c.Peers = 150
 	}
 	share := func(v *float64, def float64) {
 		switch {
