@@ -1,0 +1,170 @@
+package digest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	logstypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+)
+
+// CheckpointVersion is the version of the checkpoint JSON this code writes.
+const CheckpointVersion = 1
+
+// Checkpoint is the JSON value of the checkpoint parameter. The stack
+// creates the parameter as {}, the zero Checkpoint: no run yet.
+type Checkpoint struct {
+	Version int `json:"version,omitempty"`
+	// End is the exclusive end of all event time counted so far: the next
+	// window starts here. Zero before the first run.
+	End time.Time `json:"end,omitzero"`
+	// Partial is true when the run that wrote it stopped before the end it
+	// planned; the next run continues from End.
+	Partial bool `json:"partial,omitempty"`
+	// SliceSeconds is the slice length the next run uses; 0 means the
+	// configured one. A run that stopped before finishing any slice halves
+	// it, so that a window too dense for one run still makes progress.
+	SliceSeconds int64 `json:"sliceSeconds,omitempty"`
+	// UpdatedAt is when it was written.
+	UpdatedAt time.Time `json:"updatedAt,omitzero"`
+}
+
+// loadCheckpoint reads and decodes the checkpoint parameter.
+func loadCheckpoint(ctx context.Context, api ParameterAPI, name string) (Checkpoint, error) {
+	out, err := api.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(name)})
+	if err != nil {
+		var nf *ssmtypes.ParameterNotFound
+		if errors.As(err, &nf) {
+			return Checkpoint{}, fmt.Errorf("reading checkpoint parameter %s: it does not exist (the stack creates it with the value {}): %w", name, err)
+		}
+		return Checkpoint{}, fmt.Errorf("reading checkpoint parameter %s: %w", name, err)
+	}
+	return decodeCheckpoint(name, aws.ToString(out.Parameter.Value))
+}
+
+func decodeCheckpoint(name, value string) (Checkpoint, error) {
+	var cp Checkpoint
+	if strings.TrimSpace(value) == "" {
+		return cp, nil
+	}
+	if err := json.Unmarshal([]byte(value), &cp); err != nil {
+		return Checkpoint{}, fmt.Errorf("decoding checkpoint parameter %s value %q: %w", name, value, err)
+	}
+	if cp.Version > CheckpointVersion {
+		return Checkpoint{}, fmt.Errorf("checkpoint parameter %s has version %d; this code knows up to %d", name, cp.Version, CheckpointVersion)
+	}
+	return cp, nil
+}
+
+// saveCheckpoint overwrites the checkpoint parameter.
+func saveCheckpoint(ctx context.Context, api ParameterAPI, name string, cp Checkpoint) error {
+	cp.Version = CheckpointVersion
+	b, err := json.Marshal(cp)
+	if err != nil {
+		return fmt.Errorf("encoding checkpoint: %w", err)
+	}
+	_, err = api.PutParameter(ctx, &ssm.PutParameterInput{
+		Name:      aws.String(name),
+		Value:     aws.String(string(b)),
+		Type:      ssmtypes.ParameterTypeString,
+		Overwrite: aws.Bool(true),
+	})
+	if err != nil {
+		return fmt.Errorf("writing checkpoint parameter %s: %w", name, err)
+	}
+	return nil
+}
+
+// digestHead is the part of a stored digest that decides where a run
+// starts.
+type digestHead struct {
+	Kind     string `json:"kind"`
+	LogGroup string `json:"logGroup"`
+	Window   struct {
+		From time.Time `json:"from"`
+		To   time.Time `json:"to"`
+	} `json:"window"`
+}
+
+// newestDigest returns the head of the newest digest about logGroup in the
+// summary group, or nil when there is none. Digests are written with the
+// time of their run as timestamp, so the newest event is the last written.
+func newestDigest(ctx context.Context, api LogsAPI, summaryGroup, logGroup string) (*digestHead, error) {
+	out, err := api.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{
+		LogGroupName:  aws.String(summaryGroup),
+		LogStreamName: aws.String(DigestStreamName),
+		StartFromHead: aws.Bool(false),
+		Limit:         aws.Int32(1),
+	})
+	if err != nil {
+		var nf *logstypes.ResourceNotFoundException
+		if errors.As(err, &nf) {
+			return nil, nil // no digest stream yet: no digest
+		}
+		return nil, fmt.Errorf("reading the newest digest in %s: %w", summaryGroup, err)
+	}
+	if len(out.Events) == 0 {
+		return nil, nil
+	}
+	return decodeDigestHead(aws.ToString(out.Events[len(out.Events)-1].Message), logGroup), nil
+}
+
+// decodeDigestHead returns the head of a digest about logGroup, or nil for
+// anything else, which says nothing about where to start.
+func decodeDigestHead(msg, logGroup string) *digestHead {
+	var h digestHead
+	if json.Unmarshal([]byte(msg), &h) != nil || h.Kind != DigestKind || h.LogGroup != logGroup {
+		return nil
+	}
+	return &h
+}
+
+// window is the event time a run covers: [From, To).
+type window struct {
+	From, To time.Time
+}
+
+// planWindow decides the window of a run started at now.
+//
+// The window ends the settle lag before now, on a whole minute. It starts
+// at the checkpoint; before the first run, one schedule period earlier. When
+// the newest digest starts at the checkpoint, an earlier run wrote it but
+// did not advance the checkpoint: its range is counted already, and the
+// window starts at its end instead.
+func planWindow(cp Checkpoint, last *digestHead, now time.Time, lag, period time.Duration) (w window, adopted bool) {
+	w.To = now.Add(-lag).Truncate(time.Minute)
+	if cp.End.IsZero() {
+		w.From = w.To.Add(-period)
+		if last != nil && last.Window.To.After(w.From) {
+			w.From, adopted = last.Window.To, true
+		}
+		return w, adopted
+	}
+	w.From = cp.End
+	if last != nil && last.Window.From.Equal(cp.End) && last.Window.To.After(cp.End) {
+		w.From, adopted = last.Window.To, true
+	}
+	return w, adopted
+}
+
+// slices cuts w into consecutive slices of length d, aligned to multiples
+// of d since the Unix epoch so that boundaries read well.
+func (w window) slices(d time.Duration) []window {
+	var out []window
+	for from := w.From; from.Before(w.To); {
+		to := from.Truncate(d).Add(d)
+		if to.After(w.To) {
+			to = w.To
+		}
+		out = append(out, window{From: from, To: to})
+		from = to
+	}
+	return out
+}

@@ -1,0 +1,140 @@
+package digest
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/vpcflowlogs/flowlogs/lambda/flowrecord"
+	"github.com/vpcflowlogs/flowlogs/lambda/settings"
+)
+
+// LogsAPI is the part of CloudWatch Logs a run calls: reading the flow log
+// group, and reading and writing the summary group.
+type LogsAPI interface {
+	DescribeLogStreams(context.Context, *cloudwatchlogs.DescribeLogStreamsInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.DescribeLogStreamsOutput, error)
+	FilterLogEvents(context.Context, *cloudwatchlogs.FilterLogEventsInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.FilterLogEventsOutput, error)
+	GetLogEvents(context.Context, *cloudwatchlogs.GetLogEventsInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.GetLogEventsOutput, error)
+	CreateLogStream(context.Context, *cloudwatchlogs.CreateLogStreamInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.CreateLogStreamOutput, error)
+	PutLogEvents(context.Context, *cloudwatchlogs.PutLogEventsInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.PutLogEventsOutput, error)
+}
+
+// EC2API is the part of EC2 a run calls: the flow logs that deliver to the
+// group (for their formats) and the interfaces behind the streams.
+type EC2API interface {
+	DescribeFlowLogs(context.Context, *ec2.DescribeFlowLogsInput, ...func(*ec2.Options)) (*ec2.DescribeFlowLogsOutput, error)
+	DescribeNetworkInterfaces(context.Context, *ec2.DescribeNetworkInterfacesInput, ...func(*ec2.Options)) (*ec2.DescribeNetworkInterfacesOutput, error)
+}
+
+// ParameterAPI reads and writes the checkpoint parameter.
+type ParameterAPI interface {
+	GetParameter(context.Context, *ssm.GetParameterInput, ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
+	PutParameter(context.Context, *ssm.PutParameterInput, ...func(*ssm.Options)) (*ssm.PutParameterOutput, error)
+}
+
+// TopicAPI publishes the plain-text digest.
+type TopicAPI interface {
+	Publish(context.Context, *sns.PublishInput, ...func(*sns.Options)) (*sns.PublishOutput, error)
+}
+
+// Clients are the AWS clients a Summarizer uses, built once by the caller.
+// Topic may be nil when no topic is configured.
+type Clients struct {
+	Logs       LogsAPI
+	EC2        EC2API
+	Parameters ParameterAPI
+	Topic      TopicAPI
+}
+
+// DigestStreamName is the log stream of the summary group that holds the
+// digests, one event per run. A run creates it when it is missing.
+const DigestStreamName = "digests"
+
+// Defaults of the Config knobs that are not part of the stack's settings.
+const (
+	// DefaultSlice is how much event time one slice of the window covers.
+	// Fewer slices mean fewer partly filled FilterLogEvents pages; more
+	// slices mean finer progress when a run stops early. A one-hour window
+	// is six slices.
+	DefaultSlice = 10 * time.Minute
+	// MinSlice is the finest slice: a run that finished no slice halves the
+	// next run's slice down to this.
+	MinSlice = time.Minute
+	// DefaultReadConcurrency is how many slices are read at once.
+	DefaultReadConcurrency = 3
+	// DefaultReadRate is the pace of FilterLogEvents and DescribeLogStreams
+	// calls, per second: the lower end of both quotas (shared/FACTS.md).
+	// Throttles beyond it are retried by the SDK's retryer.
+	DefaultReadRate = 5
+	// DefaultReserve is the time kept back from the Lambda deadline for
+	// writing the digest, publishing and checkpointing.
+	DefaultReserve = 30 * time.Second
+	// DefaultMaxNewInterfaces bounds the new interfaces listed (and
+	// described) in one digest; the digest always gives the full count.
+	DefaultMaxNewInterfaces = 100
+	// DefaultMaxTracked bounds the keys each top list tracks, which bounds
+	// memory whatever the window holds: about 3 MB an aggregator, and a run
+	// holds ReadConcurrency+1 of them.
+	DefaultMaxTracked = flowrecord.DefaultMaxTracked
+	// DefaultMalformedSamples is how many malformed lines a digest quotes.
+	DefaultMalformedSamples = 5
+)
+
+// Config is everything one run needs besides the clients.
+type Config struct {
+	settings.Summarizer
+
+	Slice            time.Duration // 0: DefaultSlice
+	ReadConcurrency  int           // 0: DefaultReadConcurrency
+	ReadRate         float64       // calls per second; 0: DefaultReadRate, negative: unpaced
+	PageLimit        int32         // FilterLogEvents limit; 0: the service's (10,000)
+	Reserve          time.Duration // 0: DefaultReserve
+	MaxNewInterfaces int           // 0: DefaultMaxNewInterfaces
+	MaxTracked       int           // 0: DefaultMaxTracked
+	MalformedSamples int           // 0: DefaultMalformedSamples
+
+	// MetricsOutput receives the embedded metric format lines; nil means
+	// os.Stdout, where Lambda sends them to CloudWatch.
+	MetricsOutput io.Writer
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+func (c Config) withDefaults() Config {
+	if c.Slice <= 0 {
+		c.Slice = DefaultSlice
+	}
+	if c.ReadConcurrency <= 0 {
+		c.ReadConcurrency = DefaultReadConcurrency
+	}
+	if c.ReadRate == 0 {
+		c.ReadRate = DefaultReadRate
+	}
+	if c.Reserve <= 0 {
+		c.Reserve = DefaultReserve
+	}
+	if c.MaxNewInterfaces <= 0 {
+		c.MaxNewInterfaces = DefaultMaxNewInterfaces
+	}
+	if c.MaxTracked <= 0 {
+		c.MaxTracked = DefaultMaxTracked
+	}
+	if c.MalformedSamples <= 0 {
+		c.MalformedSamples = DefaultMalformedSamples
+	}
+	if c.TopK <= 0 {
+		c.TopK = 10
+	}
+	if c.MetricsNamespace == "" {
+		c.MetricsNamespace = settings.DefaultMetricsNamespace
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
+}

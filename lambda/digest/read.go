@@ -1,0 +1,321 @@
+package digest
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+
+	"github.com/vpcflowlogs/flowlogs/lambda/flowrecord"
+)
+
+// pacer spaces calls evenly, at most rate a second, across goroutines. The
+// SDK retries throttles but does not pace; pacing keeps a run's reads under
+// the account's CloudWatch Logs quotas so that the retries stay rare.
+type pacer struct {
+	mu       sync.Mutex
+	interval time.Duration
+	next     time.Time
+}
+
+// newPacer returns a pacer for rate calls a second, or nil (no pacing) for
+// a rate that is not positive.
+func newPacer(rate float64) *pacer {
+	if rate <= 0 {
+		return nil
+	}
+	return &pacer{interval: time.Duration(float64(time.Second) / rate)}
+}
+
+// wait blocks until the caller's turn or ctx ends.
+func (p *pacer) wait(ctx context.Context) error {
+	if p == nil {
+		return ctx.Err()
+	}
+	p.mu.Lock()
+	now := time.Now()
+	at := p.next
+	if at.Before(now) {
+		at = now
+	}
+	p.next = at.Add(p.interval)
+	p.mu.Unlock()
+	d := time.Until(at)
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// pacedLogs paces the paginated reads of a LogsAPI and counts the
+// FilterLogEvents calls.
+type pacedLogs struct {
+	LogsAPI
+	filter, describe *pacer
+	filterCalls      *atomic.Int64
+}
+
+func (p pacedLogs) FilterLogEvents(ctx context.Context, in *cloudwatchlogs.FilterLogEventsInput, opts ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.FilterLogEventsOutput, error) {
+	if err := p.filter.wait(ctx); err != nil {
+		return nil, err
+	}
+	p.filterCalls.Add(1)
+	return p.LogsAPI.FilterLogEvents(ctx, in, opts...)
+}
+
+func (p pacedLogs) DescribeLogStreams(ctx context.Context, in *cloudwatchlogs.DescribeLogStreamsInput, opts ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.DescribeLogStreamsOutput, error) {
+	if err := p.describe.wait(ctx); err != nil {
+		return nil, err
+	}
+	return p.LogsAPI.DescribeLogStreams(ctx, in, opts...)
+}
+
+// tally holds the counts a run keeps beside the aggregator's.
+type tally struct {
+	AcceptedBytes uint64
+	RejectedBytes uint64
+	// OtherFormat counts records that their stream's format did not read
+	// and another known format did.
+	OtherFormat uint64
+	// Events counts the events read; OutsideWindow those the service
+	// returned outside the requested time range, which are ignored.
+	Events        uint64
+	OutsideWindow uint64
+}
+
+func (t *tally) add(o tally) {
+	t.AcceptedBytes += o.AcceptedBytes
+	t.RejectedBytes += o.RejectedBytes
+	t.OtherFormat += o.OtherFormat
+	t.Events += o.Events
+	t.OutsideWindow += o.OutsideWindow
+}
+
+// lineReader parses the lines of any stream of the group into one
+// aggregator. It is not safe for concurrent use.
+type lineReader struct {
+	fs      *formats
+	agg     *flowrecord.Aggregator
+	parsers map[*flowrecord.Format]*flowrecord.Parser
+	rec     flowrecord.Record
+	t       tally
+
+	// The stream of the previous event: events come in runs of one stream.
+	stream    string
+	streamENI string
+	format    *flowrecord.Format
+}
+
+func newLineReader(fs *formats, agg *flowrecord.Aggregator) *lineReader {
+	return &lineReader{fs: fs, agg: agg, parsers: map[*flowrecord.Format]*flowrecord.Parser{}}
+}
+
+func (lr *lineReader) parser(f *flowrecord.Format) *flowrecord.Parser {
+	p := lr.parsers[f]
+	if p == nil {
+		p = flowrecord.NewParser(f)
+		lr.parsers[f] = p
+	}
+	p.SetInterfaceID(lr.streamENI)
+	return p
+}
+
+// add reads one event's line from the named stream.
+func (lr *lineReader) add(streamName, line string) {
+	lr.t.Events++
+	if streamName != lr.stream {
+		lr.stream = streamName
+		lr.streamENI = streamInterface(streamName)
+		lr.format = lr.fs.forStream(streamName)
+	}
+	var firstErr error
+	if lr.format != nil {
+		firstErr = lr.parser(lr.format).Parse(line, &lr.rec)
+		if firstErr == nil {
+			lr.count()
+			return
+		}
+	}
+	if n := fieldCount(line); n > 0 {
+		for _, f := range lr.fs.candidates {
+			if f == lr.format || f.Len() != n {
+				continue
+			}
+			err := lr.parser(f).Parse(line, &lr.rec)
+			if err == nil {
+				if lr.format != nil {
+					lr.t.OtherFormat++
+				}
+				lr.count()
+				return
+			}
+			if firstErr == nil {
+				firstErr = err
+			}
+		}
+	}
+	if firstErr == nil {
+		firstErr = fmt.Errorf("no known format has %d fields", fieldCount(line))
+	}
+	lr.agg.AddMalformed(line, firstErr)
+}
+
+func (lr *lineReader) count() {
+	switch lr.rec.Action {
+	case flowrecord.ActionAccept:
+		lr.t.AcceptedBytes += lr.rec.Bytes
+	case flowrecord.ActionReject:
+		lr.t.RejectedBytes += lr.rec.Bytes
+	}
+	lr.agg.Add(&lr.rec)
+}
+
+// fieldCount is the number of space-separated fields of a line, ignoring
+// a trailing newline as the parser does; 0 for an empty line.
+func fieldCount(line string) int {
+	if n := len(line); n > 0 && line[n-1] == '\n' {
+		line = line[:n-1]
+	}
+	if line == "" {
+		return 0
+	}
+	n := 1
+	for i := 0; i < len(line); i++ {
+		if line[i] == ' ' {
+			n++
+		}
+	}
+	return n
+}
+
+// sliceResult is the outcome of reading one slice.
+type sliceResult struct {
+	agg *flowrecord.Aggregator
+	t   tally
+	err error
+}
+
+// reader reads slices of the flow log group's events.
+type reader struct {
+	api       LogsAPI
+	group     string
+	fs        *formats
+	opts      flowrecord.Options
+	pageLimit int32
+}
+
+// readSlice reads every event of w, following all pages: a page may be
+// empty while more remain, and only a missing nextToken ends it.
+// FilterLogEvents takes an inclusive endTime, so the half-open slice ends
+// one millisecond before w.To.
+func (r *reader) readSlice(ctx context.Context, w window) sliceResult {
+	agg := flowrecord.NewAggregator(r.opts)
+	lr := newLineReader(r.fs, agg)
+	in := &cloudwatchlogs.FilterLogEventsInput{
+		LogGroupName: aws.String(r.group),
+		StartTime:    aws.Int64(w.From.UnixMilli()),
+		EndTime:      aws.Int64(w.To.UnixMilli() - 1),
+	}
+	if r.pageLimit > 0 {
+		in.Limit = aws.Int32(r.pageLimit)
+	}
+	from, to := w.From.UnixMilli(), w.To.UnixMilli()
+	p := cloudwatchlogs.NewFilterLogEventsPaginator(r.api, in)
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return sliceResult{err: fmt.Errorf("reading events of %s from %s to %s: %w", r.group, w.From.Format(time.RFC3339), w.To.Format(time.RFC3339), err)}
+		}
+		for i := range page.Events {
+			ev := &page.Events[i]
+			if ts := aws.ToInt64(ev.Timestamp); ts < from || ts >= to {
+				lr.t.OutsideWindow++
+				continue
+			}
+			lr.add(aws.ToString(ev.LogStreamName), aws.ToString(ev.Message))
+		}
+	}
+	return sliceResult{agg: agg, t: lr.t}
+}
+
+// readOutcome is what reading a window's slices gave.
+type readOutcome struct {
+	finished int                    // slices finished, from the first
+	agg      *flowrecord.Aggregator // their records; nil when none finished
+	t        tally
+	stopped  bool // the read deadline stopped the reading
+}
+
+// readSlices reads the slices with at most conc at a time and merges them
+// in order. A slice counts only when it and every slice before it
+// finished, so the outcome always covers a prefix of the window exactly.
+// When readCtx ends (the run's read deadline) the outcome is that prefix;
+// any other failure is an error. At most conc slices are held at once,
+// read or waiting for an earlier one, which bounds memory.
+func (r *reader) readSlices(ctx, readCtx context.Context, slices []window, conc int) (readOutcome, error) {
+	var out readOutcome
+	if len(slices) == 0 {
+		return out, nil
+	}
+	runCtx, cancel := context.WithCancel(readCtx)
+	defer cancel()
+	results := make([]chan sliceResult, len(slices))
+	for i := range results {
+		results[i] = make(chan sliceResult, 1)
+	}
+	sem := make(chan struct{}, conc)
+	var wg sync.WaitGroup
+	defer wg.Wait() // runs after cancel: no read outlives the call
+	wg.Go(func() {
+		for i, w := range slices {
+			select {
+			case sem <- struct{}{}:
+			case <-runCtx.Done():
+				return
+			}
+			if runCtx.Err() != nil {
+				return
+			}
+			wg.Go(func() { results[i] <- r.readSlice(runCtx, w) })
+		}
+	})
+	for i := range slices {
+		var res sliceResult
+		select {
+		case res = <-results[i]: // a finished slice counts even at the deadline
+		default:
+			select {
+			case res = <-results[i]:
+			case <-runCtx.Done():
+				res.err = runCtx.Err()
+			}
+		}
+		if res.err != nil {
+			if ctx.Err() == nil && readCtx.Err() != nil {
+				out.stopped = true
+				return out, nil
+			}
+			return out, res.err
+		}
+		if out.agg == nil {
+			out.agg = res.agg
+		} else {
+			out.agg.Merge(res.agg)
+		}
+		out.t.add(res.t)
+		out.finished++
+		<-sem
+	}
+	return out, nil
+}
