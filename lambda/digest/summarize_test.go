@@ -1,0 +1,512 @@
+package digest_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/vpcflowlogs/flowlogs/lambda/digest"
+	"github.com/vpcflowlogs/flowlogs/lambda/flowrecord"
+	"github.com/vpcflowlogs/flowlogs/lambda/internal/motoproxy"
+)
+
+// generator returns a generator whose records start inside the 40 minutes
+// that end ten minutes before the fixture's real minute.
+func (f *fixture) generator(seed int64, records, interfaces int, format *flowrecord.Format) *flowrecord.Generator {
+	return flowrecord.NewGenerator(flowrecord.GenConfig{
+		Seed:           seed,
+		Records:        records,
+		Interfaces:     interfaces,
+		Format:         format,
+		StartTime:      f.real.Add(-50 * time.Minute).Unix(),
+		Span:           int64((40 * time.Minute).Seconds()),
+		MalformedShare: 0.002,
+	})
+}
+
+// checkDigest compares a digest with the expected summary of its window.
+func checkDigest(t *testing.T, d digest.Digest, want flowrecord.Summary, accRej [2]uint64) {
+	t.Helper()
+	for _, c := range []struct {
+		name      string
+		got, want any
+	}{
+		{"totals", d.Totals.Totals, want.Totals},
+		{"accepted bytes", d.Totals.AcceptedBytes, accRej[0]},
+		{"rejected bytes", d.Totals.RejectedBytes, accRej[1]},
+		{"interfaces", d.Totals.Interfaces, len(want.Interfaces)},
+		{"NODATA", d.NoData, want.NoData},
+		{"SKIPDATA", d.SkipData.SkipData, want.SkipData},
+		{"malformed count", d.Malformed.Count, want.Malformed.Count},
+		{"top talkers", d.TopTalkers, want.TopTalkers},
+		{"top ports", d.TopDstPorts, want.TopDstPorts},
+		{"top rejected", d.TopRejectedSources, want.TopRejectedSources},
+		{"protocols", d.ByProtocol, want.ByProtocol},
+	} {
+		if !reflect.DeepEqual(c.got, c.want) {
+			t.Errorf("%s: got %s\nwant %s", c.name, jsonOf(c.got), jsonOf(c.want))
+		}
+	}
+	if want.SkipData.Records > 0 && !strings.Contains(d.SkipData.Message, "lost") {
+		t.Errorf("SKIPDATA message %q does not say records were lost", d.SkipData.Message)
+	}
+}
+
+func TestDigestEqualsGeneratorTotals(t *testing.T) {
+	f := newFixture(t)
+	g := f.generator(1, 20_000, 8, nil)
+	lines := f.generate(g)
+	_, p := emulator(t)
+	p.ResetCalls()
+
+	res, err := f.run(f.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds := f.digests()
+	if len(ds) != 1 {
+		t.Fatalf("%d digests, want 1", len(ds))
+	}
+	d := ds[0]
+	exp := g.Expected(flowrecord.Options{TopK: 10})
+	if d.Totals.Totals != exp.Totals {
+		t.Errorf("totals %+v, generator expected %+v", d.Totals.Totals, exp.Totals)
+	}
+	if d.Malformed.Count != exp.Malformed.Count || d.SkipData.Records != exp.SkipData.Records || d.NoData.Records != exp.NoData.Records {
+		t.Errorf("malformed/SKIPDATA/NODATA %d/%d/%d, generator expected %d/%d/%d",
+			d.Malformed.Count, d.SkipData.Records, d.NoData.Records, exp.Malformed.Count, exp.SkipData.Records, exp.NoData.Records)
+	}
+	want, accRej := expectWindow(lines, g.Format(), d.Window.From, d.Window.To)
+	checkDigest(t, d, want, accRej)
+
+	wantTo := f.now.Add(-lag).Truncate(time.Minute)
+	if !d.Window.To.Equal(wantTo) || !d.Window.From.Equal(wantTo.Add(-2*time.Hour)) || d.Window.Partial {
+		t.Errorf("window %+v, want the first schedule period before %s, complete", d.Window, wantTo)
+	}
+	if d.NewInterfaces.Count != 8 || d.NewInterfaces.Gone != 8 {
+		t.Errorf("new interfaces %d (%d gone), want 8 new, all gone from EC2", d.NewInterfaces.Count, d.NewInterfaces.Gone)
+	}
+	if cp := f.checkpoint(); !cp.End.Equal(d.Window.To) || cp.Partial || cp.Version != digest.CheckpointVersion {
+		t.Errorf("checkpoint %+v, want end %s, complete", cp, d.Window.To)
+	}
+	if res.Records != exp.Totals.Records || res.FilterCalls != int64(p.Count("FilterLogEvents")) {
+		t.Errorf("result %+v; proxy saw %d FilterLogEvents calls", res, p.Count("FilterLogEvents"))
+	}
+	var emf map[string]any
+	if err := json.Unmarshal([]byte(f.cfg.MetricsOutput.(*strings.Builder).String()), &emf); err != nil {
+		t.Fatalf("embedded metrics: %v", err)
+	}
+	for name, want := range map[string]uint64{
+		digest.MetricRecords:          exp.Totals.Records,
+		digest.MetricAcceptedBytes:    d.Totals.AcceptedBytes,
+		digest.MetricRejectedBytes:    d.Totals.RejectedBytes,
+		digest.MetricNewInterfaces:    8,
+		digest.MetricSkippedRecords:   exp.SkipData.Records,
+		digest.MetricMalformedRecords: exp.Malformed.Count,
+	} {
+		if got, _ := emf[name].(float64); uint64(got) != want {
+			t.Errorf("metric %s = %v, want %d", name, emf[name], want)
+		}
+	}
+	if _, ok := emf["_aws"]; !ok {
+		t.Errorf("metrics line has no _aws metadata: %v", emf)
+	}
+}
+
+func TestConsecutiveWindowsCountEachRecordOnce(t *testing.T) {
+	f := newFixture(t)
+	g := f.generator(2, 15_000, 6, nil)
+	lines := f.generate(g)
+	f.setCheckpoint(`{"version":1,"end":"` + f.real.Add(-60*time.Minute).Format(time.RFC3339) + `"}`)
+
+	for _, end := range []time.Duration{-35 * time.Minute, -20 * time.Minute, 5 * time.Minute} {
+		f.now = f.real.Add(end + lag)
+		if _, err := f.run(f.ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ds := f.digests()
+	if len(ds) != 3 {
+		t.Fatalf("%d digests, want 3", len(ds))
+	}
+	checkContiguous(t, ds)
+	newIfaces := 0
+	for i, d := range ds {
+		want, accRej := expectWindow(lines, g.Format(), d.Window.From, d.Window.To)
+		t.Run(d.Window.From.Format("15:04"), func(t *testing.T) { checkDigest(t, d, want, accRej) })
+		newIfaces += d.NewInterfaces.Count
+		if i < 2 && d.NewInterfaces.Count != 0 {
+			t.Errorf("digest %d lists %d new interfaces; their streams were created after its window", i, d.NewInterfaces.Count)
+		}
+	}
+	got, malformed, skip, noData := sumTotals(ds)
+	exp := g.Expected(flowrecord.Options{})
+	if got != exp.Totals || malformed != exp.Malformed.Count || skip != exp.SkipData.Records || noData != exp.NoData.Records {
+		t.Errorf("sum over windows %+v (malformed %d, SKIPDATA %d, NODATA %d), generator wrote %+v (%d, %d, %d)",
+			got, malformed, skip, noData, exp.Totals, exp.Malformed.Count, exp.SkipData.Records, exp.NoData.Records)
+	}
+	if newIfaces != 6 {
+		t.Errorf("%d new interfaces over the windows, want 6", newIfaces)
+	}
+}
+
+func TestRunStoppedByDeadlineResumes(t *testing.T) {
+	f := newFixture(t)
+	g := f.generator(3, 6_000, 5, nil)
+	lines := f.generate(g)
+	f.cfg.PageLimit = 100
+	f.cfg.ReadRate = 25
+	f.cfg.Slice = 5 * time.Minute
+	f.cfg.Reserve = 400 * time.Millisecond
+
+	partials := 0
+	for run := 0; ; run++ {
+		if run == 40 {
+			t.Fatal("the window was not finished in 40 runs")
+		}
+		ctx, cancel := context.WithTimeout(f.ctx, 1200*time.Millisecond)
+		res, err := f.run(ctx)
+		cancel()
+		if err != nil {
+			t.Fatalf("run %d: %v", run, err)
+		}
+		if !res.Partial {
+			break
+		}
+		partials++
+	}
+	if partials == 0 {
+		t.Fatal("no run stopped early; the test does not test resuming")
+	}
+	ds := f.digests()
+	checkContiguous(t, ds)
+	newIfaces := 0
+	for _, d := range ds {
+		want, accRej := expectWindow(lines, g.Format(), d.Window.From, d.Window.To)
+		checkDigest(t, d, want, accRej)
+		newIfaces += d.NewInterfaces.Count
+	}
+	got, malformed, _, _ := sumTotals(ds)
+	exp := g.Expected(flowrecord.Options{})
+	if got != exp.Totals || malformed != exp.Malformed.Count {
+		t.Errorf("sum over %d digests %+v (malformed %d), generator wrote %+v (%d)", len(ds), got, malformed, exp.Totals, exp.Malformed.Count)
+	}
+	if newIfaces != 5 {
+		t.Errorf("%d new interfaces over the digests, want 5, each once", newIfaces)
+	}
+	if last := ds[len(ds)-1]; last.Window.Partial || !last.Window.To.Equal(f.now.Add(-lag).Truncate(time.Minute)) {
+		t.Errorf("last digest %+v, want complete up to the planned end", last.Window)
+	}
+	t.Logf("%d runs, %d partial digests", partials+1, len(ds)-1)
+}
+
+// failSSMWrite answers the next PutParameter with an access error, as a
+// checkpoint write denied after the digest went out.
+func failSSMWrite(p *motoproxy.Proxy) {
+	armed := true
+	p.AddHook(func(w http.ResponseWriter, _ *http.Request, c motoproxy.Call) bool {
+		if c.Action != "PutParameter" || !armed {
+			return false
+		}
+		armed = false
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`{"__type":"AccessDeniedException","message":"not authorized to perform ssm:PutParameter"}`))
+		return true
+	})
+}
+
+func TestFailureAfterDigestIsNotCountedTwice(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		checkpoint func(f *fixture) string
+	}{
+		{"first run", func(*fixture) string { return "{}" }},
+		{"later run", func(f *fixture) string {
+			return `{"version":1,"end":"` + f.real.Add(-90*time.Minute).Format(time.RFC3339) + `"}`
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			g := f.generator(4, 8_000, 4, nil)
+			lines := f.generate(g)
+			f.setCheckpoint(tc.checkpoint(f))
+			before := f.checkpoint()
+			_, p := emulator(t)
+
+			f.now = f.real.Add(lag - 25*time.Minute)
+			failSSMWrite(p)
+			if _, err := f.run(f.ctx); err == nil || !strings.Contains(err.Error(), "checkpoint") {
+				t.Fatalf("run with the checkpoint write denied: err = %v, want a checkpoint error", err)
+			}
+			if cp := f.checkpoint(); cp.End != before.End {
+				t.Fatalf("checkpoint moved to %s despite the failure", cp.End)
+			}
+			if n := len(f.digests()); n != 1 {
+				t.Fatalf("%d digests after the failed run, want the 1 it wrote", n)
+			}
+
+			f.now = f.real.Add(lag + 5*time.Minute)
+			if _, err := f.run(f.ctx); err != nil {
+				t.Fatal(err)
+			}
+			ds := f.digests()
+			if len(ds) != 2 {
+				t.Fatalf("%d digests, want 2", len(ds))
+			}
+			checkContiguous(t, ds)
+			for _, d := range ds {
+				want, accRej := expectWindow(lines, g.Format(), d.Window.From, d.Window.To)
+				checkDigest(t, d, want, accRej)
+			}
+			got, _, _, _ := sumTotals(ds)
+			if exp := g.Expected(flowrecord.Options{}); got != exp.Totals {
+				t.Errorf("sum over digests %+v, generator wrote %+v", got, exp.Totals)
+			}
+			if cp := f.checkpoint(); !cp.End.Equal(ds[1].Window.To) {
+				t.Errorf("checkpoint %s, want the second digest's end %s", cp.End, ds[1].Window.To)
+			}
+		})
+	}
+}
+
+// network creates a VPC with a subnet and returns their ids.
+func (f *fixture) network(cidr string) (vpcID, subnetID string) {
+	f.t.Helper()
+	vpc, err := f.ec2.CreateVpc(f.ctx, &ec2.CreateVpcInput{CidrBlock: aws.String(cidr)})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	vpcID = aws.ToString(vpc.Vpc.VpcId)
+	sub, err := f.ec2.CreateSubnet(f.ctx, &ec2.CreateSubnetInput{VpcId: aws.String(vpcID), CidrBlock: aws.String(cidr)})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return vpcID, aws.ToString(sub.Subnet.SubnetId)
+}
+
+func (f *fixture) eni(subnetID, description string, groups ...string) string {
+	f.t.Helper()
+	out, err := f.ec2.CreateNetworkInterface(f.ctx, &ec2.CreateNetworkInterfaceInput{
+		SubnetId: aws.String(subnetID), Description: aws.String(description), Groups: groups,
+	})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return aws.ToString(out.NetworkInterface.NetworkInterfaceId)
+}
+
+func (f *fixture) flowLog(vpcID string, format *flowrecord.Format) {
+	f.t.Helper()
+	in := &ec2.CreateFlowLogsInput{
+		ResourceIds:              []string{vpcID},
+		ResourceType:             ec2types.FlowLogsResourceTypeVpc,
+		TrafficType:              ec2types.TrafficTypeAll,
+		LogGroupName:             aws.String(flowGroup),
+		DeliverLogsPermissionArn: aws.String("arn:aws:iam::123456789012:role/flow-logs-delivery"),
+	}
+	if format != nil {
+		in.LogFormat = aws.String(format.String())
+	}
+	if _, err := f.ec2.CreateFlowLogs(f.ctx, in); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// wideFormat is a version 5 custom format with 29 fields.
+const wideFormat = "${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${packets} ${bytes} ${start} ${end} ${action} ${log-status} ${vpc-id} ${subnet-id} ${instance-id} ${tcp-flags} ${type} ${pkt-srcaddr} ${pkt-dstaddr} ${region} ${az-id} ${sublocation-type} ${sublocation-id} ${pkt-src-aws-service} ${pkt-dst-aws-service} ${flow-direction} ${traffic-path}"
+
+// shortFormat is a custom format without ${interface-id}: the records take
+// the interface of their stream.
+const shortFormat = "${srcaddr} ${dstaddr} ${dstport} ${protocol} ${bytes} ${start} ${end} ${action}"
+
+func TestMixedFormatsAndMalformedLines(t *testing.T) {
+	f := newFixture(t)
+	wide, err := flowrecord.ParseFormat(wideFormat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, err := flowrecord.ParseFormat(shortFormat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vpcA, subnetA := f.network("10.1.0.0/16")
+	vpcB, subnetB := f.network("10.2.0.0/16")
+	vpcC, subnetC := f.network("10.3.0.0/16")
+	eniA, eniB, eniC := f.eni(subnetA, "wide"), f.eni(subnetB, "default"), f.eni(subnetC, "short")
+	f.flowLog(vpcA, wide)
+	f.flowLog(vpcB, nil)
+	f.flowLog(vpcC, short)
+
+	// Stream A holds its own wide lines, default lines (another flow log's
+	// format) and garbage; B default lines; C short lines; a stream of an
+	// interface EC2 does not know holds wide lines, read by field count.
+	collect := func(g *flowrecord.Generator, stream string) []line {
+		p := flowrecord.NewParser(g.Format())
+		var rec flowrecord.Record
+		var out []line
+		var ts int64
+		for g.Next() {
+			if err := p.Parse(g.Line(), &rec); err == nil {
+				ts = rec.Start * 1000
+			}
+			out = append(out, line{stream: stream, ts: ts, text: g.Line()})
+		}
+		return out
+	}
+	nogarbage := func(g flowrecord.GenConfig) *flowrecord.Generator {
+		g.StartTime, g.Span, g.MalformedShare = f.real.Add(-50*time.Minute).Unix(), 2400, -1
+		return flowrecord.NewGenerator(g)
+	}
+	gWide := nogarbage(flowrecord.GenConfig{Seed: 5, Records: 2000, Interfaces: 1, Format: wide})
+	gDefault := nogarbage(flowrecord.GenConfig{Seed: 6, Records: 800, Interfaces: 1})
+	gB := nogarbage(flowrecord.GenConfig{Seed: 7, Records: 700, Interfaces: 1})
+	gShort := nogarbage(flowrecord.GenConfig{Seed: 8, Records: 600, Interfaces: 1, Format: short})
+	gGone := nogarbage(flowrecord.GenConfig{Seed: 9, Records: 300, Interfaces: 1, Format: wide})
+	var lines []line
+	lines = append(lines, collect(gWide, eniA+"-all")...)
+	lines = append(lines, collect(gDefault, eniA+"-all")...)
+	lines = append(lines, collect(gB, eniB+"-all")...)
+	lines = append(lines, collect(gShort, eniC+"-all")...)
+	lines = append(lines, collect(gGone, "eni-0000000000000dead-all")...)
+	ts := f.real.Add(-30 * time.Minute).UnixMilli()
+	garbage := []string{
+		"not a flow log record",
+		"2 123456789012 eni-1 10.0.0.1",
+		"2 123456789012 eni-1 10.0.0.1 10.0.0.2 x 80 6 1 1 1 1 ACCEPT OK",
+	}
+	for _, text := range garbage {
+		lines = append(lines, line{stream: eniA + "-all", ts: ts, text: text})
+	}
+	f.put(lines)
+
+	if _, err := f.run(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	ds := f.digests()
+	if len(ds) != 1 {
+		t.Fatalf("%d digests, want 1", len(ds))
+	}
+	d := ds[0]
+	var want flowrecord.Totals
+	for _, g := range []*flowrecord.Generator{gWide, gDefault, gB, gShort, gGone} {
+		e := g.Expected(flowrecord.Options{}).Totals
+		want.Records += e.Records
+		want.Bytes += e.Bytes
+		want.Accepted += e.Accepted
+		want.Rejected += e.Rejected
+	}
+	if d.Totals.Records != want.Records || d.Totals.Bytes != want.Bytes || d.Totals.Accepted != want.Accepted || d.Totals.Rejected != want.Rejected {
+		t.Errorf("totals %+v, want %+v", d.Totals.Totals, want)
+	}
+	if d.Malformed.Count != uint64(len(garbage)) || len(d.Malformed.Samples) != len(garbage) {
+		t.Errorf("malformed %+v, want the %d garbage lines", d.Malformed, len(garbage))
+	}
+	if d.Read.OtherFormat != gDefault.Expected(flowrecord.Options{}).Totals.Records {
+		t.Errorf("%d records read with another format than their stream's, want %d", d.Read.OtherFormat, gDefault.Expected(flowrecord.Options{}).Totals.Records)
+	}
+	if d.Read.FlowLogs != 3 {
+		t.Errorf("%d flow logs, want 3", d.Read.FlowLogs)
+	}
+	// The short format has no interface-id: its records count under the
+	// interface of their stream.
+	var shortTotals *flowrecord.InterfaceSummary
+	for i := range d.BusiestInterfaces {
+		if d.BusiestInterfaces[i].InterfaceID == eniC {
+			shortTotals = &d.BusiestInterfaces[i]
+		}
+	}
+	if wantShort := gShort.Expected(flowrecord.Options{}).Totals.Records; shortTotals == nil || shortTotals.Records != wantShort {
+		t.Errorf("interface %s (short format) has %+v, want %d records", eniC, shortTotals, wantShort)
+	}
+}
+
+func TestNewInterfacesDescribedOrGone(t *testing.T) {
+	f := newFixture(t)
+	vpcID, subnetID := f.network("10.9.0.0/16")
+	sg, err := f.ec2.CreateSecurityGroup(f.ctx, &ec2.CreateSecurityGroupInput{
+		GroupName: aws.String("web"), Description: aws.String("web"), VpcId: aws.String(vpcID),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sgID := aws.ToString(sg.GroupId)
+	web := f.eni(subnetID, "web frontend", sgID)
+	inst, err := f.ec2.RunInstances(f.ctx, &ec2.RunInstancesInput{
+		ImageId: aws.String("ami-12c6146b"), MinCount: aws.Int32(1), MaxCount: aws.Int32(1), SubnetId: aws.String(subnetID),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	instanceID := aws.ToString(inst.Instances[0].InstanceId)
+	instENI := aws.ToString(inst.Instances[0].NetworkInterfaces[0].NetworkInterfaceId)
+	// More interfaces than a page or a filter batch holds (both lowered for
+	// the test), so that batching and pagination both happen.
+	restore := digest.SetDescribeLimits(4, 5)
+	defer restore()
+	var extra []string
+	for i := range 7 {
+		extra = append(extra, f.eni(subnetID, "extra "+string(rune('a'+i))))
+	}
+	const gone = "eni-0123456789abcdef0"
+
+	ids := append([]string{web, instENI, gone}, extra...)
+	var lines []line
+	start := f.real.Add(-30 * time.Minute).Unix()
+	for i, id := range ids {
+		for j := range 3 {
+			s := start + int64(60*j)
+			lines = append(lines, line{
+				stream: id + "-all",
+				ts:     s * 1000,
+				text:   strings.Join([]string{"2", "123456789012", id, "10.9.0.5", "10.9.0.6", "443", "49152", "6", "10", itoa(1000 * (i + 1)), itoa64(s), itoa64(s + 50), "ACCEPT", "OK"}, " "),
+			})
+		}
+	}
+	f.put(lines)
+	_, p := emulator(t)
+	p.ResetCalls()
+
+	if _, err := f.run(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	d := f.digests()[0]
+	if d.NewInterfaces.Count != len(ids) || d.NewInterfaces.Gone != 1 || len(d.NewInterfaces.Items) != len(ids) {
+		t.Fatalf("new interfaces %d (%d gone, %d listed), want %d with 1 gone", d.NewInterfaces.Count, d.NewInterfaces.Gone, len(d.NewInterfaces.Items), len(ids))
+	}
+	items := map[string]digest.NewInterface{}
+	for _, n := range d.NewInterfaces.Items {
+		items[n.InterfaceID] = n
+	}
+	w := items[web]
+	if w.State != digest.InterfacePresent || w.Description != "web frontend" || w.SubnetID != subnetID || w.VPCID != vpcID ||
+		len(w.SecurityGroups) != 1 || w.SecurityGroups[0].ID != sgID || w.Traffic == nil || w.Traffic.Records != 3 {
+		t.Errorf("web interface %s", jsonOf(w))
+	}
+	if i := items[instENI]; i.State != digest.InterfacePresent || i.InstanceID != instanceID {
+		t.Errorf("instance interface %s, want attached to %s", jsonOf(i), instanceID)
+	}
+	if g := items[gone]; g.State != digest.InterfaceGone || g.Traffic == nil || g.Traffic.Records != 3 {
+		t.Errorf("missing interface %s, want gone with its traffic", jsonOf(g))
+	}
+	for _, id := range extra {
+		if items[id].State != digest.InterfacePresent {
+			t.Errorf("interface %s: %s", id, jsonOf(items[id]))
+		}
+	}
+	// The busiest new interface comes first.
+	if first := d.NewInterfaces.Items[0].InterfaceID; first != ids[len(ids)-1] {
+		t.Errorf("first listed %s, want the busiest %s", first, ids[len(ids)-1])
+	}
+	if n := p.Count("DescribeNetworkInterfaces"); n < 3 {
+		t.Errorf("%d DescribeNetworkInterfaces calls for %d ids in batches of 4 and pages of 5; want at least 3", n, len(ids))
+	}
+}
