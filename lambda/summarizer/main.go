@@ -1,0 +1,50 @@
+// Command summarizer is the scheduled Lambda function that writes a digest
+// of the flow log group: see package digest. This file only wires the
+// configuration and the AWS clients.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/vpcflowlogs/flowlogs/lambda/awsconfig"
+	"github.com/vpcflowlogs/flowlogs/lambda/digest"
+	"github.com/vpcflowlogs/flowlogs/lambda/settings"
+)
+
+func main() {
+	slog.SetDefault(lambdacontext.NewLogger())
+	ctx := context.Background()
+	conf, err := settings.SummarizerFromEnv(os.Getenv)
+	if err != nil {
+		slog.ErrorContext(ctx, "reading the configuration", "error", err)
+		os.Exit(1)
+	}
+	awsCfg, err := awsconfig.Load(ctx)
+	if err != nil {
+		slog.ErrorContext(ctx, "loading the AWS configuration", "error", err)
+		os.Exit(1)
+	}
+	clients := digest.Clients{
+		Logs:       cloudwatchlogs.NewFromConfig(awsCfg),
+		EC2:        ec2.NewFromConfig(awsCfg),
+		Parameters: ssm.NewFromConfig(awsCfg),
+	}
+	if conf.TopicARN != "" {
+		clients.Topic = sns.NewFromConfig(awsCfg)
+	}
+	s, err := digest.New(digest.Config{Summarizer: conf}, clients)
+	if err != nil {
+		slog.ErrorContext(ctx, "creating the summarizer", "error", err)
+		os.Exit(1)
+	}
+	lambda.Start(s.Run)
+}
