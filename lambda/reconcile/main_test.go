@@ -27,8 +27,9 @@ import (
 // paginate and never reports partial failures, the proxy adds both. Tests
 // reset both before they start, so they do not run in parallel.
 var (
-	moto  *testenv.Moto
-	proxy *motoproxy.Proxy
+	moto     *testenv.Moto
+	proxy    *motoproxy.Proxy
+	cleanups []func() // run after every test
 )
 
 func TestMain(m *testing.M) {
@@ -43,6 +44,9 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	for _, c := range cleanups {
+		c()
+	}
 	proxy.Close()
 	_ = moto.Close()
 	os.Exit(code)
@@ -115,6 +119,20 @@ func (f *fixture) vpc(kv ...string) string {
 		f.t.Fatal(err)
 	}
 	return aws.ToString(out.Vpc.VpcId)
+}
+
+// vpcQuiet creates a VPC tagged flowlogs=on; safe from several goroutines.
+func (f *fixture) vpcQuiet() {
+	_, err := f.direct.CreateVpc(f.ctx, &ec2.CreateVpcInput{
+		CidrBlock: aws.String("10.0.0.0/16"),
+		TagSpecifications: []types.TagSpecification{{
+			ResourceType: types.ResourceTypeVpc,
+			Tags:         []types.Tag{{Key: aws.String("flowlogs"), Value: aws.String("on")}},
+		}},
+	})
+	if err != nil {
+		f.t.Error(err)
+	}
 }
 
 // foreign creates a flow log as someone else would: without this
