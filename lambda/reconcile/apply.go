@@ -265,10 +265,11 @@ func (a *applier) createInput(vpcs []string) *ec2.CreateFlowLogsInput {
 // replaces, so a retried run repeats the same call instead of creating
 // twice.
 //
-// It also carries the UTC hour. EC2 remembers a token for a day or more and
-// answers a repeated token with the first call's result without creating
-// anything, so without the hour a flow log deleted by someone else could
-// not be created again with the same settings until EC2 forgets the token.
+// It also carries the UTC hour. EC2 remembers a token long after the call
+// and answers a repeated token with the first call's result without
+// creating anything, so without the hour a flow log deleted by someone else
+// could not be created again with the same settings until EC2 forgets the
+// token. Within the hour, a retried invocation repeats the same token.
 func ClientToken(cfg settings.Enabler, vpcs, replaced []string, now time.Time) string {
 	h := sha256.New()
 	for _, part := range []string{

@@ -40,7 +40,7 @@ func (r *Reconciler) describeTagged(ctx context.Context, api FlowLogAPI, cfg set
 func (r *Reconciler) describeNamed(ctx context.Context, api FlowLogAPI, cfg settings.Enabler, ids []string) (tagged, untagged, missing []string, err error) {
 	ids = sortedUnique(ids)
 	found := map[string]bool{}
-	for chunk := range slices.Chunk(ids, r.batchSize()) {
+	for chunk := range slices.Chunk(ids, r.filterBatchSize()) {
 		p := ec2.NewDescribeVpcsPaginator(api, &ec2.DescribeVpcsInput{
 			Filters:    []types.Filter{{Name: aws.String("vpc-id"), Values: chunk}},
 			MaxResults: aws.Int32(r.pageSize()),
@@ -85,7 +85,7 @@ func matches(tags []types.Tag, cfg settings.Enabler) bool {
 func (r *Reconciler) describeFlowLogs(ctx context.Context, api FlowLogAPI, resourceIDs []string) ([]types.FlowLog, error) {
 	var all []types.FlowLog
 	for i := 0; i < len(resourceIDs); {
-		size := r.batchSize()
+		size := r.filterBatchSize()
 		chunk := resourceIDs[i:min(i+size, len(resourceIDs))]
 		fls, err := r.describeFlowLogsFiltered(ctx, api, types.Filter{Name: aws.String("resource-id"), Values: chunk})
 		if errorCode(err) == codeFilterLimit && size > 1 {

@@ -426,6 +426,11 @@ func TestReconcile(t *testing.T) {
 				return testConfig(), reconcile.Target{}
 			},
 			want: "tagged=7 covered=7 created=7 replaced=0 removed=0 failed=0 pending=0 notFound=0",
+			check: func(t *testing.T, f *fixture, v vpcs, res reconcile.Result) {
+				if n := proxy.Count("CreateFlowLogs"); n != 1 {
+					t.Errorf("CreateFlowLogs calls = %d: the filter limit must not shrink the create batches", n)
+				}
+			},
 		},
 	}
 	for _, tt := range tests {

@@ -43,7 +43,7 @@ type Reconciler struct {
 	BatchSize, PageSize, MaxSplitCalls int
 
 	mu         sync.Mutex
-	shrunkSize int // a batch size AWS accepted after FilterLimitExceeded
+	shrunkSize int // a filter size AWS accepted after FilterLimitExceeded
 }
 
 // Target says which VPCs a run looks at.
@@ -107,15 +107,21 @@ func (r *Reconciler) maxSplitCalls() int {
 }
 
 func (r *Reconciler) batchSize() int {
+	if r.BatchSize > 0 {
+		return r.BatchSize
+	}
+	return DefaultBatchSize
+}
+
+// filterBatchSize is the number of values per Describe filter: the batch
+// size, or less once AWS answered FilterLimitExceeded.
+func (r *Reconciler) filterBatchSize() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.shrunkSize > 0 {
 		return r.shrunkSize
 	}
-	if r.BatchSize > 0 {
-		return r.BatchSize
-	}
-	return DefaultBatchSize
+	return r.batchSize()
 }
 
 func (r *Reconciler) shrinkBatch(from int) {
