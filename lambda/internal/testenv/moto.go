@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -22,6 +23,7 @@ type Moto struct {
 	// URL is the endpoint to give the SDK, e.g. http://127.0.0.1:41234.
 	URL string
 	cmd *exec.Cmd
+	mu  sync.Mutex // moto writes log from exec's copying goroutine
 	log bytes.Buffer
 }
 
@@ -38,8 +40,9 @@ func StartMoto() (*Moto, error) {
 	}
 	m := &Moto{URL: fmt.Sprintf("http://127.0.0.1:%d", port)}
 	m.cmd = exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-	m.cmd.Stdout = &m.log
-	m.cmd.Stderr = &m.log
+	out := &lockedWriter{mu: &m.mu, w: &m.log}
+	m.cmd.Stdout = out
+	m.cmd.Stderr = out
 	// Its own process group, so Close also ends the workers moto may spawn.
 	m.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := m.cmd.Start(); err != nil {
@@ -47,7 +50,7 @@ func StartMoto() (*Moto, error) {
 	}
 	if err := waitHTTP(m.URL+"/moto-api/", 30*time.Second); err != nil {
 		_ = m.Close()
-		return nil, fmt.Errorf("moto_server on port %d did not come up: %w\n%s", port, err, m.log.String())
+		return nil, fmt.Errorf("moto_server on port %d did not come up: %w\n%s", port, err, m.Log())
 	}
 	return m, nil
 }
@@ -117,7 +120,11 @@ func (m *Moto) Close() error {
 }
 
 // Log is what moto printed so far, for failure messages.
-func (m *Moto) Log() string { return m.log.String() }
+func (m *Moto) Log() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.log.String()
+}
 
 // FreePort asks the kernel for a free loopback TCP port.
 func FreePort() (int, error) {
