@@ -155,10 +155,10 @@ func addRecord(s *stats, r *Record, hasStart, hasEnd bool) {
 // malformed. It allocates nothing for a good line once the line's interface
 // and keys have been seen.
 func (a *Aggregator) AddLine(p *Parser, line string) {
-	if f := p.parse(line, &a.rec); f.err != nil {
+	if !p.parse(line, &a.rec) {
 		a.malformed++
 		if len(a.samples) < a.opts.MalformedSamples {
-			a.samples = append(a.samples, sampleOf(line, f.toError()))
+			a.samples = append(a.samples, sampleOf(line, p.fail.toError()))
 		}
 		return
 	}

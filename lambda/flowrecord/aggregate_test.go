@@ -241,8 +241,8 @@ func TestHeavyHittersPastTheBound(t *testing.T) {
 		}
 	}
 	for _, x := range []*Aggregator{one, a} {
-		if len(x.talkers.entries) > maxTracked || len(x.talkers.index) > maxTracked {
-			t.Errorf("table holds %d keys, bound is %d", len(x.talkers.entries), maxTracked)
+		if x.talkers.len() > maxTracked || len(x.talkers.index) > maxTracked || len(x.talkers.exact) > maxTracked {
+			t.Errorf("table holds %d keys, bound is %d", x.talkers.len(), maxTracked)
 		}
 	}
 }

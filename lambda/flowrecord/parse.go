@@ -76,8 +76,8 @@ func (f *failure) toError() *ParseError {
 type Parser struct {
 	format      *Format
 	interfaceID string
-	buf         []byte           // the line, padded for 8-byte loads
-	ends        [NumFields]int32 // where each token ends
+	buf         []byte  // the line, padded for 8-byte loads
+	fail        failure // why the last parse failed
 }
 
 // NewParser returns a parser for lines of format f, or of the default
@@ -101,8 +101,8 @@ func (p *Parser) SetInterfaceID(id string) { p.interfaceID = id }
 // *ParseError naming the field and token at fault; r is then unspecified.
 // A trailing newline is ignored. Parse never panics.
 func (p *Parser) Parse(line string, r *Record) error {
-	if f := p.parse(line, r); f.err != nil {
-		return f.toError()
+	if !p.parse(line, r) {
+		return p.fail.toError()
 	}
 	return nil
 }
@@ -127,7 +127,10 @@ func spaces(x uint64) uint64 {
 	return ^(t | y | low7)
 }
 
-func (p *Parser) parse(line string, r *Record) failure {
+// parse parses line into r and reports success; on failure p.fail says
+// why. The failure stays a value so that a caller counting bad lines
+// allocates nothing.
+func (p *Parser) parse(line string, r *Record) bool {
 	format := p.format
 	r.reset(format)
 	if n := len(line); n > 0 && line[n-1] == '\n' {
@@ -137,7 +140,7 @@ func (p *Parser) parse(line string, r *Record) failure {
 		}
 	}
 	if line == "" {
-		return failure{err: ErrEmptyLine, index: -1}
+		return p.failed(failure{err: ErrEmptyLine, index: -1})
 	}
 	fields := format.fields
 	nf := len(fields)
@@ -156,7 +159,7 @@ func (p *Parser) parse(line string, r *Record) failure {
 		for m != 0 {
 			at := w + bits.TrailingZeros64(m)>>3
 			if k == nf-1 {
-				return failure{err: ErrFieldCount, index: -1, got: nf + strings.Count(line[at:], " "), want: nf}
+				return p.failed(failure{err: ErrFieldCount, index: -1, got: nf + strings.Count(line[at:], " "), want: nf})
 			}
 			ends[k] = int32(at)
 			k++
@@ -164,7 +167,7 @@ func (p *Parser) parse(line string, r *Record) failure {
 		}
 	}
 	if k < nf-1 {
-		return failure{err: ErrFieldCount, index: -1, got: k + 1, want: nf}
+		return p.failed(failure{err: ErrFieldCount, index: -1, got: k + 1, want: nf})
 	}
 	ends[nf-1] = int32(n)
 	r.line = line
@@ -179,7 +182,7 @@ func (p *Parser) parse(line string, r *Record) failure {
 			continue
 		}
 		if l == 0 {
-			return failure{err: ErrEmptyField, field: field, index: i}
+			return p.failed(failure{err: ErrEmptyField, field: field, index: i})
 		}
 		r.present |= 1 << field
 		// The switch sits in the loop rather than in a method: a call per
@@ -254,13 +257,18 @@ func (p *Parser) parse(line string, r *Record) failure {
 			r.EncryptionStatus, err = digitsInt(buf, off, l, math.MaxInt32)
 		}
 		if err != nil {
-			return failure{err: err, field: field, index: i, token: line[off:end]}
+			return p.failed(failure{err: err, field: field, index: i, token: line[off:end]})
 		}
 	}
 	if r.InterfaceID == "" {
 		r.InterfaceID = p.interfaceID
 	}
-	return failure{}
+	return true
+}
+
+func (p *Parser) failed(f failure) bool {
+	p.fail = f
+	return false
 }
 
 // digits8 parses the 1 to 8 decimal digits at buf[off:off+l] without a

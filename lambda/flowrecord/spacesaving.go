@@ -7,19 +7,23 @@ import (
 
 // spaceSaving counts weights per key in at most capacity counters, with the
 // weighted Space-Saving algorithm (Metwally, Agrawal and El Abbadi, 2005).
-// Until capacity distinct keys are seen every count is exact. After that a
+// Until a key beyond capacity arrives every count is exact. From then on a
 // new key replaces the key with the smallest count and inherits that count
 // as its error bound.
 //
-// The min-heap that finds the smallest count is built only when the table
-// fills, so a table within its bound pays for nothing but the map.
+// A table starts in an exact phase, a plain map of counts that costs one
+// map update per key, and moves to the Space-Saving phase (entries, an
+// index and a min-heap on count) only when it must first evict.
 type spaceSaving[K comparable] struct {
 	capacity int
 	compare  func(a, b K) int // orders keys to break ties deterministically
-	index    map[K]int32
-	entries  []ssEntry[K]
-	heap     []int32 // entry indexes, a min-heap on count once the table is full
-	evicted  bool
+
+	exact map[K]uint64 // the exact phase; nil in the Space-Saving phase
+
+	index   map[K]int32
+	entries []ssEntry[K]
+	heap    []int32 // entry indexes, a min-heap on count
+	evicted bool
 }
 
 type ssEntry[K comparable] struct {
@@ -33,31 +37,37 @@ func newSpaceSaving[K comparable](capacity int, compare func(a, b K) int) *space
 	return &spaceSaving[K]{
 		capacity: capacity,
 		compare:  compare,
-		index:    make(map[K]int32, min(capacity, 64)),
+		exact:    make(map[K]uint64, min(capacity, 64)),
 	}
 }
 
-func (s *spaceSaving[K]) full() bool { return len(s.entries) >= s.capacity }
+func (s *spaceSaving[K]) len() int {
+	if s.exact != nil {
+		return len(s.exact)
+	}
+	return len(s.entries)
+}
 
 func (s *spaceSaving[K]) add(k K, w uint64) {
+	if s.exact != nil {
+		if len(s.exact) < s.capacity {
+			s.exact[k] += w
+			return
+		}
+		if _, ok := s.exact[k]; ok {
+			s.exact[k] += w
+			return
+		}
+		if s.capacity <= 0 {
+			s.evicted = true
+			return
+		}
+		s.load(s.list(), false)
+	}
 	if i, ok := s.index[k]; ok {
 		e := &s.entries[i]
 		e.count += w
-		if s.heap != nil {
-			s.down(int(e.pos))
-		}
-		return
-	}
-	if !s.full() {
-		s.index[k] = int32(len(s.entries))
-		s.entries = append(s.entries, ssEntry[K]{key: k, count: w})
-		if s.full() {
-			s.buildHeap()
-		}
-		return
-	}
-	if s.capacity <= 0 {
-		s.evicted = true
+		s.down(int(e.pos))
 		return
 	}
 	i := s.heap[0]
@@ -71,9 +81,35 @@ func (s *spaceSaving[K]) add(k K, w uint64) {
 	s.down(0)
 }
 
-func (s *spaceSaving[K]) buildHeap() {
-	s.heap = make([]int32, len(s.entries))
-	for i := range s.entries {
+// list returns the counters as entries, in no particular order.
+func (s *spaceSaving[K]) list() []ssEntry[K] {
+	if s.exact == nil {
+		return slices.Clone(s.entries)
+	}
+	es := make([]ssEntry[K], 0, len(s.exact))
+	for k, c := range s.exact {
+		es = append(es, ssEntry[K]{key: k, count: c})
+	}
+	return es
+}
+
+// load replaces the counters with es, in the exact phase when exact is
+// set, else in the Space-Saving phase.
+func (s *spaceSaving[K]) load(es []ssEntry[K], exact bool) {
+	if exact {
+		s.exact = make(map[K]uint64, len(es))
+		for _, e := range es {
+			s.exact[e.key] = e.count
+		}
+		s.index, s.entries, s.heap = nil, nil, nil
+		return
+	}
+	s.exact = nil
+	s.entries = es
+	s.index = make(map[K]int32, len(es))
+	s.heap = make([]int32, len(es))
+	for i := range es {
+		s.index[es[i].key] = int32(i)
 		s.heap[i] = int32(i)
 		s.entries[i].pos = int32(i)
 	}
@@ -104,7 +140,7 @@ func (s *spaceSaving[K]) down(i int) {
 	}
 }
 
-// minCount is what a key absent from an evicting table may have had.
+// minCount is what a key absent from a table that evicted may have had.
 func (s *spaceSaving[K]) minCount() uint64 {
 	if !s.evicted || len(s.heap) == 0 {
 		return 0
@@ -117,46 +153,43 @@ func (s *spaceSaving[K]) minCount() uint64 {
 // charged that table's smallest count, and the largest counts are kept.
 // While neither table evicted and the keys fit, the result is exact.
 func (s *spaceSaving[K]) merge(b *spaceSaving[K]) {
-	if len(b.entries) == 0 && !b.evicted {
+	if b.len() == 0 && !b.evicted {
 		return
 	}
 	minA, minB := s.minCount(), b.minCount()
-	merged := make([]ssEntry[K], 0, len(s.entries)+len(b.entries))
-	for _, e := range s.entries {
-		if j, ok := b.index[e.key]; ok {
-			be := b.entries[j]
-			e.count += be.count
-			e.err += be.err
+	as, bs := s.list(), b.list()
+	inB := make(map[K]int, len(bs))
+	for i, e := range bs {
+		inB[e.key] = i
+	}
+	merged := make([]ssEntry[K], 0, len(as)+len(bs))
+	inA := make(map[K]bool, len(as))
+	for _, e := range as {
+		inA[e.key] = true
+		if j, ok := inB[e.key]; ok {
+			e.count += bs[j].count
+			e.err += bs[j].err
 		} else {
 			e.count += minB
 			e.err += minB
 		}
 		merged = append(merged, e)
 	}
-	for _, be := range b.entries {
-		if _, ok := s.index[be.key]; ok {
+	for _, e := range bs {
+		if inA[e.key] {
 			continue
 		}
-		be.count += minA
-		be.err += minA
-		merged = append(merged, be)
+		e.count += minA
+		e.err += minA
+		merged = append(merged, e)
 	}
-	evicted := s.evicted || b.evicted
+	s.evicted = s.evicted || b.evicted
 	if len(merged) > s.capacity {
 		s.sort(merged)
 		merged = merged[:max(s.capacity, 0)]
-		evicted = true
+		s.evicted = true
 	}
-	s.entries = merged
-	s.evicted = evicted
-	s.index = make(map[K]int32, len(merged))
-	for i, e := range merged {
-		s.index[e.key] = int32(i)
-	}
-	s.heap = nil
-	if s.full() {
-		s.buildHeap()
-	}
+	s.load(merged, !s.evicted)
 }
 
 // sort orders entries by count, largest first, then by key.
@@ -171,7 +204,7 @@ func (s *spaceSaving[K]) sort(es []ssEntry[K]) {
 
 // top returns the k largest counts, ordered by count then key.
 func (s *spaceSaving[K]) top(k int) []ssEntry[K] {
-	es := slices.Clone(s.entries)
+	es := s.list()
 	s.sort(es)
 	if len(es) > k {
 		es = es[:k]
