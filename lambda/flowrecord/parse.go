@@ -307,7 +307,7 @@ func digits(buf []byte, off, l int, limit uint64) (uint64, error) {
 		}
 		v = hi*100_000_000 + lo
 	default:
-		return atou(string(buf[off:off+l]), limit)
+		return atou(buf[off:off+l], limit)
 	}
 	if v > limit {
 		return 0, ErrRange
@@ -321,8 +321,8 @@ func digitsInt(buf []byte, off, l int, limit int) (int, error) {
 }
 
 // atou parses a decimal number without sign, at most limit.
-func atou(s string, limit uint64) (uint64, error) {
-	if s == "" {
+func atou[T string | []byte](s T, limit uint64) (uint64, error) {
+	if len(s) == 0 {
 		return 0, ErrSyntax
 	}
 	var v uint64

@@ -402,3 +402,17 @@ func TestParseAllocs(t *testing.T) {
 		t.Errorf("Parse allocates %.2f times per record, want 0", allocs)
 	}
 }
+
+func TestParseLongNumbersAllocateNothing(t *testing.T) {
+	p := NewParser(nil)
+	var r Record
+	line := "2 123456789010 eni-1 10.0.0.1 10.0.0.2 1 2 6 18446744073709551615 12345678901234567890 1 2 ACCEPT OK"
+	allocs := testing.AllocsPerRun(100, func() {
+		if err := p.Parse(line, &r); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 || r.Bytes != 12345678901234567890 {
+		t.Errorf("%.1f allocations, bytes %d", allocs, r.Bytes)
+	}
+}
