@@ -29,8 +29,8 @@ func FuzzParseLine(f *testing.F) {
 	for i, s := range fuzzFormats {
 		parsers[i] = NewParser(mustFormat(f, s))
 	}
-	agg := NewAggregator(Options{MaxTracked: 16, TopK: 4})
 	f.Fuzz(func(t *testing.T, line string) {
+		agg := NewAggregator(Options{MaxTracked: 16, TopK: 4})
 		for _, p := range parsers {
 			var r Record
 			err := p.Parse(line, &r)
