@@ -11,9 +11,9 @@ type Options struct {
 	// TopK is the length of each top list. Default 10.
 	TopK int
 	// MaxTracked is the number of keys each top list tracks: the bound on
-	// heavy-hitter memory, about 100 bytes a key. The lists are exact while
-	// no list sees more distinct keys than this. Default 10,000; never
-	// below TopK.
+	// heavy-hitter memory, at most about 150 bytes a key. The lists are
+	// exact while no list sees more distinct keys than this. Default
+	// 10,000; never below TopK.
 	MaxTracked int
 	// MalformedSamples is how many malformed lines to keep. Default 5;
 	// negative keeps none.
@@ -174,10 +174,10 @@ func (a *Aggregator) AddMalformed(line string, err error) {
 	}
 }
 
-// Merge adds b's counts into a, as if b's records had followed a's. Partials
-// built concurrently over consecutive chunks and merged in chunk order give
-// the same Summary as one pass, while no top list outgrows MaxTracked.
-// b must not be used afterwards.
+// Merge adds b's counts into a, as if b's records had followed a's, and
+// leaves b as it was. Partials built concurrently over consecutive chunks
+// and merged in chunk order give the same Summary as one pass, while no top
+// list outgrows MaxTracked. The options of a stay in force.
 func (a *Aggregator) Merge(b *Aggregator) {
 	a.total.merge(&b.total)
 	a.noData.merge(&b.noData)

@@ -156,7 +156,9 @@ func TestMergeEqualsSinglePass(t *testing.T) {
 		wg.Wait()
 		merged := parts[0]
 		for _, part := range parts[1:] {
+			before := part.Summary()
 			merged.Merge(part)
+			diffSummaries(t, part.Summary(), before) // Merge leaves its argument alone
 		}
 		diffSummaries(t, merged.Summary(), single.Summary())
 		diffSummaries(t, merged.Summary(), g.Expected(opts))

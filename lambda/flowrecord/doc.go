@@ -36,11 +36,13 @@
 // destination ports (by records) and top rejected sources (by records), use
 // the weighted Space-Saving algorithm of Metwally, Agrawal and El Abbadi
 // (2005), each with a table of Options.MaxTracked keys. Memory is therefore
-// bounded by MaxTracked per list whatever the input, plus a counter per
-// interface and per protocol.
+// bounded by MaxTracked per list whatever the input (at most about 150 bytes
+// a key), plus a counter per interface and per protocol and a bounded list
+// of SKIPDATA windows.
 //
 // While a list sees no more than MaxTracked distinct keys its counts are
-// exact, and so is its top K, ordered by count and then by key. Past the
+// exact, and so is its top K, ordered by count and then by key; the table is
+// then a plain map of counts. Past the
 // bound a new key takes the counter of the smallest count and inherits that
 // count as its error. Then, with N the list's total weight: every key whose
 // true count exceeds N/MaxTracked is still in the table; a reported count
