@@ -181,6 +181,15 @@ func (p *Proxy) SetRate(rate float64) {
 	p.rate = min(max(rate, 0), 1)
 }
 
+// Reseed restarts the choice of faults from seed, so that one proxy can
+// serve several seeded runs.
+func (p *Proxy) Reseed(seed uint64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.rng = rand.New(rand.NewPCG(seed, 0x5eed_fa17))
+	p.seq = 0
+}
+
 // Stats returns the counts since the start or the last ResetStats.
 func (p *Proxy) Stats() Stats {
 	p.mu.Lock()

@@ -1,0 +1,199 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	logstypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+
+	"github.com/vpcflowlogs/flowlogs/lambda/flowrecord"
+)
+
+// PutLogEvents limits (shared/FACTS.md).
+const (
+	maxBatchEvents = 10_000
+	maxBatchBytes  = 1_048_576
+	eventOverhead  = 26
+)
+
+// Traffic describes the records the harness delivers, as the VPC Flow Logs
+// service would for the interfaces.
+type Traffic struct {
+	Seed    int64
+	Records int
+	// ENIs are the interfaces the records belong to; the generator's
+	// interfaces are mapped onto them in order.
+	ENIs []ENI
+	// Start and Span place the records' capture windows; an event's
+	// timestamp is its record's start.
+	Start time.Time
+	Span  time.Duration
+	// Format is the records' format; nil means the default format.
+	Format *flowrecord.Format
+	// Options are the aggregator options the expected summary is computed
+	// with (the summarizer's TopK and MaxTracked).
+	Options flowrecord.Options
+}
+
+// Delivery is what Deliver wrote.
+type Delivery struct {
+	Streams []string
+	Events  int
+	Bytes   int
+	// First and Last are the earliest and latest event timestamps.
+	First, Last time.Time
+	// Expected is the generator's own tally of what it wrote, with its
+	// interface ids replaced by the ENIs': what a digest of all of it must
+	// say.
+	Expected flowrecord.Summary
+}
+
+// Deliver plays the VPC Flow Logs delivery service: it generates the
+// records, writes each into the eni-<id>-all stream of its interface in
+// group (creating the stream, as the service does when an interface first
+// has traffic), in chronological batches within PutLogEvents' limits.
+//
+// The generator makes up interface ids; each line's interface-id (and
+// vpc-id and subnet-id, when the format has them) is rewritten to the ENI it
+// is mapped to, so that the summarizer finds the interfaces in EC2.
+func Deliver(ctx context.Context, c Clients, group string, tr Traffic) (Delivery, error) {
+	if len(tr.ENIs) == 0 {
+		return Delivery{}, errors.New("delivering records: no interfaces")
+	}
+	gen := flowrecord.NewGenerator(flowrecord.GenConfig{
+		Seed:       tr.Seed,
+		Records:    tr.Records,
+		Interfaces: len(tr.ENIs),
+		Format:     tr.Format,
+		StartTime:  tr.Start.Unix(),
+		Span:       int64(tr.Span / time.Second),
+	})
+	format := gen.Format()
+	byGen := map[string]ENI{}
+	for i, id := range gen.InterfaceIDs() {
+		byGen[id] = tr.ENIs[i]
+	}
+	parser := flowrecord.NewParser(format)
+	var rec flowrecord.Record
+	events := map[string][]logstypes.InputLogEvent{}
+	var d Delivery
+	for gen.Next() {
+		eni := byGen[gen.InterfaceID()]
+		line := rewrite(gen.Line(), format, eni)
+		if err := parser.Parse(line, &rec); err != nil {
+			return Delivery{}, fmt.Errorf("delivering records: a generated line does not parse: %w", err)
+		}
+		if !rec.Has(flowrecord.FieldStart) {
+			return Delivery{}, fmt.Errorf("delivering records: line %q has no start to time its event", line)
+		}
+		stream := eni.ID + "-all"
+		ts := rec.Start * 1000
+		events[stream] = append(events[stream], logstypes.InputLogEvent{Message: aws.String(line), Timestamp: aws.Int64(ts)})
+		at := time.UnixMilli(ts).UTC()
+		if d.Events == 0 || at.Before(d.First) {
+			d.First = at
+		}
+		if at.After(d.Last) {
+			d.Last = at
+		}
+		d.Events++
+		d.Bytes += len(line)
+	}
+	d.Expected = mapInterfaces(gen.Expected(tr.Options), byGen)
+
+	for _, stream := range sortedStreams(events) {
+		if err := putStream(ctx, c, group, stream, events[stream]); err != nil {
+			return Delivery{}, err
+		}
+		d.Streams = append(d.Streams, stream)
+	}
+	return d, nil
+}
+
+func sortedStreams(m map[string][]logstypes.InputLogEvent) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// putStream creates the stream if needed and writes evs in order.
+func putStream(ctx context.Context, c Clients, group, stream string, evs []logstypes.InputLogEvent) error {
+	_, err := c.Logs.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String(group), LogStreamName: aws.String(stream)})
+	var exists *logstypes.ResourceAlreadyExistsException
+	if err != nil && !errors.As(err, &exists) {
+		return fmt.Errorf("creating log stream %s: %w", stream, err)
+	}
+	slices.SortStableFunc(evs, func(a, b logstypes.InputLogEvent) int {
+		return int(aws.ToInt64(a.Timestamp) - aws.ToInt64(b.Timestamp))
+	})
+	for len(evs) > 0 {
+		n, size := 0, 0
+		for n < len(evs) && n < maxBatchEvents {
+			s := len(aws.ToString(evs[n].Message)) + eventOverhead
+			if size+s > maxBatchBytes {
+				break
+			}
+			size += s
+			n++
+		}
+		out, err := c.Logs.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{
+			LogGroupName: aws.String(group), LogStreamName: aws.String(stream), LogEvents: evs[:n],
+		})
+		if err != nil {
+			return fmt.Errorf("writing %d events to %s: %w", n, stream, err)
+		}
+		if ri := out.RejectedLogEventsInfo; ri != nil {
+			return fmt.Errorf("writing events to %s: rejected (too old up to %d, too new from %d, expired up to %d)", stream,
+				aws.ToInt32(ri.TooOldLogEventEndIndex), aws.ToInt32(ri.TooNewLogEventStartIndex), aws.ToInt32(ri.ExpiredLogEventEndIndex))
+		}
+		evs = evs[n:]
+	}
+	return nil
+}
+
+// rewrite replaces the generator's interface (and its VPC and subnet) in
+// line with eni's.
+func rewrite(line string, f *flowrecord.Format, eni ENI) string {
+	tokens := strings.Split(line, " ")
+	set := func(field flowrecord.Field, v string) {
+		if i, ok := f.Index(field); ok && i < len(tokens) && tokens[i] != "-" {
+			tokens[i] = v
+		}
+	}
+	set(flowrecord.FieldInterfaceID, eni.ID)
+	set(flowrecord.FieldVPCID, eni.VPCID)
+	set(flowrecord.FieldSubnetID, eni.SubnetID)
+	return strings.Join(tokens, " ")
+}
+
+// mapInterfaces renames the interfaces of a summary.
+func mapInterfaces(s flowrecord.Summary, byGen map[string]ENI) flowrecord.Summary {
+	rename := func(id string) string {
+		if e, ok := byGen[id]; ok {
+			return e.ID
+		}
+		return id
+	}
+	ifaces := slices.Clone(s.Interfaces)
+	for i := range ifaces {
+		ifaces[i].InterfaceID = rename(ifaces[i].InterfaceID)
+	}
+	slices.SortFunc(ifaces, func(a, b flowrecord.InterfaceSummary) int { return strings.Compare(a.InterfaceID, b.InterfaceID) })
+	s.Interfaces = ifaces
+	windows := slices.Clone(s.SkipData.Windows)
+	for i := range windows {
+		windows[i].InterfaceID = rename(windows[i].InterfaceID)
+	}
+	s.SkipData.Windows = windows
+	return s
+}

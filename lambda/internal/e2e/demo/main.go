@@ -1,0 +1,134 @@
+// Command demo runs the whole product locally, with no AWS account: `make
+// demo`. It synthesizes the CDK app, creates what a deployment of the
+// template would in moto, and runs the real Lambda bootstraps under the
+// Lambda Runtime Interface Emulator against it, printing each step. Moto
+// and the emulators stop when it ends, also on Ctrl-C or failure.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/vpcflowlogs/flowlogs/lambda/internal/e2e"
+	"github.com/vpcflowlogs/flowlogs/lambda/internal/testenv"
+)
+
+func main() {
+	records := flag.Int("records", 5000, "flow log records to deliver")
+	seed := flag.Int64("seed", 1, "seed of the generated records")
+	flag.Parse()
+	os.Exit(run(*records, *seed))
+}
+
+// printer prints the story's progress with the time since the start.
+type printer struct {
+	start time.Time
+	out   io.Writer
+}
+
+func (p *printer) Step(n int, title string) {
+	fmt.Fprintf(p.out, "\n[%4.1fs] %d. %s\n", time.Since(p.start).Seconds(), n, title)
+}
+
+func (p *printer) Info(format string, args ...any) {
+	fmt.Fprintf(p.out, "        "+format+"\n", args...)
+}
+
+func run(records int, seed int64) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	p := &printer{start: time.Now(), out: os.Stdout}
+	fail := func(err error) int {
+		if errors.Is(err, context.Canceled) {
+			fmt.Fprintln(os.Stderr, "\ninterrupted: moto and the emulators are stopped")
+			return 130
+		}
+		fmt.Fprintf(os.Stderr, "\ndemo failed: %v\n", err)
+		return 1
+	}
+
+	if missing := e2e.Missing(); len(missing) > 0 {
+		fmt.Fprintln(os.Stderr, "The demo needs these tools, which are not installed:")
+		for _, m := range missing {
+			fmt.Fprintln(os.Stderr, "  "+m)
+		}
+		fmt.Fprintln(os.Stderr, "Install them, or run `make tools` to install what it can.")
+		return 1
+	}
+	root, err := testenv.ModuleRoot()
+	if err != nil {
+		return fail(err)
+	}
+	work := filepath.Join(root, ".demo")
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		return fail(err)
+	}
+	logFile := filepath.Join(work, "functions.log")
+	fnLog, err := os.Create(logFile)
+	if err != nil {
+		return fail(err)
+	}
+	defer fnLog.Close()
+
+	fmt.Println("VPC flow logs, run locally: moto stands in for AWS, the Lambda Runtime Interface Emulator runs the real bootstraps.")
+	steps := map[string]int{"starting moto": 1, "synthesizing the CDK app": 2}
+	h, err := e2e.Start(ctx, e2e.Config{
+		WorkDir:     work,
+		FunctionLog: fnLog,
+		Step: func(what string) {
+			switch what {
+			case "starting moto":
+				p.Step(steps[what], "Starting moto's server on a free loopback port")
+			case "synthesizing the CDK app":
+				p.Step(steps[what], "Synthesizing the CDK app and creating what a deployment of the template would")
+			default:
+				p.Info("%s", what)
+			}
+		},
+	})
+	if err != nil {
+		return fail(err)
+	}
+	defer h.Close()
+	s := h.Stack
+	p.Info("moto at %s", h.Moto.URL)
+	p.Info("template %s (%d resources)", rel(root, s.Template.File), len(s.Template.Resources))
+	for _, line := range s.Created {
+		p.Info("created %s", line)
+	}
+	p.Info("played by this harness instead: %s", notCreated(s.NotCreated))
+
+	res, err := h.Story(ctx, p, e2e.StoryOptions{Records: records, Seed: seed})
+	if err != nil {
+		return fail(err)
+	}
+	_ = res
+	fmt.Printf("\nDone in %.1fs. Function logs: %s; digest JSON: %s\n", time.Since(p.start).Seconds(), rel(root, logFile), rel(root, res.DigestFile))
+	return 0
+}
+
+func rel(root, path string) string {
+	if r, err := filepath.Rel(root, path); err == nil && !strings.HasPrefix(r, "..") {
+		return r
+	}
+	return path
+}
+
+func notCreated(m map[string]int) string {
+	var out []string
+	for t, n := range m {
+		out = append(out, fmt.Sprintf("%s x%d", strings.TrimPrefix(t, "AWS::"), n))
+	}
+	sort.Strings(out)
+	return strings.Join(out, ", ")
+}

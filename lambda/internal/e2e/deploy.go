@@ -1,0 +1,331 @@
+package e2e
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/vpcflowlogs/flowlogs/lambda/internal/testenv"
+)
+
+// Account is the account moto serves by default.
+const Account = "123456789012"
+
+// Clients are the harness's own AWS clients, pointed at moto directly
+// (never through a fault proxy: the harness plays AWS, it is not under
+// test).
+type Clients struct {
+	EC2  *ec2.Client
+	Logs *cloudwatchlogs.Client
+	SSM  *ssm.Client
+
+	cfg      aws.Config
+	endpoint string
+}
+
+// NewClients returns clients for the AWS endpoint url (moto).
+func NewClients(url string) Clients {
+	cfg := aws.Config{
+		Region:       testenv.Region,
+		Credentials:  credentials.NewStaticCredentialsProvider("testing", "testing", "testing"),
+		BaseEndpoint: aws.String(url),
+	}
+	return Clients{
+		EC2:      ec2.NewFromConfig(cfg),
+		Logs:     cloudwatchlogs.NewFromConfig(cfg),
+		SSM:      ssm.NewFromConfig(cfg),
+		cfg:      cfg,
+		endpoint: url,
+	}
+}
+
+// iam makes one call of IAM's query API. Three calls do not warrant the
+// IAM SDK module: a signed form POST is all moto (and IAM) needs.
+func (c Clients) iam(ctx context.Context, action string, params url.Values) error {
+	params.Set("Action", action)
+	params.Set("Version", "2010-05-08")
+	body := params.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint+"/", strings.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+	creds, err := c.cfg.Credentials.Retrieve(ctx)
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256([]byte(body))
+	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "iam", "us-east-1", time.Now()); err != nil {
+		return fmt.Errorf("signing IAM %s: %w", action, err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("IAM %s: %w", action, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("IAM %s: HTTP %d: %s", action, resp.StatusCode, b)
+	}
+	return nil
+}
+
+// Stack is what a deployment of the template created, with the names the
+// harness needs.
+type Stack struct {
+	Template *Template
+	Names    *Names
+
+	FlowLogGroup        string
+	DigestLogGroup      string
+	DeliveryRoleARN     string
+	CheckpointParameter string
+	// Enabler, Summarizer and Reconcile are the two functions and the
+	// custom resource, as the template declares them.
+	Enabler, Summarizer, Reconcile *Resource
+
+	// Created describes each resource created, one line each.
+	Created []string
+	// NotCreated counts the resource types the harness does not create in
+	// moto, because it plays their part itself (rules, permissions, the
+	// custom resource) or nothing local reads them (dashboard, queries).
+	NotCreated map[string]int
+}
+
+// StackName is the name of the stack the CDK app defines.
+const StackName = "VpcFlowLogs"
+
+// NewStackID returns a stack id as CloudFormation makes them.
+func NewStackID(region, account, name, uuid string) string {
+	return fmt.Sprintf("arn:aws:cloudformation:%s:%s:stack/%s/%s", region, account, name, uuid)
+}
+
+// Locate names the template's resources and finds the ones the harness
+// drives, by construct path.
+func Locate(t *Template, stackID string) (*Stack, error) {
+	n := NameResources(t, StackName, stackID, Account, testenv.Region)
+	s := &Stack{Template: t, Names: n, NotCreated: map[string]int{}}
+	var errs []error
+	find := func(suffix string) *Resource {
+		r, err := t.ByPath(suffix)
+		errs = append(errs, err)
+		return r
+	}
+	flow, digests := find("/FlowLogGroup/Resource"), find("/DigestLogGroup/Resource")
+	role, checkpoint := find("/DeliveryRole/Resource"), find("/Checkpoint/Resource")
+	s.Enabler, s.Summarizer = find("/Enabler/Resource"), find("/Summarizer/Resource")
+	s.Reconcile = find("/Reconcile/Default")
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	s.FlowLogGroup, s.DigestLogGroup = n.Ref[flow.LogicalID], n.Ref[digests.LogicalID]
+	s.DeliveryRoleARN = n.Attr[role.LogicalID]["Arn"]
+	s.CheckpointParameter = n.Ref[checkpoint.LogicalID]
+	return s, nil
+}
+
+// Deploy creates in moto what CloudFormation would create from the
+// template: every log group with its retention, every IAM role with its
+// trust policy and inline policies (and the AWS::IAM::Policy resources
+// attached to them), and every SSM parameter with its value.
+func Deploy(ctx context.Context, c Clients, s *Stack) error {
+	s.Created, s.NotCreated = nil, map[string]int{}
+	t, n := s.Template, s.Names
+	ids := make([]string, 0, len(t.Resources))
+	for id := range t.Resources {
+		ids = append(ids, id)
+	}
+	// Roles before the policies that attach to them.
+	order := map[string]int{"AWS::Logs::LogGroup": 0, "AWS::IAM::Role": 1, "AWS::IAM::Policy": 2, "AWS::SSM::Parameter": 3}
+	sort.Slice(ids, func(i, j int) bool {
+		oi, iok := order[t.Resources[ids[i]].Type]
+		oj, jok := order[t.Resources[ids[j]].Type]
+		if iok != jok {
+			return iok
+		}
+		if oi != oj {
+			return oi < oj
+		}
+		return ids[i] < ids[j]
+	})
+	for _, id := range ids {
+		r := t.Resources[id]
+		props, err := n.Resolve(r.Properties)
+		if err != nil {
+			if _, handled := order[r.Type]; handled {
+				return fmt.Errorf("resolving the properties of %s: %w", r.Path(), err)
+			}
+		}
+		p, _ := props.(map[string]any)
+		var line string
+		switch r.Type {
+		case "AWS::Logs::LogGroup":
+			line, err = createLogGroup(ctx, c, n.Ref[id], p)
+		case "AWS::IAM::Role":
+			line, err = createRole(ctx, c, n.Ref[id], p)
+		case "AWS::IAM::Policy":
+			line, err = attachPolicy(ctx, c, p)
+		case "AWS::SSM::Parameter":
+			line, err = createParameter(ctx, c, n.Ref[id], p)
+		default:
+			s.NotCreated[r.Type]++
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("creating %s (%s): %w", r.Path(), r.Type, err)
+		}
+		s.Created = append(s.Created, line)
+	}
+	return nil
+}
+
+func createLogGroup(ctx context.Context, c Clients, name string, p map[string]any) (string, error) {
+	if _, err := c.Logs.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(name)}); err != nil {
+		return "", err
+	}
+	line := "log group " + name
+	if days, ok := p["RetentionInDays"].(float64); ok {
+		if _, err := c.Logs.PutRetentionPolicy(ctx, &cloudwatchlogs.PutRetentionPolicyInput{
+			LogGroupName: aws.String(name), RetentionInDays: aws.Int32(int32(days)),
+		}); err != nil {
+			return "", err
+		}
+		line += fmt.Sprintf(", retention %d days", int(days))
+	}
+	return line, nil
+}
+
+func createRole(ctx context.Context, c Clients, name string, p map[string]any) (string, error) {
+	trust, err := json.Marshal(p["AssumeRolePolicyDocument"])
+	if err != nil {
+		return "", err
+	}
+	params := url.Values{"RoleName": {name}, "AssumeRolePolicyDocument": {string(trust)}}
+	if d, ok := p["Description"].(string); ok {
+		params.Set("Description", d)
+	}
+	if err := c.iam(ctx, "CreateRole", params); err != nil {
+		return "", err
+	}
+	line := fmt.Sprintf("role %s trusted by %s", name, strings.Join(principals(p["AssumeRolePolicyDocument"]), ", "))
+	policies, _ := p["Policies"].([]any)
+	for _, pol := range policies {
+		pm, _ := pol.(map[string]any)
+		pname, _ := pm["PolicyName"].(string)
+		doc, err := json.Marshal(pm["PolicyDocument"])
+		if err != nil {
+			return "", err
+		}
+		if err := c.iam(ctx, "PutRolePolicy", url.Values{"RoleName": {name}, "PolicyName": {pname}, "PolicyDocument": {string(doc)}}); err != nil {
+			return "", err
+		}
+		line += fmt.Sprintf("; inline policy %s allows %s", pname, strings.Join(actions(pm["PolicyDocument"]), " "))
+	}
+	return line, nil
+}
+
+func attachPolicy(ctx context.Context, c Clients, p map[string]any) (string, error) {
+	name, _ := p["PolicyName"].(string)
+	doc, err := json.Marshal(p["PolicyDocument"])
+	if err != nil {
+		return "", err
+	}
+	roles, _ := p["Roles"].([]any)
+	var names []string
+	for _, r := range roles {
+		role, _ := r.(string)
+		if err := c.iam(ctx, "PutRolePolicy", url.Values{"RoleName": {role}, "PolicyName": {name}, "PolicyDocument": {string(doc)}}); err != nil {
+			return "", err
+		}
+		names = append(names, role)
+	}
+	return fmt.Sprintf("policy %s on %s allows %s", name, strings.Join(names, ", "), strings.Join(actions(p["PolicyDocument"]), " ")), nil
+}
+
+func createParameter(ctx context.Context, c Clients, name string, p map[string]any) (string, error) {
+	value, _ := p["Value"].(string)
+	typ, _ := p["Type"].(string)
+	in := &ssm.PutParameterInput{Name: aws.String(name), Value: aws.String(value), Type: ssmtypes.ParameterType(typ)}
+	if d, ok := p["Description"].(string); ok {
+		in.Description = aws.String(d)
+	}
+	if _, err := c.SSM.PutParameter(ctx, in); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("parameter %s = %s", name, value), nil
+}
+
+// principals lists the service principals a trust policy names, with
+// "(conditions)" when a statement carries any.
+func principals(doc any) []string {
+	var out []string
+	for _, st := range statements(doc) {
+		pr, _ := st["Principal"].(map[string]any)
+		for _, v := range asList(pr["Service"]) {
+			s := fmt.Sprint(v)
+			if cond, ok := st["Condition"].(map[string]any); ok && len(cond) > 0 {
+				keys := make([]string, 0, len(cond))
+				for op, m := range cond {
+					if mm, ok := m.(map[string]any); ok {
+						for k := range mm {
+							keys = append(keys, op+" "+k)
+						}
+					}
+				}
+				sort.Strings(keys)
+				s += " if " + strings.Join(keys, " and ")
+			}
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// actions lists the actions of a policy document's statements.
+func actions(doc any) []string {
+	var out []string
+	for _, st := range statements(doc) {
+		for _, a := range asList(st["Action"]) {
+			out = append(out, fmt.Sprint(a))
+		}
+	}
+	return out
+}
+
+func statements(doc any) []map[string]any {
+	d, _ := doc.(map[string]any)
+	var out []map[string]any
+	for _, st := range asList(d["Statement"]) {
+		if m, ok := st.(map[string]any); ok {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func asList(v any) []any {
+	switch x := v.(type) {
+	case []any:
+		return x
+	case nil:
+		return nil
+	}
+	return []any{v}
+}

@@ -1,0 +1,182 @@
+package e2e_test
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vpcflowlogs/flowlogs/lambda/internal/e2e"
+	"github.com/vpcflowlogs/flowlogs/lambda/internal/faultproxy"
+)
+
+var (
+	faultRuns    = flag.Int("fault-runs", 20, "seeded runs of TestFaults")
+	faultRate    = flag.Float64("fault-rate", 0.3, "share of the functions' AWS calls faulted in TestFaults")
+	faultRecords = flag.Int("fault-records", 1500, "flow log records delivered per run of TestFaults")
+	update       = flag.Bool("update", false, "rewrite RELIABILITY.md with the figures of TestFaults")
+)
+
+// TestFaults runs the product's whole life 20 times, each with its own
+// seed, with 30% of the functions' AWS calls faulted (throttles in each
+// protocol's shape, 500s, 503s, dropped connections, lost answers): the
+// enabler converges with no duplicate flow log, every CloudFormation
+// request gets exactly one answer, and consecutive digests add up exactly
+// to what was delivered.
+func TestFaults(t *testing.T) {
+	h := shared(t)
+	bench, err := h.NewFaultBench()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bench.Close()
+
+	started := time.Now()
+	var runs []*e2e.FaultRun
+	for seed := uint64(1); seed <= uint64(*faultRuns); seed++ {
+		ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+		run, err := bench.RunFaults(ctx, seed, *faultRate, *faultRecords)
+		cancel()
+		if err != nil {
+			t.Fatalf("seed %d: %v\nenabler log tail:\n%s", seed, err, tail(bench.Enabler.Log(), 40))
+		}
+		t.Log(run)
+		for _, p := range run.Problems {
+			t.Errorf("seed %d: %s", seed, p)
+		}
+		runs = append(runs, run)
+	}
+	report := reliabilityReport(runs, *faultRate, *faultRecords, time.Since(started))
+	t.Log("\n" + report)
+	if *update {
+		if err := os.WriteFile("RELIABILITY.md", []byte(report), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// reliabilityReport writes the figures of the runs as the README's
+// reliability section.
+func reliabilityReport(runs []*e2e.FaultRun, rate float64, records int, took time.Duration) string {
+	var total faultproxy.Counts
+	total.Faults = map[faultproxy.Kind]int{}
+	byAction := map[string]faultproxy.Counts{}
+	var answers, sweeps, sumRuns, failedRuns, windows, repeats, problems, maxOwned, converged int
+	statuses := map[string]int{}
+	for _, r := range runs {
+		total.Requests += r.Stats.Requests
+		total.Retries += r.Stats.Retries
+		total.MaxAttempt = max(total.MaxAttempt, r.Stats.MaxAttempt)
+		for k, v := range r.Stats.Faults {
+			total.Faults[k] += v
+		}
+		for a, c := range r.Stats.ByAction {
+			b := byAction[a]
+			b.Requests += c.Requests
+			b.Retries += c.Retries
+			if b.Faults == nil {
+				b.Faults = map[faultproxy.Kind]int{}
+			}
+			for k, v := range c.Faults {
+				b.Faults[k] += v
+			}
+			byAction[a] = b
+		}
+		for rt, ss := range r.Statuses {
+			answers += len(ss)
+			for _, s := range ss {
+				statuses[rt+" "+s]++
+			}
+		}
+		sweeps += r.Sweeps
+		sumRuns += r.SummarizerRuns
+		failedRuns += r.FailedRuns
+		windows += r.Windows
+		repeats += r.RepeatedDigests
+		problems += len(r.Problems)
+		maxOwned = max(maxOwned, r.MaxOwnedPerVPC)
+		if len(r.Problems) == 0 {
+			converged++
+		}
+	}
+	var b bytes.Buffer
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	p("## Reliability\n\n")
+	p("Measured by `TestFaults` (lambda/internal/e2e/fault_test.go, part of `make test`): %d seeded runs of the\n", len(runs))
+	p("product's whole life, the real linux/arm64 bootstraps under the Lambda Runtime Interface Emulator, with\n")
+	p("%.0f%% of the functions' AWS calls faulted by `lambda/internal/faultproxy` (in front of motoproxy and moto).\n", rate*100)
+	p("Each run: 4 VPCs (3 tagged, one with someone else's flow log), a CloudFormation Create, a tag event\n")
+	p("tagging the fourth VPC, %d flow log records delivered into the interfaces' streams, three consecutive\n", records)
+	p("digests (settle lags %v, first window %s), and a CloudFormation Delete. Wall time %s.\n\n", e2e.SummaryStages, e2e.StagePeriod, took.Round(time.Second))
+	p("| | |\n|---|---|\n")
+	p("| runs passing every check | %d of %d |\n", converged, len(runs))
+	p("| AWS requests from the functions | %d |\n", total.Requests)
+	p("| faults injected | %d (%.1f%%) |\n", total.TotalFaults(), 100*float64(total.TotalFaults())/float64(max(total.Requests, 1)))
+	for _, k := range faultproxy.Kinds {
+		p("| &nbsp;&nbsp;%s | %d |\n", k, total.Faults[k])
+	}
+	p("| retries observed (amz-sdk-request attempt > 1) | %d |\n", total.Retries)
+	p("| highest attempt number of one call | %d |\n", total.MaxAttempt)
+	p("| CloudFormation requests / answers | %d / %d (%s) |\n", 2*len(runs), answers, joinCounts(statuses))
+	p("| extra sweeps needed to converge | %d |\n", sweeps)
+	p("| most flow logs of this stack on one VPC | %d |\n", maxOwned)
+	p("| summarizer runs / failed and redone by the next | %d / %d |\n", sumRuns, failedRuns)
+	p("| distinct digest windows / digest events repeating a window | %d / %d |\n", windows, repeats)
+	p("| digests whose sum differs from the generator's totals | %d runs |\n", problemsLike(runs, "digests"))
+	p("| problems | %d |\n\n", problems)
+	p("Faults by action (requests / retries / faults):\n\n| action | requests | retries | faults |\n|---|---:|---:|---:|\n")
+	actions := make([]string, 0, len(byAction))
+	for a := range byAction {
+		actions = append(actions, a)
+	}
+	sort.Strings(actions)
+	for _, a := range actions {
+		c := byAction[a]
+		p("| %s | %d | %d | %d |\n", a, c.Requests, c.Retries, c.TotalFaults())
+	}
+	p("\nThe shapes: EC2 throttles are HTTP 503 `RequestLimitExceeded` in EC2's XML error envelope; CloudWatch Logs\n")
+	p("and SSM throttles are HTTP 400 `{\"__type\":\"ThrottlingException\",\"message\":\"Rate exceeded\"}`; 500 and 503 carry\n")
+	p("each service's own error codes; a dropped connection closes before the call reaches moto; a lost answer closes\n")
+	p("after moto applied the call, so the SDK's retry meets its own first attempt (CreateFlowLogs then fails with\n")
+	p("FlowLogAlreadyExists, DeleteFlowLogs with InvalidFlowLogId.NotFound, PutLogEvents writes the digest twice).\n")
+	return b.String()
+}
+
+func joinCounts(m map[string]int) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var out []string
+	for _, k := range keys {
+		out = append(out, fmt.Sprintf("%s %d", k, m[k]))
+	}
+	return strings.Join(out, ", ")
+}
+
+func problemsLike(runs []*e2e.FaultRun, prefix string) int {
+	n := 0
+	for _, r := range runs {
+		for _, p := range r.Problems {
+			if strings.HasPrefix(p, prefix) || strings.Contains(p, "add up") {
+				n++
+				break
+			}
+		}
+	}
+	return n
+}
