@@ -99,7 +99,7 @@ func (p *Parser) SetInterfaceID(id string) { p.interfaceID = id }
 
 // Parse parses one line into r, overwriting it. On failure it returns a
 // *ParseError naming the field and token at fault; r is then unspecified.
-// A trailing newline is ignored. Parse never panics.
+// A trailing "\n", "\r\n" or "\r" is ignored. Parse never panics.
 func (p *Parser) Parse(line string, r *Record) error {
 	if !p.parse(line, r) {
 		return p.fail.toError()
@@ -133,11 +133,13 @@ func spaces(x uint64) uint64 {
 func (p *Parser) parse(line string, r *Record) bool {
 	format := p.format
 	r.reset(format)
+	// Readers differ in what they strip of a line end: drop what is left
+	// of "\r\n".
 	if n := len(line); n > 0 && line[n-1] == '\n' {
 		line = line[:n-1]
-		if n := len(line); n > 0 && line[n-1] == '\r' {
-			line = line[:n-1]
-		}
+	}
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
 	}
 	if line == "" {
 		return p.failed(failure{err: ErrEmptyLine, index: -1})
