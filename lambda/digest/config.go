@@ -66,7 +66,7 @@ const (
 	// next run's slice down to this.
 	MinSlice = time.Minute
 	// DefaultReadConcurrency is how many slices are read at once.
-	DefaultReadConcurrency = 3
+	DefaultReadConcurrency = 2
 	// DefaultReadRate is the pace of FilterLogEvents and DescribeLogStreams
 	// calls, per second: the lower end of both quotas (shared/FACTS.md).
 	// Throttles beyond it are retried by the SDK's retryer.

@@ -7,6 +7,8 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"runtime/debug"
+	"strconv"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -23,6 +25,12 @@ import (
 func main() {
 	slog.SetDefault(lambdacontext.NewLogger())
 	ctx := context.Background()
+	// A soft memory limit at half the function's memory: near it the GC
+	// works harder instead of letting the heap goal (twice the live heap)
+	// outgrow a small function. GOMEMLIMIT, when set, wins.
+	if mb, err := strconv.Atoi(os.Getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")); err == nil && os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(int64(mb) << 20 / 2)
+	}
 	conf, err := settings.SummarizerFromEnv(os.Getenv)
 	if err != nil {
 		slog.ErrorContext(ctx, "reading the configuration", "error", err)
