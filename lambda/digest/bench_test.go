@@ -1,0 +1,494 @@
+package digest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"math"
+	"net/http"
+	"runtime"
+	"runtime/metrics"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	logstypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+
+	"github.com/vpcflowlogs/flowlogs/lambda/flowrecord"
+)
+
+// Page limits of FilterLogEvents.
+const (
+	pageEvents = 10_000
+	pageBytes  = 1 << 20
+	// eventOverhead is what the page source charges an event besides its
+	// message, as PutLogEvents counts a batch; the 1 MB page limit is
+	// assumed to count the same way.
+	eventOverhead = 26
+)
+
+// pageSource is a FilterLogEvents with no network: it serves total events
+// spread evenly over [from, to), cycling through pre-generated lines, in
+// pages cut at 10,000 events or 1 MB like the service's. Each page holds
+// fresh strings, as the SDK's decoder hands over.
+type pageSource struct {
+	LogsAPI // only FilterLogEvents is served
+	lines   []string
+	streams []string
+	from    int64 // ms
+	to      int64 // ms
+	total   int64
+	// shared serves the pre-generated strings themselves, for a caller
+	// that copies them anyway (the SDK transport below).
+	shared bool
+	calls  atomic.Int64
+	bytes  atomic.Int64
+}
+
+func newPageSource(tb testing.TB, total int64, w window, interfaces int) *pageSource {
+	tb.Helper()
+	g := flowrecord.NewGenerator(flowrecord.GenConfig{
+		Seed: 42, Records: 1 << 16, Interfaces: interfaces,
+		StartTime: w.From.Unix(), Span: int64(w.To.Sub(w.From).Seconds()),
+	})
+	s := &pageSource{from: w.From.UnixMilli(), to: w.To.UnixMilli(), total: total}
+	for g.Next() {
+		s.lines = append(s.lines, g.Line())
+		s.streams = append(s.streams, g.InterfaceID()+"-all")
+	}
+	return s
+}
+
+// index returns the first event whose timestamp is at or after ms.
+func (s *pageSource) index(ms int64) int64 {
+	if ms <= s.from {
+		return 0
+	}
+	span := s.to - s.from
+	i := ((ms-s.from)*s.total + span - 1) / span
+	return min(i, s.total)
+}
+
+func (s *pageSource) timestamp(i int64) int64 { return s.from + i*(s.to-s.from)/s.total }
+
+func (s *pageSource) FilterLogEvents(ctx context.Context, in *cloudwatchlogs.FilterLogEventsInput, _ ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.FilterLogEventsOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.calls.Add(1)
+	start := s.index(aws.ToInt64(in.StartTime))
+	end := s.index(aws.ToInt64(in.EndTime) + 1) // endTime is inclusive
+	if in.NextToken != nil {
+		n, err := strconv.ParseInt(*in.NextToken, 10, 64)
+		if err != nil {
+			return nil, errors.New("bad token")
+		}
+		start = n
+	}
+	limit := int64(pageEvents)
+	if in.Limit != nil {
+		limit = int64(*in.Limit)
+	}
+	out := &cloudwatchlogs.FilterLogEventsOutput{Events: make([]logstypes.FilteredLogEvent, 0, min(limit, end-start))}
+	size := 0
+	i := start
+	for ; i < end && int64(len(out.Events)) < limit; i++ {
+		j := i % int64(len(s.lines))
+		msg := s.lines[j]
+		if size+len(msg)+eventOverhead > pageBytes {
+			break
+		}
+		size += len(msg) + eventOverhead
+		stream := s.streams[j]
+		if !s.shared {
+			msg, stream = strings.Clone(msg), strings.Clone(stream)
+		}
+		out.Events = append(out.Events, logstypes.FilteredLogEvent{
+			Message:       aws.String(msg),
+			LogStreamName: aws.String(stream),
+			Timestamp:     aws.Int64(s.timestamp(i)),
+		})
+	}
+	s.bytes.Add(int64(size))
+	if i < end {
+		out.NextToken = aws.String(strconv.FormatInt(i, 10))
+	}
+	return out, nil
+}
+
+// minCalls is the fewest FilterLogEvents calls the page limits allow for
+// the events served.
+func (s *pageSource) minCalls() int64 {
+	byCount := (s.total + pageEvents - 1) / pageEvents
+	byBytes := (s.bytes.Load() + pageBytes - 1) / pageBytes
+	return max(byCount, byBytes)
+}
+
+var benchWindow = window{From: mustTime("2026-11-25T18:00:00Z"), To: mustTime("2026-11-25T19:00:00Z")}
+
+func defaultFormats() *formats {
+	return &formats{single: flowrecord.DefaultFormat(), candidates: []*flowrecord.Format{flowrecord.DefaultFormat()}, flowLogs: 1}
+}
+
+// summarizePages is the in-process path: read every page of the window's
+// slices, aggregate, build and encode the digest.
+func summarizePages(tb testing.TB, api LogsAPI, slice time.Duration, conc int) (Digest, int) {
+	tb.Helper()
+	ctx := context.Background()
+	r := &reader{api: api, group: "/vpc/flow-logs", fs: defaultFormats(), opts: flowrecord.Options{TopK: 10}}
+	out, err := r.readSlices(ctx, ctx, benchWindow.slices(slice), conc)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	d := buildDigest(buildInput{
+		logGroup: "/vpc/flow-logs", generatedAt: benchWindow.To, window: Window{From: benchWindow.From, To: benchWindow.To},
+		summary: out.agg.Summary(), tally: out.t, maxNew: DefaultMaxNewInterfaces, topK: 10,
+	})
+	b, err := d.encode(MaxDigestBytes)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return d, len(b)
+}
+
+// ringSource serves b.N events from a ring of pre-built events, in pages
+// cut like the service's, allocating nothing per event: what it times is
+// the digest's own path.
+type ringSource struct {
+	LogsAPI
+	events []logstypes.FilteredLogEvent
+	pages  []int // start of each page in events; a page ends at the next
+	total  int
+	served int
+}
+
+func newRingSource(tb testing.TB, total int) *ringSource {
+	tb.Helper()
+	src := newPageSource(tb, 1<<16, benchWindow, 16)
+	r := &ringSource{total: total}
+	size := 0
+	for i, line := range src.lines {
+		if i%pageEvents == 0 || size+len(line)+eventOverhead > pageBytes {
+			r.pages = append(r.pages, i)
+			size = 0
+		}
+		size += len(line) + eventOverhead
+		r.events = append(r.events, logstypes.FilteredLogEvent{
+			Message: &src.lines[i], LogStreamName: &src.streams[i], Timestamp: aws.Int64(src.timestamp(int64(i))),
+		})
+	}
+	r.pages = append(r.pages, len(r.events))
+	return r
+}
+
+func (r *ringSource) FilterLogEvents(context.Context, *cloudwatchlogs.FilterLogEventsInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.FilterLogEventsOutput, error) {
+	at := r.served % len(r.events)
+	k := 0
+	for r.pages[k+1] <= at {
+		k++
+	}
+	end := min(r.pages[k+1], at+(r.total-r.served))
+	out := &cloudwatchlogs.FilterLogEventsOutput{Events: r.events[at:end]}
+	r.served += end - at
+	if r.served < r.total {
+		out.NextToken = aws.String("more")
+	}
+	return out, nil
+}
+
+// BenchmarkSummarizePages times the in-process path on one goroutine: pages
+// of events in, digest out, with no network. b.N is the number of records;
+// compare records/s with flowrecord's BenchmarkParseAggregate/default.
+func BenchmarkSummarizePages(b *testing.B) {
+	n := max(b.N, 1)
+	src := newRingSource(b, n)
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu := cpuTime()
+	d, _ := summarizePages(b, src, time.Hour, 1)
+	cpu = cpuTime() - cpu
+	b.StopTimer()
+	if d.Totals.Records+d.Malformed.Count != uint64(n) {
+		b.Fatalf("%d records and %d malformed, want %d", d.Totals.Records, d.Malformed.Count, n)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(float64(b.N)/cpu.Seconds(), "records/cpu-s")
+}
+
+// BenchmarkParseAggregateBaseline is flowrecord's BenchmarkParseAggregate
+// (default format) repeated here, so that one run of this package measures
+// both on the same machine at the same moment: a shared machine's load
+// makes figures from separate runs incomparable. records/cpu-s counts the
+// process's CPU time, which other processes do not inflate.
+func BenchmarkParseAggregateBaseline(b *testing.B) {
+	g := flowrecord.NewGenerator(flowrecord.GenConfig{Seed: 42, Records: 1 << 16, Interfaces: 16})
+	var lines []string
+	for g.Next() {
+		lines = append(lines, g.Line())
+	}
+	p := flowrecord.NewParser(flowrecord.DefaultFormat())
+	a := flowrecord.NewAggregator(flowrecord.Options{})
+	for _, l := range lines {
+		a.AddLine(p, l)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu := cpuTime()
+	for i := range b.N {
+		a.AddLine(p, lines[i&(len(lines)-1)])
+	}
+	cpu = cpuTime() - cpu
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(float64(b.N)/cpu.Seconds(), "records/cpu-s")
+}
+
+// cpuTime is the CPU time the process has used, user and system.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// heapPeak samples the heap every millisecond until stopped and keeps the
+// peaks: objects allocated (live and not yet collected) and memory the
+// process holds from the OS and has not released, the closest figure to
+// what counts against a Lambda's memory size.
+type heapPeak struct {
+	stop        chan struct{}
+	done        sync.WaitGroup
+	objects     uint64
+	held        uint64
+	baseObjects uint64
+	baseHeld    uint64
+}
+
+func startHeapPeak() *heapPeak {
+	runtime.GC()
+	h := &heapPeak{stop: make(chan struct{})}
+	samples := []metrics.Sample{
+		{Name: "/memory/classes/heap/objects:bytes"},
+		{Name: "/memory/classes/total:bytes"},
+		{Name: "/memory/classes/heap/released:bytes"},
+	}
+	read := func() {
+		metrics.Read(samples)
+		h.objects = max(h.objects, samples[0].Value.Uint64())
+		h.held = max(h.held, samples[1].Value.Uint64()-samples[2].Value.Uint64())
+	}
+	read()
+	h.baseObjects, h.baseHeld = h.objects, h.held
+	h.done.Go(func() {
+		t := time.NewTicker(time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-h.stop:
+				read()
+				return
+			case <-t.C:
+				read()
+			}
+		}
+	})
+	return h
+}
+
+func (h *heapPeak) end() (objectsMB, heldMB float64) {
+	close(h.stop)
+	h.done.Wait()
+	return float64(h.objects-h.baseObjects) / (1 << 20), float64(h.held-h.baseHeld) / (1 << 20)
+}
+
+// sdkTransport answers the SDK's FilterLogEvents requests from a page
+// source in process: the real client encodes, sends, decodes and retries,
+// with no network.
+type sdkTransport struct{ src *pageSource }
+
+func (t sdkTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	var in struct {
+		StartTime *int64  `json:"startTime"`
+		EndTime   *int64  `json:"endTime"`
+		NextToken *string `json:"nextToken"`
+		Limit     *int32  `json:"limit"`
+	}
+	if err := json.NewDecoder(req.Body).Decode(&in); err != nil {
+		return nil, err
+	}
+	_ = req.Body.Close()
+	page, err := t.src.FilterLogEvents(req.Context(), &cloudwatchlogs.FilterLogEventsInput{
+		StartTime: in.StartTime, EndTime: in.EndTime, NextToken: in.NextToken, Limit: in.Limit,
+	})
+	if err != nil {
+		return nil, err
+	}
+	body := &pageBody{events: page.Events, next: page.NextToken}
+	return &http.Response{
+		StatusCode: http.StatusOK, Status: "200 OK", Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header:        http.Header{"Content-Type": {"application/x-amz-json-1.1"}, "X-Amzn-Requestid": {"bench"}},
+		Body:          body,
+		ContentLength: -1,
+		Request:       req,
+	}, nil
+}
+
+// pageBody writes a page's JSON as it is read, one event at a time, so that
+// the source holds no encoded page: what the heap holds of a page is then
+// what the SDK holds, as when the body comes from the network.
+type pageBody struct {
+	events  []logstypes.FilteredLogEvent
+	next    *string
+	i       int
+	started bool
+	done    bool
+	buf     []byte
+	off     int
+}
+
+func (b *pageBody) fill() {
+	b.buf, b.off = b.buf[:0], 0
+	switch {
+	case !b.started:
+		b.started = true
+		b.buf = append(b.buf, `{"events":[`...)
+	case b.i < len(b.events):
+		e := &b.events[b.i]
+		if b.i > 0 {
+			b.buf = append(b.buf, ',')
+		}
+		b.i++
+		ts := aws.ToInt64(e.Timestamp)
+		b.buf = append(b.buf, `{"eventId":"3`...)
+		b.buf = strconv.AppendInt(b.buf, ts, 10)
+		b.buf = append(b.buf, `0000000000000000000000000000000000000000000","ingestionTime":`...)
+		b.buf = strconv.AppendInt(b.buf, ts+300_000, 10)
+		b.buf = append(b.buf, `,"logStreamName":`...)
+		b.buf = appendJSONString(b.buf, aws.ToString(e.LogStreamName))
+		b.buf = append(b.buf, `,"message":`...)
+		b.buf = appendJSONString(b.buf, aws.ToString(e.Message))
+		b.buf = append(b.buf, `,"timestamp":`...)
+		b.buf = strconv.AppendInt(b.buf, ts, 10)
+		b.buf = append(b.buf, '}')
+	case !b.done:
+		b.done = true
+		b.buf = append(b.buf, ']')
+		if b.next != nil {
+			b.buf = append(b.buf, `,"nextToken":`...)
+			b.buf = strconv.AppendQuote(b.buf, *b.next)
+		}
+		b.buf = append(b.buf, '}')
+	}
+}
+
+// appendJSONString quotes s, which holds no character JSON must escape (the
+// generated lines are printable ASCII without quotes or backslashes).
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+func (b *pageBody) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		if b.off == len(b.buf) {
+			b.fill()
+			if len(b.buf) == 0 {
+				if n == 0 {
+					return 0, io.EOF
+				}
+				return n, nil
+			}
+		}
+		c := copy(p[n:], b.buf[b.off:])
+		b.off += c
+		n += c
+	}
+	return n, nil
+}
+
+func (b *pageBody) Close() error { return nil }
+
+// sdkClient is a real CloudWatch Logs client whose requests never leave
+// the process.
+func sdkClient(src *pageSource) *cloudwatchlogs.Client {
+	src.shared = true
+	return cloudwatchlogs.New(cloudwatchlogs.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String("http://logs.local"),
+		Credentials:  aws.AnonymousCredentials{},
+		HTTPClient:   &http.Client{Transport: sdkTransport{src}},
+	})
+}
+
+// BenchmarkSummarizeSDK is BenchmarkSummarizePages through the real SDK
+// client: JSON encoding of each page (the page source's side) and its
+// decoding (the function's side) included.
+func BenchmarkSummarizeSDK(b *testing.B) {
+	src := newPageSource(b, int64(max(b.N, 1)), benchWindow, 16)
+	api := pacedLogs{LogsAPI: sdkClient(src), filterCalls: new(atomic.Int64)}
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu := cpuTime()
+	d, _ := summarizePages(b, api, time.Hour, 1)
+	cpu = cpuTime() - cpu
+	b.StopTimer()
+	if d.Totals.Records+d.Malformed.Count != uint64(max(b.N, 1)) {
+		b.Fatalf("%d records and %d malformed, want %d", d.Totals.Records, d.Malformed.Count, b.N)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(float64(b.N)/cpu.Seconds(), "records/cpu-s")
+}
+
+// BenchmarkMillionRecords summarizes 1,000,000 records of a one-hour window
+// as a run does (six slices, three read at a time) and reports the peak
+// heap above what was in use before (the page source's own lines), the
+// FilterLogEvents calls against the fewest the page limits allow, and the
+// rate. The sdk case reads through the real SDK client.
+func BenchmarkMillionRecords(b *testing.B) {
+	const records = 1_000_000
+	for _, bc := range []struct {
+		name string
+		api  func(*pageSource) LogsAPI
+	}{
+		{"pages", func(s *pageSource) LogsAPI { return s }},
+		{"sdk", func(s *pageSource) LogsAPI {
+			return pacedLogs{LogsAPI: sdkClient(s), filterCalls: new(atomic.Int64)}
+		}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			for range b.N {
+				b.StopTimer()
+				src := newPageSource(b, records, benchWindow, 200)
+				api := bc.api(src)
+				h := startHeapPeak()
+				b.StartTimer()
+				started, cpu := time.Now(), cpuTime()
+				d, size := summarizePages(b, api, DefaultSlice, DefaultReadConcurrency)
+				elapsed, cpu := time.Since(started), cpuTime()-cpu
+				b.StopTimer()
+				objects, held := h.end()
+				if got := d.Totals.Records + d.Malformed.Count; got != records {
+					b.Fatalf("%d records read, want %d", got, records)
+				}
+				calls, least := src.calls.Load(), src.minCalls()
+				b.ReportMetric(objects, "peak-heap-MB")
+				b.ReportMetric(held, "peak-held-MB")
+				b.ReportMetric(float64(calls), "filter-calls")
+				b.ReportMetric(float64(least), "min-calls")
+				b.ReportMetric(math.Round(float64(calls)/float64(least)*1000)/1000, "calls/min")
+				b.ReportMetric(records/elapsed.Seconds(), "records/s")
+				b.ReportMetric(records/cpu.Seconds(), "records/cpu-s")
+				b.ReportMetric(float64(size), "digest-bytes")
+			}
+		})
+	}
+}
