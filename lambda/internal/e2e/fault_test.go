@@ -137,7 +137,11 @@ func reliabilityReport(runs []*e2e.FaultRun, rate float64, records int, took tim
 	p("| distinct digest windows / digest events repeating a window | %d / %d |\n", windows, repeats)
 	p("| digests whose sum differs from the generator's totals | %d runs |\n", problemsLike(runs, "digests"))
 	p("| problems | %d |\n\n", problems)
-	p("Faults by action (requests / retries / faults):\n\n| action | requests | retries | faults |\n|---|---:|---:|---:|\n")
+	p("By action, over all runs:\n\n| action | requests | retries |")
+	for _, k := range faultproxy.Kinds {
+		p(" %s |", k)
+	}
+	p("\n|---|---:|---:|%s\n", strings.Repeat("---:|", len(faultproxy.Kinds)))
 	actions := make([]string, 0, len(byAction))
 	for a := range byAction {
 		actions = append(actions, a)
@@ -145,7 +149,11 @@ func reliabilityReport(runs []*e2e.FaultRun, rate float64, records int, took tim
 	sort.Strings(actions)
 	for _, a := range actions {
 		c := byAction[a]
-		p("| %s | %d | %d | %d |\n", a, c.Requests, c.Retries, c.TotalFaults())
+		p("| %s | %d | %d |", a, c.Requests, c.Retries)
+		for _, k := range faultproxy.Kinds {
+			p(" %d |", c.Faults[k])
+		}
+		p("\n")
 	}
 	p("\nThe shapes: EC2 throttles are HTTP 503 `RequestLimitExceeded` in EC2's XML error envelope; CloudWatch Logs\n")
 	p("and SSM throttles are HTTP 400 `{\"__type\":\"ThrottlingException\",\"message\":\"Rate exceeded\"}`; 500 and 503 carry\n")

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/vpcflowlogs/flowlogs/lambda/internal/testenv"
 )
@@ -78,10 +79,12 @@ func Start(ctx context.Context, c Config) (h *Harness, err error) {
 	if c.WorkDir == "" {
 		return nil, errors.New("starting the harness: no WorkDir")
 	}
-	h = &Harness{Config: c, Bootstraps: map[string]string{}}
+	opened := &Harness{Config: c, Bootstraps: map[string]string{}}
+	h = opened
 	defer func() {
 		if err != nil {
-			h.Close()
+			// h is nil by now: close what was started.
+			opened.Close()
 		}
 	}()
 	if h.Root, err = testenv.ModuleRoot(); err != nil {
@@ -105,10 +108,12 @@ func Start(ctx context.Context, c Config) (h *Harness, err error) {
 				return err
 			}
 		}
+		began := time.Now()
 		file, err := Synth(ctx, h.Root, c.WorkDir, h.Bootstraps, c.Context)
 		if err != nil {
 			return err
 		}
+		step(fmt.Sprintf("synthesized in %.1fs", time.Since(began).Seconds()))
 		t, err := ReadTemplate(file)
 		if err != nil {
 			return err

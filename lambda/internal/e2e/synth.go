@@ -10,6 +10,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
+	"time"
 )
 
 // Synth builds the CDK app (./cdk) and runs it the way `cdk synth` does,
@@ -30,6 +32,9 @@ func Synth(ctx context.Context, root, dir string, bootstraps map[string]string, 
 	build := exec.CommandContext(ctx, "go", "build", "-o", app, "./cdk")
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
+		if ctx.Err() != nil {
+			return "", fmt.Errorf("building the CDK app: %w", ctx.Err())
+		}
 		return "", fmt.Errorf("building the CDK app: %w\n%s", err, out)
 	}
 
@@ -56,7 +61,15 @@ func Synth(ctx context.Context, root, dir string, bootstraps map[string]string, 
 		"JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="+nodeMajor(ctx),
 		"JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION=1",
 	)
+	// The app runs jsii's node process as its child: on cancellation the
+	// whole process group goes, or node outlives the app.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
 	if b, err := cmd.CombinedOutput(); err != nil {
+		if ctx.Err() != nil {
+			return "", fmt.Errorf("synthesizing the CDK app: %w", ctx.Err())
+		}
 		return "", fmt.Errorf("synthesizing the CDK app: %w\n%s", err, b)
 	}
 	matches, err := filepath.Glob(filepath.Join(out, "*.template.json"))

@@ -245,7 +245,7 @@ func (n *Names) intrinsic(fn string, arg any) (any, error) {
 		sep, _ := a[0].(string)
 		items, err := n.Resolve(a[1])
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("Fn::Join: %w", err)
 		}
 		list, ok := items.([]any)
 		if !ok {

@@ -210,11 +210,9 @@ func TestRateAndRetries(t *testing.T) {
 }
 
 // TestSeeded checks that the same seed and request order give the same
-// faults.
+// faults, from a new proxy or from one reseeded.
 func TestSeeded(t *testing.T) {
-	run := func() []bool {
-		b := newBackend(t)
-		p := start(t, faultproxy.Config{Target: b.srv.URL, Rate: 0.5, Seed: 42})
+	sequence := func(p *faultproxy.Proxy) []bool {
 		var out []bool
 		for range 40 {
 			before := p.Stats().TotalFaults()
@@ -223,10 +221,16 @@ func TestSeeded(t *testing.T) {
 		}
 		return out
 	}
-	a, b := run(), run()
+	fresh := func() *faultproxy.Proxy {
+		return start(t, faultproxy.Config{Target: newBackend(t).srv.URL, Rate: 0.5, Seed: 42})
+	}
+	reused := fresh()
+	a, b := sequence(fresh()), sequence(reused)
+	reused.Reseed(42)
+	c := sequence(reused)
 	for i := range a {
-		if a[i] != b[i] {
-			t.Fatalf("request %d: faulted %v in one run and %v in the other", i, a[i], b[i])
+		if a[i] != b[i] || a[i] != c[i] {
+			t.Fatalf("request %d: faulted %v, %v and %v in three runs with seed 42", i, a[i], b[i], c[i])
 		}
 	}
 }

@@ -26,8 +26,9 @@ import (
 func main() {
 	records := flag.Int("records", 5000, "flow log records to deliver")
 	seed := flag.Int64("seed", 1, "seed of the generated records")
+	noWait := flag.Bool("no-wait", false, "do not wait for the current minute to end before the digest (it then lists no new interfaces)")
 	flag.Parse()
-	os.Exit(run(*records, *seed))
+	os.Exit(run(e2e.StoryOptions{Records: *records, Seed: *seed, NoWait: *noWait}))
 }
 
 // printer prints the story's progress with the time since the start.
@@ -44,12 +45,12 @@ func (p *printer) Info(format string, args ...any) {
 	fmt.Fprintf(p.out, "        "+format+"\n", args...)
 }
 
-func run(records int, seed int64) int {
+func run(o e2e.StoryOptions) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	p := &printer{start: time.Now(), out: os.Stdout}
 	fail := func(err error) int {
-		if errors.Is(err, context.Canceled) {
+		if errors.Is(err, context.Canceled) || ctx.Err() != nil {
 			fmt.Fprintln(os.Stderr, "\ninterrupted: moto and the emulators are stopped")
 			return 130
 		}
@@ -108,13 +109,40 @@ func run(records int, seed int64) int {
 	}
 	p.Info("played by this harness instead: %s", notCreated(s.NotCreated))
 
-	res, err := h.Story(ctx, p, e2e.StoryOptions{Records: records, Seed: seed})
+	res, err := h.Story(ctx, p, o)
 	if err != nil {
 		return fail(err)
 	}
-	_ = res
-	fmt.Printf("\nDone in %.1fs. Function logs: %s; digest JSON: %s\n", time.Since(p.start).Seconds(), rel(root, logFile), rel(root, res.DigestFile))
+	summary(res, h.Stack.Names.StackID)
+	fmt.Printf("\nDone in %.1fs (%.0fs of it waiting for the minute to close). Function logs: %s; digest JSON: %s\n",
+		time.Since(p.start).Seconds(), res.Waited.Seconds(), rel(root, logFile), rel(root, res.DigestFile))
 	return 0
+}
+
+// summary recaps what the story showed.
+func summary(res *e2e.StoryResult, owner string) {
+	count := func(fls []e2e.FlowLog) (ours, theirs int) {
+		for _, f := range fls {
+			if f.Owner == owner {
+				ours++
+			} else {
+				theirs++
+			}
+		}
+		return ours, theirs
+	}
+	d := res.Digest.Digest
+	fmt.Println("\nWhat this showed")
+	ours, theirs := count(res.AfterCreate)
+	fmt.Printf("  Create: flow logs on the %s VPCs tagged %s=enabled (%d of ours; analytics was already covered by someone else's), answered %s\n",
+		res.Create[0].Body.Data["Tagged"], res.TagKey, ours, res.Create[0].Body.Status)
+	fmt.Printf("  delivery and digest: %d records in, the digest counts %d, equal to the generator's own tally; %d new interfaces described\n",
+		res.Delivery.Events, d.Totals.Records, d.NewInterfaces.Count)
+	fmt.Printf("  tag events: dev tagged, its flow log created (%d); staging untagged, its flow log removed (%d)\n",
+		res.Tagged.Created, res.Untagged.Removed)
+	ours, theirs2 := count(res.AfterDelete)
+	fmt.Printf("  Delete: %s flow logs of this stack removed, %d left; someone else's %d of %d kept\n",
+		res.Delete[0].Body.Data["Removed"], ours, theirs2, theirs)
 }
 
 func rel(root, path string) string {
