@@ -75,8 +75,8 @@ fuzz: ## Fuzz the record and format parsers (FUZZTIME each, default 5m)
 	$(GO) test -run '^$$' -fuzz FuzzParseLine -fuzztime $${FUZZTIME:-5m} -parallel 1 ./lambda/flowrecord/
 	$(GO) test -run '^$$' -fuzz FuzzParseFormat -fuzztime $${FUZZTIME:-5m} -parallel 1 ./lambda/flowrecord/
 
-demo: build ## Run the whole product locally against moto: no AWS account needed
-	$(GO) run ./lambda/internal/e2e/demo
+demo: build ## Run the whole product locally against moto: no AWS account needed (DEMO_ARGS=-no-wait)
+	BOOTSTRAP_DIR=$(CURDIR)/build $(GO) run ./lambda/internal/e2e/demo $(DEMO_ARGS)
 
 clean: ## Remove build/ and cdk.out/
 	rm -rf build cdk.out
