@@ -70,7 +70,9 @@ func (p pacedLogs) FilterLogEvents(ctx context.Context, in *cloudwatchlogs.Filte
 	if err := p.filter.wait(ctx); err != nil {
 		return nil, err
 	}
-	p.filterCalls.Add(1)
+	if p.filterCalls != nil {
+		p.filterCalls.Add(1)
+	}
 	return p.LogsAPI.FilterLogEvents(ctx, in, opts...)
 }
 
