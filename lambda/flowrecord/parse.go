@@ -107,9 +107,9 @@ func (p *Parser) Parse(line string, r *Record) error {
 	return nil
 }
 
-// pad follows a line in Parser.buf, so that an eight-byte load at any
-// offset of a token of up to sixteen bytes stays in bounds.
-var pad [16]byte
+// pad follows a line in Parser.buf, so that an eight-byte load starting
+// anywhere in the line stays in bounds.
+var pad [8]byte
 
 const (
 	ones  = 0x0101010101010101
@@ -451,66 +451,39 @@ func parseIPv6(s string) (netip.Addr, bool) {
 	return netip.AddrFrom16(ip), true
 }
 
-// parseIPv4 parses a dotted quad as netip does (no leading zeros), finding
-// the dots eight bytes at a time and each octet with digits8.
+// parseIPv4 parses a dotted quad as netip does (no leading zeros).
 func parseIPv4(buf []byte, off, l int) (netip.Addr, bool) {
 	if l < 7 || l > 15 {
 		return netip.Addr{}, false
 	}
-	lo := dots(binary.LittleEndian.Uint64(buf[off:]))
-	hi := dots(binary.LittleEndian.Uint64(buf[off+8:]))
-	// Keep the marks inside the token: one bit per byte, byte i at bit i.
-	m := uint16(compress(lo)) | uint16(compress(hi))<<8
-	m &= uint16(1)<<l - 1
-	if bits.OnesCount16(m) != 3 {
-		return netip.Addr{}, false
-	}
+	s := buf[off : off+l]
 	var b [4]byte
-	start := 0
-	for i := range 3 {
-		d := bits.TrailingZeros16(m)
-		m &= m - 1
-		v, ok := octet(buf, off+start, d-start)
-		if !ok {
+	oct, val, digits := 0, 0, 0
+	for _, c := range s {
+		switch {
+		case '0' <= c && c <= '9':
+			if digits == 1 && val == 0 {
+				return netip.Addr{}, false // a leading zero
+			}
+			val = val*10 + int(c-'0')
+			digits++
+			if val > 255 {
+				return netip.Addr{}, false
+			}
+		case c == '.':
+			if digits == 0 || oct == 3 {
+				return netip.Addr{}, false
+			}
+			b[oct] = byte(val)
+			oct++
+			val, digits = 0, 0
+		default:
 			return netip.Addr{}, false
 		}
-		b[i] = v
-		start = d + 1
 	}
-	v, ok := octet(buf, off+start, l-start)
-	if !ok {
+	if oct != 3 || digits == 0 {
 		return netip.Addr{}, false
 	}
-	b[3] = v
+	b[3] = byte(val)
 	return netip.AddrFrom4(b), true
-}
-
-// octet parses one to three digits without a leading zero, at most 255.
-func octet(buf []byte, off, l int) (byte, bool) {
-	_ = buf[off+2] // the padding makes this safe; it spares bounds checks
-	d0 := uint(buf[off]) - '0'
-	d1 := uint(buf[off+1]) - '0'
-	d2 := uint(buf[off+2]) - '0'
-	switch l {
-	case 1:
-		return byte(d0), d0 <= 9
-	case 2:
-		return byte(d0*10 + d1), d0-1 <= 8 && d1 <= 9
-	case 3:
-		v := d0*100 + d1*10 + d2
-		return byte(v), d0-1 <= 1 && d1 <= 9 && d2 <= 9 && v <= 255
-	}
-	return 0, false
-}
-
-// dots marks the bytes of x that are '.' with their high bit.
-func dots(x uint64) uint64 {
-	y := x ^ ('.' * ones)
-	t := (y & low7) + low7
-	return ^(t | y | low7)
-}
-
-// compress gathers the high bits of the eight bytes of m into bits 0 to 7.
-func compress(m uint64) uint8 {
-	return uint8((m >> 7 & ones) * 0x0102040810204080 >> 56)
 }
