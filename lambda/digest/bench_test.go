@@ -48,8 +48,11 @@ type pageSource struct {
 	// shared serves the pre-generated strings themselves, for a caller
 	// that copies them anyway (the SDK transport below).
 	shared bool
-	calls  atomic.Int64
-	bytes  atomic.Int64
+	// emptyEvery makes every n-th call answer an empty page with a token
+	// that resumes where it stood, as the service may.
+	emptyEvery int64
+	calls      atomic.Int64
+	bytes      atomic.Int64
 }
 
 func newPageSource(tb testing.TB, total int64, w window, interfaces int) *pageSource {
@@ -82,7 +85,7 @@ func (s *pageSource) FilterLogEvents(ctx context.Context, in *cloudwatchlogs.Fil
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	s.calls.Add(1)
+	call := s.calls.Add(1)
 	start := s.index(aws.ToInt64(in.StartTime))
 	end := s.index(aws.ToInt64(in.EndTime) + 1) // endTime is inclusive
 	if in.NextToken != nil {
@@ -91,6 +94,9 @@ func (s *pageSource) FilterLogEvents(ctx context.Context, in *cloudwatchlogs.Fil
 			return nil, errors.New("bad token")
 		}
 		start = n
+	}
+	if s.emptyEvery > 0 && call%s.emptyEvery == 0 {
+		return &cloudwatchlogs.FilterLogEventsOutput{NextToken: aws.String(strconv.FormatInt(start, 10))}, nil
 	}
 	limit := int64(pageEvents)
 	if in.Limit != nil {
