@@ -217,6 +217,10 @@ func newFunction(scope constructs.Construct, id string, code awslambda.Code, des
 		LogGroup:      logs,
 
 		ReservedConcurrentExecutions: concurrency,
+		// No asynchronous retries: the next sweep or digest redoes the work
+		// from the state in AWS, and a retried digest run would write a
+		// second, short digest.
+		RetryAttempts: jsii.Number(0),
 	})
 	return fn
 }
@@ -326,12 +330,14 @@ func grantSummarizer(c *VPCFlowLogs, p Props) {
 	stack := awscdk.Stack_Of(c.Construct)
 	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:       jsii.String("ReadFlowLogGroup"),
-		Actions:   jsii.Strings("logs:DescribeLogStreams", "logs:FilterLogEvents", "logs:GetLogEvents"),
+		Actions:   jsii.Strings("logs:DescribeLogStreams", "logs:FilterLogEvents"),
 		Resources: jsii.Strings(groupARN(stack, c.FlowLogGroup), *c.FlowLogGroup.LogGroupArn()),
 	}))
 	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:       jsii.String("WriteAndReadDigests"),
-		Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams", "logs:GetLogEvents", "logs:FilterLogEvents"),
+		Sid: jsii.String("WriteAndReadDigests"),
+		// GetLogEvents reads the newest digest: the digest group, not the
+		// checkpoint, says which window was last written.
+		Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents", "logs:GetLogEvents"),
 		Resources: jsii.Strings(groupARN(stack, c.DigestLogGroup), *c.DigestLogGroup.LogGroupArn()),
 	}))
 	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
