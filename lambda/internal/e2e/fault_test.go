@@ -158,8 +158,12 @@ func reliabilityReport(runs []*e2e.FaultRun, rate float64, records int, took tim
 	p("\nThe shapes: EC2 throttles are HTTP 503 `RequestLimitExceeded` in EC2's XML error envelope; CloudWatch Logs\n")
 	p("and SSM throttles are HTTP 400 `{\"__type\":\"ThrottlingException\",\"message\":\"Rate exceeded\"}`; 500 and 503 carry\n")
 	p("each service's own error codes; a dropped connection closes before the call reaches moto; a lost answer closes\n")
-	p("after moto applied the call, so the SDK's retry meets its own first attempt (CreateFlowLogs then fails with\n")
-	p("FlowLogAlreadyExists, DeleteFlowLogs with InvalidFlowLogId.NotFound, PutLogEvents writes the digest twice).\n")
+	p("after moto applied the call, so the SDK's retry meets its own first attempt: DeleteFlowLogs then fails with\n")
+	p("InvalidFlowLogId.NotFound (taken as done), PutLogEvents writes the digest event twice (the same window, the\n")
+	p("same content: readers count a window once), and CreateFlowLogs fails with FlowLogAlreadyExists, which the\n")
+	p("enabler resolves by describing the VPC. In AWS the enabler's deterministic ClientToken would make that retry\n")
+	p("return the first answer; moto ignores ClientToken, so these runs exercise the harder path.\n\n")
+	p("Rewrite this file with `go test ./lambda/internal/e2e -run TestFaults -update`.\n")
 	return b.String()
 }
 

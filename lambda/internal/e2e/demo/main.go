@@ -107,7 +107,7 @@ func run(o e2e.StoryOptions) int {
 	for _, line := range s.Created {
 		p.Info("created %s", line)
 	}
-	p.Info("played by this harness instead: %s", notCreated(s.NotCreated))
+	p.Info("not created in moto (the harness plays rules, permissions and the custom resource; nothing local reads the rest): %s", notCreated(s.NotCreated))
 
 	res, err := h.Story(ctx, p, o)
 	if err != nil {
