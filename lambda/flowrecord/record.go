@@ -173,17 +173,23 @@ func percentDecode(s string) (string, error) {
 	return string(b), nil
 }
 
-func unhex(c byte) int {
-	switch {
-	case '0' <= c && c <= '9':
-		return int(c - '0')
-	case 'a' <= c && c <= 'f':
-		return int(c-'a') + 10
-	case 'A' <= c && c <= 'F':
-		return int(c-'A') + 10
+func unhex(c byte) int { return int(hexValues[c]) }
+
+// hexValues maps a byte to its hex digit value, or -1: a table lookup
+// spares the address parser a branch per character.
+var hexValues = func() (t [256]int8) {
+	for i := range t {
+		t[i] = -1
 	}
-	return -1
-}
+	for i := range 10 {
+		t['0'+i] = int8(i)
+	}
+	for i := range 6 {
+		t['a'+i] = int8(10 + i)
+		t['A'+i] = int8(10 + i)
+	}
+	return t
+}()
 
 // reset clears the typed fields before a parse; token ends are
 // overwritten by position, so they need no clearing.
