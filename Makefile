@@ -75,7 +75,7 @@ fuzz: ## Fuzz the record and format parsers (FUZZTIME each, default 5m)
 	$(GO) test -run '^$$' -fuzz FuzzParseLine -fuzztime $${FUZZTIME:-5m} -parallel 1 ./lambda/flowrecord/
 	$(GO) test -run '^$$' -fuzz FuzzParseFormat -fuzztime $${FUZZTIME:-5m} -parallel 1 ./lambda/flowrecord/
 
-demo: build ## Run the whole product locally against moto: no AWS account needed (DEMO_ARGS=-no-wait)
+demo: build ## Run the whole product locally against moto: no AWS account needed (DEMO_ARGS=-wait=always)
 	BOOTSTRAP_DIR=$(CURDIR)/build $(GO) run ./lambda/internal/e2e/demo $(DEMO_ARGS)
 
 clean: ## Remove build/ and cdk.out/

@@ -43,9 +43,11 @@ type StoryOptions struct {
 	Records int
 	// Seed seeds the records.
 	Seed int64
-	// NoWait skips waiting for the minute of the streams' creation to
-	// end: the digest then counts every record but lists no new interface.
-	NoWait bool
+	// Wait decides whether to wait d for the minute in which the streams
+	// were created to end, so that the digest lists their interfaces as
+	// new; nil means always. Without the wait the digest counts every
+	// record but lists no new interface.
+	Wait func(d time.Duration) bool
 }
 
 // The VPCs of the story and what the enabler must do with each.
@@ -218,10 +220,15 @@ func (h *Harness) Story(ctx context.Context, r Reporter, o StoryOptions) (*Story
 		return nil, err
 	}
 	defer summarizer.Close()
-	if o.NoWait {
-		r.Info("settle lag set to 0 (no late delivery here); not waiting for this minute to end: the streams, created in it, are after the window's end, so this digest lists no new interfaces (the next run would)")
-	} else if wait := time.Until(streamsDone.Truncate(time.Minute).Add(time.Minute)) + 200*time.Millisecond; wait > 0 {
-		r.Info("settle lag set to 0 (no late delivery here); waiting %s for this minute to end, so the new streams fall in the digest's window", wait.Round(time.Second))
+	// The window ends on a whole minute: the streams, created in this
+	// one, fall in it only once the minute is over.
+	wait := time.Until(streamsDone.Truncate(time.Minute).Add(time.Minute)) + 200*time.Millisecond
+	switch {
+	case wait <= 0:
+	case o.Wait != nil && !o.Wait(wait):
+		r.Info("settle lag set to 0 (no late delivery here). Not waiting %s for this minute to end: the interfaces' streams were created in it, after the window's end, so this digest counts every record but lists no new interface (the next scheduled run would)", wait.Round(time.Second))
+	default:
+		r.Info("settle lag set to 0 (no late delivery here); waiting %s for this minute to end, so that the new streams fall in the digest's window", wait.Round(time.Second))
 		res.Waited = wait
 		select {
 		case <-time.After(wait):

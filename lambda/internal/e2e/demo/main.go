@@ -26,10 +26,28 @@ import (
 func main() {
 	records := flag.Int("records", 5000, "flow log records to deliver")
 	seed := flag.Int64("seed", 1, "seed of the generated records")
-	noWait := flag.Bool("no-wait", false, "do not wait for the current minute to end before the digest (it then lists no new interfaces)")
+	wait := flag.String("wait", "auto", "wait for the streams' minute to end before the digest, so that it lists the new interfaces: "+
+		"always, never, or auto (only if make demo still ends within a minute)")
 	flag.Parse()
-	os.Exit(run(e2e.StoryOptions{Records: *records, Seed: *seed, NoWait: *noWait}))
+	o := e2e.StoryOptions{Records: *records, Seed: *seed}
+	switch *wait {
+	case "always":
+	case "never":
+		o.Wait = func(time.Duration) bool { return false }
+	case "auto":
+		// The steps after the wait take a few seconds, and make build
+		// and go run about ten before the demo starts: wait only if
+		// `make demo` still ends within a minute.
+		o.Wait = func(d time.Duration) bool { return time.Since(began)+d+5*time.Second <= 50*time.Second }
+	default:
+		fmt.Fprintf(os.Stderr, "-wait=%s: want always, never or auto\n", *wait)
+		os.Exit(2)
+	}
+	os.Exit(run(o))
 }
+
+// began is when the demo started.
+var began = time.Now()
 
 // printer prints the story's progress with the time since the start.
 type printer struct {
@@ -48,7 +66,7 @@ func (p *printer) Info(format string, args ...any) {
 func run(o e2e.StoryOptions) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	p := &printer{start: time.Now(), out: os.Stdout}
+	p := &printer{start: began, out: os.Stdout}
 	fail := func(err error) int {
 		if errors.Is(err, context.Canceled) || ctx.Err() != nil {
 			fmt.Fprintln(os.Stderr, "\ninterrupted: moto and the emulators are stopped")
@@ -114,8 +132,11 @@ func run(o e2e.StoryOptions) int {
 		return fail(err)
 	}
 	summary(res, h.Stack.Names.StackID)
-	fmt.Printf("\nDone in %.1fs (%.0fs of it waiting for the minute to close). Function logs: %s; digest JSON: %s\n",
-		time.Since(p.start).Seconds(), res.Waited.Seconds(), rel(root, logFile), rel(root, res.DigestFile))
+	fmt.Printf("\nDone in %.1fs", time.Since(p.start).Seconds())
+	if res.Waited > 0 {
+		fmt.Printf(" (%.0fs of it waiting for the minute to end)", res.Waited.Seconds())
+	}
+	fmt.Printf(". Function logs: %s; digest JSON: %s\n", rel(root, logFile), rel(root, res.DigestFile))
 	return 0
 }
 
@@ -138,6 +159,9 @@ func summary(res *e2e.StoryResult, owner string) {
 		res.Create[0].Body.Data["Tagged"], res.TagKey, ours, res.Create[0].Body.Status)
 	fmt.Printf("  delivery and digest: %d records in, the digest counts %d, equal to the generator's own tally; %d new interfaces described\n",
 		res.Delivery.Events, d.Totals.Records, d.NewInterfaces.Count)
+	if d.NewInterfaces.Count == 0 {
+		fmt.Println("    (run with DEMO_ARGS=-wait=always to see the new interfaces: the digest then waits for their minute to end)")
+	}
 	fmt.Printf("  tag events: dev tagged, its flow log created (%d); staging untagged, its flow log removed (%d)\n",
 		res.Tagged.Created, res.Untagged.Removed)
 	ours, theirs2 := count(res.AfterDelete)
