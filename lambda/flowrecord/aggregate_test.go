@@ -60,6 +60,7 @@ func TestAggregatorMatchesGenerator(t *testing.T) {
 			p := NewParser(g.Format())
 			a := NewAggregator(tt.opts)
 			for g.Next() {
+				p.SetInterfaceID(g.InterfaceID())
 				a.AddLine(p, g.Line())
 			}
 			got, want := a.Summary(), g.Expected(tt.opts)

@@ -457,9 +457,12 @@ func (g *Generator) appendField(b []byte, fd Field, r *genRecord, f *genIface) [
 }
 
 // Expected returns the Summary an Aggregator with options o gives for the
-// lines written so far. It equals that Summary exactly while no top list
-// sees more than o.MaxTracked distinct keys; past that the Aggregator
-// approximates and Expected keeps the exact figures.
+// lines written so far, read as a CloudWatch Logs reader reads them: each
+// line through a Parser whose SetInterfaceID was given the line's
+// InterfaceID, which matters only for formats without ${interface-id}. It
+// equals that Summary exactly while no top list sees more than o.MaxTracked
+// distinct keys; past that the Aggregator approximates and Expected keeps
+// the exact figures.
 func (g *Generator) Expected(o Options) Summary {
 	return g.tally.summary(o.withDefaults())
 }
@@ -500,10 +503,7 @@ func (t *genTally) malformed(line []byte, p *Parser) {
 }
 
 func (t *genTally) add(f *Format, iface string, r *genRecord) {
-	id := iface
-	if !f.Has(FieldInterfaceID) {
-		id = noInterface
-	}
+	id := iface // the line's own field, or the stream's through SetInterfaceID
 	st := t.ifaces[id]
 	if st == nil {
 		st = &stats{}
