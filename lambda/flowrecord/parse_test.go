@@ -21,7 +21,10 @@ func mustFormat(t testing.TB, s string) *Format {
 }
 
 // TestParseAWSExamples parses the example records of the Amazon VPC User
-// Guide ("Flow log record examples") and checks each typed field.
+// Guide ("Flow log record examples": default format, IPv6, the version 3
+// TCP flag sequence and NAT gateway records), then records of version 4, 5
+// and 10 custom formats written in the same style, and checks each typed
+// field.
 func TestParseAWSExamples(t *testing.T) {
 	addr := netip.MustParseAddr
 	tests := []struct {
