@@ -409,7 +409,6 @@ func parseIPv6(s string) (netip.Addr, bool) {
 			a4 := a.As4()
 			copy(ip[j:], a4[:])
 			j += 4
-			i = len(s)
 			break
 		}
 		if n == 4 && i+n < len(s) && unhex(s[i+n]) >= 0 {
