@@ -168,7 +168,7 @@ func TestReconcile(t *testing.T) {
 				v["theirs"] = f.foreign(v["untagged"], "/elsewhere", types.TrafficTypeReject)
 				f.run(testConfig(), reconcile.Target{})
 				if _, err := f.direct.DeleteTags(f.ctx, &ec2.DeleteTagsInput{Resources: []string{v["untagged"]}, Tags: []types.Tag{{Key: aws.String("flowlogs")}}}); err != nil {
-					t.Fatal(err)
+					f.t.Fatal(err)
 				}
 				return testConfig(), reconcile.Target{}
 			},
@@ -188,7 +188,7 @@ func TestReconcile(t *testing.T) {
 				v["a"] = f.vpc("flowlogs", "on")
 				f.run(testConfig(), reconcile.Target{})
 				if _, err := f.direct.DeleteTags(f.ctx, &ec2.DeleteTagsInput{Resources: []string{v["a"]}, Tags: []types.Tag{{Key: aws.String("flowlogs")}}}); err != nil {
-					t.Fatal(err)
+					f.t.Fatal(err)
 				}
 				cfg := testConfig()
 				cfg.RemoveOnUntag = false
@@ -338,7 +338,13 @@ func TestReconcile(t *testing.T) {
 				// Someone creates a covering flow log for "raced" while the run is creating.
 				proxy.AddHook(func(_ http.ResponseWriter, _ *http.Request, c motoproxy.Call) bool {
 					if c.Action == "CreateFlowLogs" && c.Seq == 1 {
-						f.foreign(v["raced"], testGroup, types.TrafficTypeAll)
+						// Not f.foreign: this runs on the proxy's goroutine.
+						if _, err := f.direct.CreateFlowLogs(f.ctx, &ec2.CreateFlowLogsInput{
+							ResourceIds: []string{v["raced"]}, ResourceType: types.FlowLogsResourceTypeVpc, TrafficType: types.TrafficTypeAll,
+							LogGroupName: aws.String(testGroup), DeliverLogsPermissionArn: aws.String(testRole),
+						}); err != nil {
+							f.t.Error(err)
+						}
 					}
 					return false
 				})
