@@ -67,12 +67,12 @@ type Proxy struct {
 	mu        sync.Mutex
 	calls     map[string]int
 	hooks     []Hook
-	itemFails map[itemKey]Failure
-	callFails map[itemKey]Failure
+	itemFails map[itemKey]failure
+	callFails map[itemKey]failure
 }
 
-// Failure is an error code and message to report.
-type Failure struct {
+// failure is an error code and message to report.
+type failure struct {
 	Code    string
 	Message string
 }
@@ -89,7 +89,7 @@ type state struct {
 
 type unsuccessful struct {
 	id string
-	Failure
+	failure
 }
 
 type stateKey struct{}
@@ -103,8 +103,8 @@ func New(target string) (*Proxy, error) {
 	p := &Proxy{
 		target:    u,
 		calls:     map[string]int{},
-		itemFails: map[itemKey]Failure{},
-		callFails: map[itemKey]Failure{},
+		itemFails: map[itemKey]failure{},
+		callFails: map[itemKey]failure{},
 	}
 	p.rp = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
@@ -136,7 +136,7 @@ func (p *Proxy) AddHook(h Hook) {
 func (p *Proxy) FailItem(action, id, code, message string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.itemFails[itemKey{action, id}] = Failure{code, message}
+	p.itemFails[itemKey{action, id}] = failure{code, message}
 }
 
 // FailCall makes every call of action that names id fail as a whole with
@@ -145,7 +145,7 @@ func (p *Proxy) FailItem(action, id, code, message string) {
 func (p *Proxy) FailCall(action, id, code, message string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.callFails[itemKey{action, id}] = Failure{code, message}
+	p.callFails[itemKey{action, id}] = failure{code, message}
 }
 
 // Calls returns how many calls of each action the proxy has seen since the
@@ -191,8 +191,8 @@ func (p *Proxy) Reset() {
 	defer p.mu.Unlock()
 	p.calls = map[string]int{}
 	p.hooks = nil
-	p.itemFails = map[itemKey]Failure{}
-	p.callFails = map[itemKey]Failure{}
+	p.itemFails = map[itemKey]failure{}
+	p.callFails = map[itemKey]failure{}
 }
 
 // Delay is a Hook that holds every call of action for d (or until the
