@@ -5,20 +5,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/vpcflowlogs/flowlogs/lambda/metrics"
 	"github.com/vpcflowlogs/flowlogs/lambda/settings"
-)
-
-// Metric names the functions emit in embedded metric format, without
-// dimensions.
-const (
-	metricAcceptedBytes = "AcceptedBytes"
-	metricRejectedBytes = "RejectedBytes"
-	metricNewInterfaces = "NewInterfaces"
-	metricSkipped       = "SkippedRecords"
-	metricMalformed     = "MalformedRecords"
-	metricTaggedVPCs    = "TaggedVPCs"
-	metricCoveredVPCs   = "CoveredVPCs"
-	metricFailedVPCs    = "FailedVPCs"
 )
 
 // addDashboard draws what the functions report: traffic accepted and
@@ -43,13 +31,13 @@ func addDashboard(c *VPCFlowLogs, p Props) {
 		DefaultInterval: awscdk.Duration_Days(jsii.Number(7)),
 	})
 	dash.AddWidgets(
-		graph("Accepted vs rejected bytes", metric(metricAcceptedBytes, "Sum"), metric(metricRejectedBytes, "Sum")),
-		graph("New network interfaces", metric(metricNewInterfaces, "Sum")),
+		graph("Accepted vs rejected bytes", metric(metrics.AcceptedBytes, "Sum"), metric(metrics.RejectedBytes, "Sum")),
+		graph("New network interfaces", metric(metrics.NewInterfaces, "Sum")),
 	)
 	dash.AddWidgets(
-		graph("Records lost (SKIPDATA) and malformed", metric(metricSkipped, "Sum"), metric(metricMalformed, "Sum")),
+		graph("Records lost (SKIPDATA) and malformed", metric(metrics.SkippedRecords, "Sum"), metric(metrics.MalformedRecords, "Sum")),
 		graph("VPCs tagged "+p.TagKey+": tagged, covered, failed",
-			metric(metricTaggedVPCs, "Maximum"), metric(metricCoveredVPCs, "Maximum"), metric(metricFailedVPCs, "Maximum")),
+			metric(metrics.TaggedVPCs, "Maximum"), metric(metrics.CoveredVPCs, "Maximum"), metric(metrics.FailedVPCs, "Maximum")),
 	)
 }
 

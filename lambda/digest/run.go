@@ -293,26 +293,16 @@ func (s *Summarizer) writeDigest(ctx context.Context, at time.Time, body []byte)
 	return nil
 }
 
-// Metric names of the embedded metrics, under the configured namespace and
-// without dimensions (the stack's dashboard graphs them so); the digest
-// event names the window.
-const (
-	MetricRecords          = "Records"
-	MetricAcceptedBytes    = "AcceptedBytes"
-	MetricRejectedBytes    = "RejectedBytes"
-	MetricNewInterfaces    = "NewInterfaces"
-	MetricSkippedRecords   = "SkippedRecords"
-	MetricMalformedRecords = "MalformedRecords"
-)
-
+// emitMetrics writes the digest's metrics under the configured namespace,
+// without dimensions: the stack's dashboard graphs them so.
 func (s *Summarizer) emitMetrics(at time.Time, d *Digest) error {
 	return metrics.Emit(s.metrics, s.cfg.MetricsNamespace, nil, at,
-		metrics.Metric{Name: MetricRecords, Value: float64(d.Totals.Records), Unit: metrics.Count},
-		metrics.Metric{Name: MetricAcceptedBytes, Value: float64(d.Totals.AcceptedBytes), Unit: metrics.Bytes},
-		metrics.Metric{Name: MetricRejectedBytes, Value: float64(d.Totals.RejectedBytes), Unit: metrics.Bytes},
-		metrics.Metric{Name: MetricNewInterfaces, Value: float64(d.NewInterfaces.Count), Unit: metrics.Count},
-		metrics.Metric{Name: MetricSkippedRecords, Value: float64(d.SkipData.Records), Unit: metrics.Count},
-		metrics.Metric{Name: MetricMalformedRecords, Value: float64(d.Malformed.Count), Unit: metrics.Count},
+		metrics.Metric{Name: metrics.Records, Value: float64(d.Totals.Records), Unit: metrics.Count},
+		metrics.Metric{Name: metrics.AcceptedBytes, Value: float64(d.Totals.AcceptedBytes), Unit: metrics.Bytes},
+		metrics.Metric{Name: metrics.RejectedBytes, Value: float64(d.Totals.RejectedBytes), Unit: metrics.Bytes},
+		metrics.Metric{Name: metrics.NewInterfaces, Value: float64(d.NewInterfaces.Count), Unit: metrics.Count},
+		metrics.Metric{Name: metrics.SkippedRecords, Value: float64(d.SkipData.Records), Unit: metrics.Count},
+		metrics.Metric{Name: metrics.MalformedRecords, Value: float64(d.Malformed.Count), Unit: metrics.Count},
 	)
 }
 

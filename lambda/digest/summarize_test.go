@@ -17,6 +17,7 @@ import (
 	"github.com/vpcflowlogs/flowlogs/lambda/digest"
 	"github.com/vpcflowlogs/flowlogs/lambda/flowrecord"
 	"github.com/vpcflowlogs/flowlogs/lambda/internal/motoproxy"
+	"github.com/vpcflowlogs/flowlogs/lambda/metrics"
 )
 
 // generator returns a generator whose records start inside the 40 minutes
@@ -106,12 +107,12 @@ func TestDigestEqualsGeneratorTotals(t *testing.T) {
 		t.Fatalf("embedded metrics: %v", err)
 	}
 	for name, want := range map[string]uint64{
-		digest.MetricRecords:          exp.Totals.Records,
-		digest.MetricAcceptedBytes:    d.Totals.AcceptedBytes,
-		digest.MetricRejectedBytes:    d.Totals.RejectedBytes,
-		digest.MetricNewInterfaces:    8,
-		digest.MetricSkippedRecords:   exp.SkipData.Records,
-		digest.MetricMalformedRecords: exp.Malformed.Count,
+		metrics.Records:          exp.Totals.Records,
+		metrics.AcceptedBytes:    d.Totals.AcceptedBytes,
+		metrics.RejectedBytes:    d.Totals.RejectedBytes,
+		metrics.NewInterfaces:    8,
+		metrics.SkippedRecords:   exp.SkipData.Records,
+		metrics.MalformedRecords: exp.Malformed.Count,
 	} {
 		if got, _ := emf[name].(float64); uint64(got) != want {
 			t.Errorf("metric %s = %v, want %d", name, emf[name], want)

@@ -279,16 +279,16 @@ func (r *Reconciler) emit(ctx context.Context, cfg settings.Enabler, t Target, r
 		ms = append(ms, metrics.Metric{Name: name, Value: float64(v), Unit: metrics.Count})
 	}
 	if t.VPCIDs == nil && !t.Teardown {
-		m("TaggedVPCs", res.Tagged)
-		m("CoveredVPCs", res.Covered)
-		m("UncoveredVPCs", res.Tagged-res.Covered)
+		m(metrics.TaggedVPCs, res.Tagged)
+		m(metrics.CoveredVPCs, res.Covered)
+		m(metrics.UncoveredVPCs, res.Tagged-res.Covered)
 	}
 	if !cfg.DryRun {
-		m("FailedVPCs", res.Failed)
-		m("PendingVPCs", res.Pending)
-		m("CreatedFlowLogs", res.Created)
-		m("ReplacedFlowLogs", res.Replaced)
-		m("RemovedFlowLogs", res.Removed)
+		m(metrics.FailedVPCs, res.Failed)
+		m(metrics.PendingVPCs, res.Pending)
+		m(metrics.CreatedFlowLogs, res.Created)
+		m(metrics.ReplacedFlowLogs, res.Replaced)
+		m(metrics.RemovedFlowLogs, res.Removed)
 	}
 	if len(ms) == 0 {
 		return
