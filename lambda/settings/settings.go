@@ -80,22 +80,45 @@ type Enabler struct {
 }
 
 // Validate checks every field and reports all problems at once.
-func (e Enabler) Validate() error {
-	errs := []error{
-		ValidateTagKey(e.TagKey),
-		ValidateTagValues(e.TagValues),
-		ValidateLogGroupName(e.LogGroupName),
-		ValidateTrafficType(e.TrafficType),
-		ValidateMaxAggregationInterval(e.MaxAggregationInterval),
+func (e Enabler) Validate() error { return e.validate(keys{}) }
+
+// keys names each field's source (an environment variable or a property),
+// so that an error says where the bad value came from.
+type keys struct {
+	tagKey, tagValues, logGroupName, deliveryRoleARN, trafficType, interval, logFormat, owner string
+}
+
+var (
+	envKeys = keys{EnvTagKey, EnvTagValues, EnvLogGroupName, EnvDeliveryRoleARN, EnvTrafficType,
+		EnvMaxAggregationInterval, EnvLogFormat, EnvOwner}
+	propKeys = keys{PropTagKey, PropTagValues, PropLogGroupName, PropDeliveryRoleARN, PropTrafficType,
+		PropMaxAggregationInterval, PropLogFormat, PropOwner}
+)
+
+func (e Enabler) validate(k keys) error {
+	var errs []error
+	check := func(key string, err error) {
+		switch {
+		case err == nil:
+		case key == "":
+			errs = append(errs, err)
+		default:
+			errs = append(errs, fmt.Errorf("%s: %w", key, err))
+		}
 	}
+	check(k.tagKey, ValidateTagKey(e.TagKey))
+	check(k.tagValues, ValidateTagValues(e.TagValues))
+	check(k.logGroupName, ValidateLogGroupName(e.LogGroupName))
+	check(k.trafficType, ValidateTrafficType(e.TrafficType))
+	check(k.interval, ValidateMaxAggregationInterval(e.MaxAggregationInterval))
 	if !strings.HasPrefix(e.DeliveryRoleARN, "arn:") || !strings.Contains(e.DeliveryRoleARN, ":role/") {
-		errs = append(errs, fmt.Errorf("delivery role ARN %q is not an IAM role ARN", e.DeliveryRoleARN))
+		check(k.deliveryRoleARN, fmt.Errorf("delivery role ARN %q is not an IAM role ARN", e.DeliveryRoleARN))
 	}
 	if e.LogFormat != "" {
-		errs = append(errs, ValidateLogFormat(e.LogFormat))
+		check(k.logFormat, ValidateLogFormat(e.LogFormat))
 	}
 	if e.Owner == "" {
-		errs = append(errs, errors.New("owner is empty"))
+		check(k.owner, errors.New("owner is empty"))
 	}
 	return errors.Join(errs...)
 }
@@ -121,7 +144,7 @@ func EnablerFromEnv(getenv func(string) string) (Enabler, error) {
 		DryRun:                 r.boolean(EnvDryRun, false),
 		MetricsNamespace:       r.str(EnvMetricsNamespace, DefaultMetricsNamespace),
 	}
-	if err := errors.Join(append(r.errs, e.Validate())...); err != nil {
+	if err := errors.Join(append(r.errs, e.validate(envKeys))...); err != nil {
 		return Enabler{}, fmt.Errorf("enabler configuration from the environment: %w", err)
 	}
 	return e, nil
@@ -153,7 +176,7 @@ func EnablerFromProperties(props map[string]any, base Enabler) (Enabler, error) 
 	if e.MetricsNamespace == "" {
 		e.MetricsNamespace = DefaultMetricsNamespace
 	}
-	if err := errors.Join(append(r.errs, e.Validate())...); err != nil {
+	if err := errors.Join(append(r.errs, e.validate(propKeys))...); err != nil {
 		return Enabler{}, fmt.Errorf("custom resource properties: %w", err)
 	}
 	return e, nil

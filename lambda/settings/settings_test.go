@@ -34,16 +34,16 @@ func TestEnablerFromEnv(t *testing.T) {
 	bad := []struct {
 		key, value, want string
 	}{
-		{settings.EnvTagKey, "", "tag key is empty"},
+		{settings.EnvTagKey, "", "TAG_KEY: tag key is empty"},
 		{settings.EnvTagValues, "enabled", "TAG_VALUES=enabled: want a JSON array"},
-		{settings.EnvLogGroupName, "no spaces allowed", `log group name "no spaces allowed"`},
-		{settings.EnvDeliveryRoleARN, "role", "not an IAM role ARN"},
-		{settings.EnvTrafficType, "all", `traffic type "all"`},
+		{settings.EnvLogGroupName, "no spaces allowed", `LOG_GROUP_NAME: log group name "no spaces allowed"`},
+		{settings.EnvDeliveryRoleARN, "role", "DELIVERY_ROLE_ARN: delivery role ARN"},
+		{settings.EnvTrafficType, "all", `TRAFFIC_TYPE: traffic type "all"`},
 		{settings.EnvMaxAggregationInterval, "ten", "MAX_AGGREGATION_INTERVAL=ten: want a whole number"},
-		{settings.EnvMaxAggregationInterval, "120", "use 60 or 600"},
-		{settings.EnvLogFormat, "${version} ${bogus}", "bogus"},
+		{settings.EnvMaxAggregationInterval, "120", "MAX_AGGREGATION_INTERVAL: maximum aggregation interval 120"},
+		{settings.EnvLogFormat, "${version} ${bogus}", "LOG_FORMAT: log format"},
 		{settings.EnvRemoveOnUntag, "maybe", "REMOVE_FLOW_LOGS_ON_UNTAG=maybe: want true or false"},
-		{settings.EnvOwner, "", "owner is empty"},
+		{settings.EnvOwner, "", "OWNER: owner is empty"},
 	}
 	for _, b := range bad {
 		t.Run(b.key+"="+b.value, func(t *testing.T) {
@@ -91,7 +91,7 @@ func TestEnablerFromProperties(t *testing.T) {
 	props[settings.PropTrafficType] = "SOME"
 	props[settings.PropTagValues] = []any{1.0}
 	_, err = settings.EnablerFromProperties(props, base)
-	for _, w := range []string{`log group name ""`, `traffic type "SOME"`, "TagValues=[1]: want a list of strings"} {
+	for _, w := range []string{`LogGroupName: log group name ""`, `TrafficType: traffic type "SOME"`, "TagValues=[1]: want a list of strings"} {
 		if err == nil || !strings.Contains(err.Error(), w) {
 			t.Errorf("error %v does not report %q", err, w)
 		}
