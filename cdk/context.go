@@ -157,42 +157,10 @@ func (c *contextReader) boolean(key string) *bool {
 // string (-c tagValues=a,b). An empty array means any value. A key that is
 // absent yields nil.
 func (c *contextReader) list(key string) []string {
-	v := c.get(&key)
-	if v == nil {
-		return nil
-	}
-	switch t := v.(type) {
-	case []any:
-		out := make([]string, 0, len(t))
-		for _, item := range t {
-			s, ok := item.(string)
-			if !ok {
-				c.check(key, v, errors.New("want a list of strings"))
-				return nil
-			}
-			out = append(out, s)
-		}
-		return out
-	case string:
-		t = strings.TrimSpace(t)
-		if strings.HasPrefix(t, "[") {
-			out := []string{}
-			if err := json.Unmarshal([]byte(t), &out); err != nil {
-				c.check(key, v, errors.New(`want a JSON array of strings such as ["enabled"]`))
-				return nil
-			}
-			return out
-		}
-		out := []string{}
-		for _, part := range strings.Split(t, ",") {
-			if part = strings.TrimSpace(part); part != "" {
-				out = append(out, part)
-			}
-		}
-		return out
-	}
-	c.check(key, v, errors.New("want a list of strings"))
-	return nil
+	v := c.lookup(key)
+	l, err := settings.StringList(v)
+	c.check(key, v, err)
+	return l
 }
 
 func validateTopicARN(arn string) error {

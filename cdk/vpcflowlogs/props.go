@@ -114,10 +114,11 @@ func (p Props) withDefaults() (Props, error) {
 	if p.SummarizerCode == nil {
 		p.SummarizerCode = awslambda.Code_FromAsset(ptr(DefaultSummarizerAsset), nil)
 	}
-	checks := []struct {
-		name string
-		err  error
-	}{
+	type check struct {
+		field string
+		err   error
+	}
+	checks := []check{
 		{"TagKey", settings.ValidateTagKey(p.TagKey)},
 		{"TagValues", settings.ValidateTagValues(p.TagValues)},
 		{"LogGroupName", settings.ValidateLogGroupName(p.LogGroupName)},
@@ -128,20 +129,14 @@ func (p Props) withDefaults() (Props, error) {
 		{"SummarySchedule", settings.ValidateSchedule(p.SummarySchedule)},
 	}
 	if p.LogFormat != "" {
-		checks = append(checks, struct {
-			name string
-			err  error
-		}{"LogFormat", settings.ValidateLogFormat(p.LogFormat)})
+		checks = append(checks, check{"LogFormat", settings.ValidateLogFormat(p.LogFormat)})
 	}
 	if p.KMSKeyARN != "" {
-		checks = append(checks, struct {
-			name string
-			err  error
-		}{"KMSKeyARN", settings.ValidateKMSKeyARN(p.KMSKeyARN)})
+		checks = append(checks, check{"KMSKeyARN", settings.ValidateKMSKeyARN(p.KMSKeyARN)})
 	}
 	for _, c := range checks {
 		if c.err != nil {
-			return p, fmt.Errorf("vpcflowlogs.Props.%s: %w", c.name, c.err)
+			return p, fmt.Errorf("vpcflowlogs.Props.%s: %w", c.field, c.err)
 		}
 	}
 	if p.SettleLag < 0 {

@@ -18,7 +18,7 @@ const OwnerTagKey = "vpc-flow-logs:owner"
 // Environment variables the stack sets on the enabler.
 const (
 	EnvTagKey                 = "TAG_KEY"
-	EnvTagValues              = "TAG_VALUES" // a JSON array of strings; [] means any value
+	EnvTagValues              = "TAG_VALUES" // a JSON array of strings (see StringList); [] means any value
 	EnvLogGroupName           = "LOG_GROUP_NAME"
 	EnvDeliveryRoleARN        = "DELIVERY_ROLE_ARN"
 	EnvTrafficType            = "TRAFFIC_TYPE"
@@ -132,7 +132,7 @@ func EnablerFromEnv(getenv func(string) string) (Enabler, error) {
 	}}
 	e := Enabler{
 		TagKey:                 r.str(EnvTagKey, ""),
-		TagValues:              r.jsonList(EnvTagValues),
+		TagValues:              r.list(EnvTagValues),
 		LogGroupName:           r.str(EnvLogGroupName, ""),
 		DeliveryRoleARN:        r.str(EnvDeliveryRoleARN, ""),
 		TrafficType:            r.str(EnvTrafficType, TrafficAll),
@@ -308,53 +308,56 @@ func (r *reader) duration(key string, def time.Duration) time.Duration {
 	return d
 }
 
-// list reads a property that CloudFormation delivers as a JSON array of
-// strings (or, written by hand, as one comma-separated string).
+// list reads a list of strings: see StringList.
 func (r *reader) list(key string) []string {
 	v, ok := r.get(key)
 	if !ok {
 		return nil
 	}
+	l, err := StringList(v)
+	if err != nil {
+		r.fail(key, v, err.Error())
+	}
+	return l
+}
+
+// StringList reads a list of strings in the forms the stack and its users
+// write it: a decoded JSON array ([]any, as CloudFormation delivers a list
+// property and cdk.json a list value), a []string, or a string holding a
+// JSON array (["a","b"]) or comma-separated values (a,b). nil gives nil;
+// an empty array gives an empty, non-nil list.
+func StringList(v any) ([]string, error) {
 	switch l := v.(type) {
+	case nil:
+		return nil, nil
+	case []string:
+		return l, nil
 	case []any:
 		out := make([]string, 0, len(l))
 		for _, item := range l {
 			s, isStr := item.(string)
 			if !isStr {
-				r.fail(key, v, "want a list of strings")
-				return nil
+				return nil, errors.New("want a list of strings")
 			}
 			out = append(out, s)
 		}
-		return out
-	case []string:
-		return l
+		return out, nil
 	case string:
-		return splitList(l)
-	}
-	r.fail(key, v, "want a list of strings")
-	return nil
-}
-
-func (r *reader) jsonList(key string) []string {
-	s := r.str(key, "")
-	if s == "" {
-		return nil
-	}
-	var out []string
-	if err := json.Unmarshal([]byte(s), &out); err != nil {
-		r.fail(key, s, `want a JSON array of strings such as ["enabled"]`)
-		return nil
-	}
-	return out
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
+		l = strings.TrimSpace(l)
+		if strings.HasPrefix(l, "[") {
+			out := []string{}
+			if err := json.Unmarshal([]byte(l), &out); err != nil {
+				return nil, errors.New(`want a JSON array of strings such as ["enabled"]`)
+			}
+			return out, nil
 		}
+		out := []string{}
+		for _, p := range strings.Split(l, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+		return out, nil
 	}
-	return out
+	return nil, errors.New("want a list of strings")
 }

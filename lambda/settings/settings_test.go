@@ -35,7 +35,7 @@ func TestEnablerFromEnv(t *testing.T) {
 		key, value, want string
 	}{
 		{settings.EnvTagKey, "", "TAG_KEY: tag key is empty"},
-		{settings.EnvTagValues, "enabled", "TAG_VALUES=enabled: want a JSON array"},
+		{settings.EnvTagValues, `["enabled"`, `TAG_VALUES=["enabled": want a JSON array`},
 		{settings.EnvLogGroupName, "no spaces allowed", `LOG_GROUP_NAME: log group name "no spaces allowed"`},
 		{settings.EnvDeliveryRoleARN, "role", "DELIVERY_ROLE_ARN: delivery role ARN"},
 		{settings.EnvTrafficType, "all", `TRAFFIC_TYPE: traffic type "all"`},
@@ -171,6 +171,30 @@ func TestValidators(t *testing.T) {
 	} {
 		if (c.err == nil) != c.ok {
 			t.Errorf("%s: %v, want ok=%v", c.name, c.err, c.ok)
+		}
+	}
+}
+
+func TestStringList(t *testing.T) {
+	for _, c := range []struct {
+		in   any
+		want []string
+		err  bool
+	}{
+		{nil, nil, false},
+		{[]any{}, []string{}, false},
+		{[]any{"a", "b"}, []string{"a", "b"}, false},
+		{[]any{"a", 1.0}, nil, true},
+		{[]string{"x"}, []string{"x"}, false},
+		{`["a","b"]`, []string{"a", "b"}, false},
+		{"[]", []string{}, false},
+		{`["a",`, nil, true},
+		{" a, b ,", []string{"a", "b"}, false},
+		{42.0, nil, true},
+	} {
+		got, err := settings.StringList(c.in)
+		if (err != nil) != c.err || (got == nil) != (c.want == nil) || strings.Join(got, "|") != strings.Join(c.want, "|") {
+			t.Errorf("StringList(%#v) = %#v, %v; want %#v, error %v", c.in, got, err, c.want, c.err)
 		}
 	}
 }
