@@ -56,9 +56,11 @@ type Aggregator struct {
 	skipData stats
 	windows  []Window
 	ifaces   map[string]*stats
-	lastID   string // the interface of the previous record, to skip the map
-	last     *stats
-	protos   [256]protoStats
+	// recent caches counters by a cheap hash of the interface ID: records
+	// of a few interfaces interleave, and a string-keyed map lookup costs
+	// a full hash of the ID each time.
+	recent [64]*stats
+	protos [256]protoStats
 
 	talkers  *spaceSaving[talkerKey]
 	ports    *spaceSaving[uint32]
@@ -91,15 +93,16 @@ func (a *Aggregator) Add(r *Record) {
 	if id == "" {
 		id = noInterface
 	}
-	st := a.last
-	if st == nil || id != a.lastID {
+	slot := &a.recent[recentSlot(id)]
+	st := *slot
+	if st == nil || st.id != id {
 		st = a.ifaces[id]
 		if st == nil {
 			id = strings.Clone(id) // the key must not pin the line
-			st = &stats{}
+			st = &stats{id: id}
 			a.ifaces[id] = st
 		}
-		a.lastID, a.last = id, st
+		*slot = st
 	}
 
 	hasStart, hasEnd := r.Has(FieldStart), r.Has(FieldEnd)
@@ -130,6 +133,22 @@ func (a *Aggregator) Add(r *Record) {
 	if r.Action == ActionReject && r.SrcAddr.IsValid() {
 		a.rejected.add(r.SrcAddr, 1)
 	}
+}
+
+// recentSlot hashes the last eight bytes of an interface ID, where IDs
+// such as "eni-0a1b2c3d4e5f67890" differ.
+func recentSlot(id string) int {
+	h := uint64(len(id))
+	if n := len(id); n >= 8 {
+		t := id[n-8:]
+		h ^= uint64(t[0]) | uint64(t[1])<<8 | uint64(t[2])<<16 | uint64(t[3])<<24 |
+			uint64(t[4])<<32 | uint64(t[5])<<40 | uint64(t[6])<<48 | uint64(t[7])<<56
+	} else {
+		for i := 0; i < n; i++ {
+			h = h<<8 | uint64(id[i])
+		}
+	}
+	return int(h * 0x9e3779b97f4a7c15 >> 58)
 }
 
 func addRecord(s *stats, r *Record, hasStart, hasEnd bool) {

@@ -172,6 +172,7 @@ const noInterface = "-"
 
 // stats are the counters behind Totals.
 type stats struct {
+	id                          string // the interface, for Aggregator.recent
 	records, accepted, rejected uint64
 	bytes, packets              uint64
 	noData, skipData            uint64
