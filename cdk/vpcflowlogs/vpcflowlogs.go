@@ -315,8 +315,9 @@ func addEnablerRules(scope constructs.Construct, fn awslambda.Function, p Props)
 	})
 }
 
-// lambdaTarget invokes fn asynchronously. EventBridge retries an invocation
-// throttled by the reserved concurrency of 1 for up to the event age.
+// lambdaTarget invokes fn asynchronously. EventBridge retries a delivery
+// that fails for up to the event age; an accepted event that the reserved
+// concurrency of 1 throttles waits in Lambda's own asynchronous queue.
 func lambdaTarget(fn awslambda.Function) awsevents.IRuleTarget {
 	return awseventstargets.NewLambdaFunction(fn, &awseventstargets.LambdaFunctionProps{
 		RetryAttempts: jsii.Number(10),
