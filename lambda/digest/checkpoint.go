@@ -93,27 +93,53 @@ type digestHead struct {
 	} `json:"window"`
 }
 
-// newestDigest returns the head of the newest digest about logGroup in the
-// summary group, or nil when there is none. Digests are written with the
-// time of their run as timestamp, so the newest event is the last written.
-func newestDigest(ctx context.Context, api LogsAPI, summaryGroup, logGroup string) (*digestHead, error) {
-	out, err := api.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{
+// newestDigest returns the head of the newest digest about logGroup that
+// the summary group holds with a timestamp from since on, or nil when there
+// is none. Digests are written with the time of their run as timestamp, so
+// the newest is the last one read.
+//
+// It reads forward from since to the end of the stream. GetLogEvents pages
+// by time, and a page can be empty while events remain, above all when
+// reading backwards on a stream as sparse as the digests' (one event a
+// run): an empty page is no answer, only a repeated nextForwardToken is
+// the end of the stream.
+func newestDigest(ctx context.Context, api LogsAPI, summaryGroup, logGroup string, since time.Time) (*digestHead, error) {
+	p := cloudwatchlogs.NewGetLogEventsPaginator(api, &cloudwatchlogs.GetLogEventsInput{
 		LogGroupName:  aws.String(summaryGroup),
 		LogStreamName: aws.String(DigestStreamName),
-		StartFromHead: aws.Bool(false),
-		Limit:         aws.Int32(1),
-	})
-	if err != nil {
-		var nf *logstypes.ResourceNotFoundException
-		if errors.As(err, &nf) {
-			return nil, nil // no digest stream yet: no digest
+		StartFromHead: aws.Bool(true),
+		StartTime:     aws.Int64(since.UnixMilli()),
+	}, func(o *cloudwatchlogs.GetLogEventsPaginatorOptions) { o.StopOnDuplicateToken = true })
+	var newest *digestHead
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			var nf *logstypes.ResourceNotFoundException
+			if errors.As(err, &nf) {
+				return nil, nil // no digest stream yet: no digest
+			}
+			return nil, fmt.Errorf("reading the digests in %s since %s: %w", summaryGroup, since.Format(time.RFC3339), err)
 		}
-		return nil, fmt.Errorf("reading the newest digest in %s: %w", summaryGroup, err)
+		for _, ev := range page.Events {
+			if h := decodeDigestHead(aws.ToString(ev.Message), logGroup); h != nil {
+				newest = h
+			}
+		}
 	}
-	if len(out.Events) == 0 {
-		return nil, nil
+	return newest, nil
+}
+
+// digestSearchStart is the earliest digest timestamp that can matter to
+// planWindow. A digest it adopts starts at the checkpoint's end and was
+// written at least the settle lag after its own end, so after cp.End; one
+// schedule period earlier is margin for the clocks. Before the first run
+// (cp.End zero) only a digest ending after now-lag-period matters, and it
+// was written after that end; two periods more are margin.
+func digestSearchStart(cp Checkpoint, now time.Time, lag, period time.Duration) time.Time {
+	if cp.End.IsZero() {
+		return now.Add(-lag - 3*period)
 	}
-	return decodeDigestHead(aws.ToString(out.Events[len(out.Events)-1].Message), logGroup), nil
+	return cp.End.Add(-period)
 }
 
 // decodeDigestHead returns the head of a digest about logGroup, or nil for

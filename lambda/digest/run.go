@@ -84,7 +84,8 @@ func (s *Summarizer) Run(ctx context.Context) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	last, err := newestDigest(ctx, s.logs, cfg.SummaryLogGroupName, cfg.LogGroupName)
+	since := digestSearchStart(cp, now, cfg.SettleLag, cfg.SchedulePeriod)
+	last, err := newestDigest(ctx, s.logs, cfg.SummaryLogGroupName, cfg.LogGroupName, since)
 	if err != nil {
 		return Result{}, err
 	}

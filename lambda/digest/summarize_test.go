@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -234,15 +235,43 @@ func failSSMWrite(p *motoproxy.Proxy) {
 	})
 }
 
+// emptyLogPages answers the next n GetLogEvents calls with an empty page
+// that carries a new nextForwardToken, as CloudWatch Logs does while a read
+// crosses time without events, and returns the count of pages answered.
+// Each token is one moto reads as "before the first event" (f/-1, f/-01,
+// ...), so the reader that follows it gets every event afterwards; each
+// differs from the one before, as it must while the stream has not ended.
+func emptyLogPages(p *motoproxy.Proxy, n int) *atomic.Int32 {
+	var served atomic.Int32
+	p.AddHook(func(w http.ResponseWriter, _ *http.Request, c motoproxy.Call) bool {
+		if c.Action != "GetLogEvents" || served.Load() >= int32(n) {
+			return false
+		}
+		i := served.Add(1)
+		tok := "f/-" + strings.Repeat("0", int(i)-1) + "1"
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		_, _ = w.Write([]byte(`{"events":[],"nextForwardToken":"` + tok + `","nextBackwardToken":"b/0"}`))
+		return true
+	})
+	return &served
+}
+
 func TestFailureAfterDigestIsNotCountedTwice(t *testing.T) {
+	first := func(*fixture) string { return "{}" }
+	later := func(f *fixture) string {
+		return `{"version":1,"end":"` + f.real.Add(-90*time.Minute).Format(time.RFC3339) + `"}`
+	}
 	for _, tc := range []struct {
 		name       string
 		checkpoint func(f *fixture) string
+		// emptyPages is how many empty pages with a token the digest
+		// stream answers before its events.
+		emptyPages int
 	}{
-		{"first run", func(*fixture) string { return "{}" }},
-		{"later run", func(f *fixture) string {
-			return `{"version":1,"end":"` + f.real.Add(-90*time.Minute).Format(time.RFC3339) + `"}`
-		}},
+		{"first run", first, 0},
+		{"later run", later, 0},
+		{"first run, empty pages before the digest", first, 3},
+		{"later run, empty pages before the digest", later, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
@@ -265,9 +294,14 @@ func TestFailureAfterDigestIsNotCountedTwice(t *testing.T) {
 			}
 
 			f.now = f.real.Add(lag + 5*time.Minute)
+			served := emptyLogPages(p, tc.emptyPages)
 			if _, err := f.run(f.ctx); err != nil {
 				t.Fatal(err)
 			}
+			if n := int(served.Load()); n != tc.emptyPages {
+				t.Errorf("the run read %d of the %d empty pages", n, tc.emptyPages)
+			}
+			p.Reset() // the test's own reads see the stream as it is
 			ds := f.digests()
 			if len(ds) != 2 {
 				t.Fatalf("%d digests, want 2", len(ds))
