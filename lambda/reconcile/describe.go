@@ -40,7 +40,7 @@ func (r *Reconciler) describeTagged(ctx context.Context, api FlowLogAPI, cfg set
 func (r *Reconciler) describeNamed(ctx context.Context, api FlowLogAPI, cfg settings.Enabler, ids []string) (tagged, untagged, missing []string, err error) {
 	ids = sortedUnique(ids)
 	found := map[string]bool{}
-	for chunk := range slices.Chunk(ids, r.filterBatchSize()) {
+	err = r.inChunks(ids, func(chunk []string) error {
 		p := ec2.NewDescribeVpcsPaginator(api, &ec2.DescribeVpcsInput{
 			Filters:    []types.Filter{{Name: aws.String("vpc-id"), Values: chunk}},
 			MaxResults: aws.Int32(r.pageSize()),
@@ -48,7 +48,7 @@ func (r *Reconciler) describeNamed(ctx context.Context, api FlowLogAPI, cfg sett
 		for p.HasMorePages() {
 			out, err := p.NextPage(ctx)
 			if err != nil {
-				return nil, nil, nil, fmt.Errorf("describing VPCs %v: %w", chunk, err)
+				return fmt.Errorf("describing %d VPCs from %s: %w", len(chunk), chunk[0], err)
 			}
 			for _, v := range out.Vpcs {
 				id := aws.ToString(v.VpcId)
@@ -60,6 +60,10 @@ func (r *Reconciler) describeNamed(ctx context.Context, api FlowLogAPI, cfg sett
 				}
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	for _, id := range ids {
 		if !found[id] {
@@ -79,42 +83,74 @@ func matches(tags []types.Tag, cfg settings.Enabler) bool {
 }
 
 // describeFlowLogs lists every flow log of the given resources, batching
-// them in resource-id filters. AWS does not document how many filter values
-// DescribeFlowLogs takes: on FilterLimitExceeded the batch is halved, and
-// the smaller size is kept for later runs of this Reconciler.
+// them in resource-id filters of at most filterBatchSize values.
 func (r *Reconciler) describeFlowLogs(ctx context.Context, api FlowLogAPI, resourceIDs []string) ([]types.FlowLog, error) {
 	var all []types.FlowLog
-	for i := 0; i < len(resourceIDs); {
+	err := r.inChunks(resourceIDs, func(chunk []string) error {
+		fls, err := r.describeFlowLogsFiltered(ctx, api, []types.Filter{{Name: aws.String("resource-id"), Values: chunk}})
+		all = append(all, fls...)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return all, nil
+}
+
+// inChunks calls fn with the ids in chunks of filterBatchSize. Should EC2
+// answer FilterLimitExceeded (its limit of 200 values lowered), the chunk
+// is halved and retried, and the smaller size kept for later runs of this
+// Reconciler. fn may be called again for ids it already saw: callers
+// de-duplicate.
+func (r *Reconciler) inChunks(ids []string, fn func([]string) error) error {
+	for i := 0; i < len(ids); {
 		size := r.filterBatchSize()
-		chunk := resourceIDs[i:min(i+size, len(resourceIDs))]
-		fls, err := r.describeFlowLogsFiltered(ctx, api, types.Filter{Name: aws.String("resource-id"), Values: chunk})
+		chunk := ids[i:min(i+size, len(ids))]
+		err := fn(chunk)
 		if errorCode(err) == codeFilterLimit && size > 1 {
 			r.shrinkBatch(size)
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
-		all = append(all, fls...)
 		i += len(chunk)
 	}
-	return all, nil
+	return nil
+}
+
+// describeAllFlowLogs lists every flow log of the account and region,
+// without a filter: a page of up to 1,000 flow logs a call, whatever their
+// number of resources.
+func (r *Reconciler) describeAllFlowLogs(ctx context.Context, api FlowLogAPI) ([]types.FlowLog, error) {
+	return r.describeFlowLogsFiltered(ctx, api, nil)
 }
 
 // describeOwned lists every flow log carrying owner's tag.
 func (r *Reconciler) describeOwned(ctx context.Context, api FlowLogAPI, owner string) ([]types.FlowLog, error) {
-	return r.describeFlowLogsFiltered(ctx, api, types.Filter{Name: aws.String("tag:" + settings.OwnerTagKey), Values: []string{owner}})
+	return r.describeFlowLogsFiltered(ctx, api, []types.Filter{{Name: aws.String("tag:" + settings.OwnerTagKey), Values: []string{owner}}})
 }
 
-func (r *Reconciler) describeFlowLogsFiltered(ctx context.Context, api FlowLogAPI, f types.Filter) ([]types.FlowLog, error) {
+// describeFlowLogsFiltered pages through the flow logs matching filters,
+// all of them when filters is empty. On error it returns the pages read so
+// far with the error.
+func (r *Reconciler) describeFlowLogsFiltered(ctx context.Context, api FlowLogAPI, filters []types.Filter) ([]types.FlowLog, error) {
 	var out []types.FlowLog
-	p := ec2.NewDescribeFlowLogsPaginator(api, &ec2.DescribeFlowLogsInput{Filter: []types.Filter{f}, MaxResults: aws.Int32(r.pageSize())})
+	p := ec2.NewDescribeFlowLogsPaginator(api, &ec2.DescribeFlowLogsInput{Filter: filters, MaxResults: aws.Int32(r.pageSize())})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("describing flow logs by %s (%d values): %w", aws.ToString(f.Name), len(f.Values), err)
+			return out, fmt.Errorf("describing flow logs%s: %w", filterText(filters), err)
 		}
 		out = append(out, page.FlowLogs...)
 	}
 	return out, nil
+}
+
+func filterText(filters []types.Filter) string {
+	if len(filters) == 0 {
+		return ""
+	}
+	f := filters[0]
+	return fmt.Sprintf(" by %s (%d values)", aws.ToString(f.Name), len(f.Values))
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -80,9 +81,9 @@ func TestReconcile(t *testing.T) {
 				if calls["CreateFlowLogs"] != 0 || calls["DeleteFlowLogs"] != 0 {
 					t.Errorf("a run with nothing to do called %v", calls)
 				}
-				// 9 VPCs by pages of 5; 3 resource-id batches of 4; 9 owned flow logs by pages of 5.
-				if calls["DescribeVpcs"] != 2 || calls["DescribeFlowLogs"] != 3+2 {
-					t.Errorf("calls = %v, want 2 DescribeVpcs and 5 DescribeFlowLogs", calls)
+				// 9 VPCs by pages of 5; every flow log (9) by pages of 5.
+				if calls["DescribeVpcs"] != 2 || calls["DescribeFlowLogs"] != 2 {
+					t.Errorf("calls = %v, want 2 DescribeVpcs and 2 DescribeFlowLogs", calls)
 				}
 				if fmt.Sprint(res.Calls) != fmt.Sprint(calls) {
 					t.Errorf("the run counted %v, the proxy %v", res.Calls, calls)
@@ -416,10 +417,12 @@ func TestReconcile(t *testing.T) {
 			},
 		},
 		{
-			name: "FilterLimitExceeded shrinks the resource-id batches (injected by a motoproxy hook)",
+			name: "FilterLimitExceeded below 200 shrinks the resource-id batches of an event's run (injected by a motoproxy hook)",
 			setup: func(f *fixture, v vpcs) (settings.Enabler, reconcile.Target) {
+				var ids []string
 				for i := range 7 {
 					v[fmt.Sprint(i)] = f.vpc("flowlogs", "on")
+					ids = append(ids, v[fmt.Sprint(i)])
 				}
 				f.rec.BatchSize = 1000
 				proxy.AddHook(func(w http.ResponseWriter, _ *http.Request, c motoproxy.Call) bool {
@@ -429,7 +432,7 @@ func TestReconcile(t *testing.T) {
 					}
 					return false
 				})
-				return testConfig(), reconcile.Target{}
+				return testConfig(), reconcile.Target{VPCIDs: ids}
 			},
 			want: "tagged=7 covered=7 created=7 replaced=0 removed=0 failed=0 pending=0 notFound=0",
 			check: func(t *testing.T, f *fixture, v vpcs, res reconcile.Result) {
@@ -450,6 +453,62 @@ func TestReconcile(t *testing.T) {
 			}
 			if tt.check != nil {
 				tt.check(t, f, v, res)
+			}
+		})
+	}
+}
+
+// TestFilterValues checks that the production-sized reconciler never sends
+// EC2 more than 200 values in a filter (motoproxy refuses more, as EC2
+// does): a sweep and an event naming more than 200 VPCs list every flow
+// log without a filter; an event naming a few filters by resource-id.
+func TestFilterValues(t *testing.T) {
+	tests := []struct {
+		name   string
+		vpcs   int
+		target func(ids []string) reconcile.Target
+		// wantDescribeFlowLogs are the DescribeFlowLogs calls: their
+		// filter names, "" for none.
+		wantDescribeFlowLogs []string
+	}{
+		{"a sweep of 250 VPCs lists every flow log", 250,
+			func([]string) reconcile.Target { return reconcile.Target{Trigger: "schedule"} }, []string{""}},
+		{"an event naming 250 VPCs lists every flow log", 250,
+			func(ids []string) reconcile.Target { return reconcile.Target{Trigger: "tag-change", VPCIDs: ids} }, []string{""}},
+		{"an event naming 3 VPCs filters by resource-id", 3,
+			func(ids []string) reconcile.Target { return reconcile.Target{Trigger: "tag-change", VPCIDs: ids} }, []string{"resource-id"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.rec = &reconcile.Reconciler{API: f.ec2}
+			createTagged(t, f, tt.vpcs)
+			out, err := f.direct.DescribeVpcs(f.ctx, &ec2.DescribeVpcsInput{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, v := range out.Vpcs {
+				ids = append(ids, aws.ToString(v.VpcId))
+			}
+			var mu sync.Mutex
+			var filters []string
+			proxy.AddHook(func(_ http.ResponseWriter, _ *http.Request, c motoproxy.Call) bool {
+				if c.Action == "DescribeFlowLogs" {
+					mu.Lock()
+					filters = append(filters, c.Form.Get("Filter.1.Name"))
+					mu.Unlock()
+				}
+				return false
+			})
+			res := f.run(testConfig(), tt.target(ids))
+			if res.Created != tt.vpcs || res.Covered != tt.vpcs || res.Failed != 0 {
+				t.Errorf("counts = %s, want %d created and covered; failures %+v", counts(res), tt.vpcs, res.Failures)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if fmt.Sprint(filters) != fmt.Sprint(tt.wantDescribeFlowLogs) {
+				t.Errorf("DescribeFlowLogs filters = %q, want %q (calls %v)", filters, tt.wantDescribeFlowLogs, proxy.Calls())
 			}
 		})
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/vpcflowlogs/flowlogs/lambda/metrics"
 	"github.com/vpcflowlogs/flowlogs/lambda/settings"
@@ -18,9 +19,13 @@ import (
 // Defaults of the Reconciler's tunables.
 const (
 	// DefaultBatchSize is the number of VPCs or flow logs per
-	// CreateFlowLogs, DeleteFlowLogs and resource-id filter: AWS's maximum
-	// for the first two.
+	// CreateFlowLogs and DeleteFlowLogs call: AWS's maximum.
 	DefaultBatchSize = 1000
+	// DefaultFilterValues is the number of values per Describe filter:
+	// EC2's maximum ("The maximum number of filter values specified on a
+	// single call is 200", FilterLimitExceeded). A run that targets more
+	// VPCs than this lists every flow log instead of filtering.
+	DefaultFilterValues = 200
 	// DefaultPageSize is MaxResults of every Describe call: AWS's maximum.
 	DefaultPageSize = 1000
 	// DefaultMaxSplitCalls bounds the extra calls a run spends isolating the
@@ -39,8 +44,9 @@ type Reconciler struct {
 	Metrics io.Writer
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// BatchSize, PageSize and MaxSplitCalls override the defaults when set.
-	BatchSize, PageSize, MaxSplitCalls int
+	// BatchSize, FilterValues, PageSize and MaxSplitCalls override the
+	// defaults when set.
+	BatchSize, FilterValues, PageSize, MaxSplitCalls int
 
 	mu         sync.Mutex
 	shrunkSize int // a filter size AWS accepted after FilterLimitExceeded
@@ -113,15 +119,25 @@ func (r *Reconciler) batchSize() int {
 	return DefaultBatchSize
 }
 
-// filterBatchSize is the number of values per Describe filter: the batch
-// size, or less once AWS answered FilterLimitExceeded.
+// filterValues is the most VPC ids a run filters Describe calls by; a run
+// targeting more lists every flow log.
+func (r *Reconciler) filterValues() int {
+	if r.FilterValues > 0 {
+		return r.FilterValues
+	}
+	return DefaultFilterValues
+}
+
+// filterBatchSize is the number of values per Describe filter: the smaller
+// of the batch size and the filter limit, or less once AWS answered
+// FilterLimitExceeded (should EC2 ever lower its limit).
 func (r *Reconciler) filterBatchSize() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.shrunkSize > 0 {
 		return r.shrunkSize
 	}
-	return r.batchSize()
+	return min(r.batchSize(), r.filterValues())
 }
 
 func (r *Reconciler) shrinkBatch(from int) {
@@ -197,7 +213,14 @@ func (r *Reconciler) plan(ctx context.Context, api FlowLogAPI, cfg settings.Enab
 		if err != nil {
 			return Plan{}, nil, err
 		}
-		fls, err := r.describeFlowLogs(ctx, api, append(slices.Clone(tagged), untagged...))
+		// Beyond the filter limit, one listing of every flow log costs
+		// fewer calls than filters of 200 ids.
+		var fls []types.FlowLog
+		if named := len(tagged) + len(untagged); named > r.filterValues() {
+			fls, err = r.describeAllFlowLogs(ctx, api)
+		} else {
+			fls, err = r.describeFlowLogs(ctx, api, append(slices.Clone(tagged), untagged...))
+		}
 		if err != nil {
 			return Plan{}, nil, err
 		}
@@ -208,16 +231,13 @@ func (r *Reconciler) plan(ctx context.Context, api FlowLogAPI, cfg settings.Enab
 		if err != nil {
 			return Plan{}, nil, err
 		}
-		fls, err := r.describeFlowLogs(ctx, api, tagged)
+		// Every flow log of the account and region, at 1,000 a page: the
+		// tagged VPCs' and this owner's on VPCs no longer tagged, in fewer
+		// calls than resource-id filters of 200 values plus an owner-tag
+		// listing.
+		fls, err := r.describeAllFlowLogs(ctx, api)
 		if err != nil {
 			return Plan{}, nil, err
-		}
-		if cfg.RemoveOnUntag {
-			owned, err := r.describeOwned(ctx, api, cfg.Owner)
-			if err != nil {
-				return Plan{}, nil, err
-			}
-			fls = append(fls, owned...)
 		}
 		return NewPlan(cfg, tagged, fls), nil, nil
 	}

@@ -55,6 +55,11 @@ const (
 	MaxMaxResults = 1000
 )
 
+// MaxFilterValues is the most values EC2 takes in one filter of a call;
+// the proxy answers a call with more as EC2 does, with HTTP 400
+// FilterLimitExceeded, and moto, which has no limit, never sees it.
+const MaxFilterValues = 200
+
 // Proxy is a running proxy on a loopback port.
 type Proxy struct {
 	// URL is the endpoint to give the SDK instead of moto's.
@@ -275,6 +280,12 @@ func (p *Proxy) rewrite(w http.ResponseWriter, c Call, body []byte, st *state) (
 	form := cloneValues(c.Form)
 	changed := false
 
+	if n := maxFilterValues(form); n > MaxFilterValues {
+		WriteError(w, http.StatusBadRequest, "FilterLimitExceeded",
+			fmt.Sprintf("The maximum number of filter values specified on a single call is %d", MaxFilterValues))
+		return nil, true
+	}
+
 	if set, ok := Paginated[c.Action]; ok && (form.Has("MaxResults") || form.Has("NextToken")) {
 		size := MaxMaxResults
 		if s := form.Get("MaxResults"); s != "" {
@@ -379,6 +390,26 @@ func cloneValues(v url.Values) url.Values {
 		out[k] = slices.Clone(vs)
 	}
 	return out
+}
+
+// maxFilterValues is the number of values of the largest filter of a
+// query-protocol request (Filter.1.Value.1, Filter.1.Value.2, ...).
+func maxFilterValues(form url.Values) int {
+	per := map[string]int{}
+	most := 0
+	for k := range form {
+		rest, ok := strings.CutPrefix(k, "Filter.")
+		if !ok {
+			continue
+		}
+		n, _, ok := strings.Cut(rest, ".Value.")
+		if !ok {
+			continue
+		}
+		per[n]++
+		most = max(most, per[n])
+	}
+	return most
 }
 
 // listParam reads a query-protocol list (Param.1, Param.2, ...) in order.

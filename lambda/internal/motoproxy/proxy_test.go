@@ -302,3 +302,61 @@ func errorCode(err error) string {
 	}
 	return ""
 }
+
+// TestFilterLimit checks that a filter with more than 200 values is refused
+// as EC2 refuses it, in each filter of a call, and that 200 pass.
+func TestFilterLimit(t *testing.T) {
+	p, api := setup(t)
+	ctx := context.Background()
+	ids := func(n int) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = fmt.Sprintf("vpc-%017x", i)
+		}
+		return out
+	}
+	tests := []struct {
+		name     string
+		call     func() error
+		wantCode string
+	}{
+		{"DescribeVpcs with 200 values", func() error {
+			_, err := api.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{Filters: []types.Filter{{Name: aws.String("vpc-id"), Values: ids(200)}}})
+			return err
+		}, ""},
+		{"DescribeVpcs with 201 values", func() error {
+			_, err := api.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{Filters: []types.Filter{{Name: aws.String("vpc-id"), Values: ids(201)}}})
+			return err
+		}, "FilterLimitExceeded"},
+		{"DescribeFlowLogs with 1,000 values", func() error {
+			_, err := api.DescribeFlowLogs(ctx, &ec2.DescribeFlowLogsInput{Filter: []types.Filter{{Name: aws.String("resource-id"), Values: ids(1000)}}, MaxResults: aws.Int32(1000)})
+			return err
+		}, "FilterLimitExceeded"},
+		{"DescribeFlowLogs with 201 values in its second filter", func() error {
+			_, err := api.DescribeFlowLogs(ctx, &ec2.DescribeFlowLogsInput{Filter: []types.Filter{
+				{Name: aws.String("traffic-type"), Values: []string{"ALL"}},
+				{Name: aws.String("resource-id"), Values: ids(201)},
+			}})
+			return err
+		}, "FilterLimitExceeded"},
+		{"DescribeFlowLogs with two filters of 200 values", func() error {
+			_, err := api.DescribeFlowLogs(ctx, &ec2.DescribeFlowLogsInput{Filter: []types.Filter{
+				{Name: aws.String("resource-id"), Values: ids(200)},
+				{Name: aws.String("log-group-name"), Values: ids(200)},
+			}})
+			return err
+		}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p.ResetCalls()
+			err := tt.call()
+			if code := errorCode(err); code != tt.wantCode || (tt.wantCode == "" && err != nil) {
+				t.Errorf("error code = %q (%v), want %q", code, err, tt.wantCode)
+			}
+			if p.Total() != 1 {
+				t.Errorf("calls = %v, want one, not retried", p.Calls())
+			}
+		})
+	}
+}
