@@ -20,6 +20,10 @@ const DefaultLogFormat = "${version} ${account-id} ${interface-id} ${srcaddr} ${
 // raised.
 const MaxFlowLogsPerVPC = 2
 
+// deliveryFailed is the DeliverLogsStatus of a flow log that cannot deliver,
+// for example because its role lacks permissions.
+const deliveryFailed = "FAILED"
+
 // Action is what a step does to one VPC.
 type Action string
 
@@ -168,8 +172,12 @@ func IsOwned(fl types.FlowLog, owner string) bool {
 }
 
 // Covers reports whether fl, whoever created it, delivers the configured
-// traffic to the configured log group: ALL covers every traffic type.
+// traffic to the configured log group: ALL covers every traffic type. A
+// flow log whose delivery FAILED delivers nothing and covers nothing.
 func Covers(fl types.FlowLog, cfg settings.Enabler) bool {
+	if aws.ToString(fl.DeliverLogsStatus) == deliveryFailed {
+		return false
+	}
 	if dt := fl.LogDestinationType; dt != "" && dt != types.LogDestinationTypeCloudWatchLogs {
 		return false
 	}
@@ -196,7 +204,7 @@ func StaleReason(fl types.FlowLog, cfg settings.Enabler) string {
 	differs("traffic type", string(fl.TrafficType), cfg.TrafficType)
 	differs("aggregation interval", fmt.Sprint(aws.ToInt32(fl.MaxAggregationInterval)), fmt.Sprint(cfg.MaxAggregationInterval))
 	differs("log format", formatOrDefault(aws.ToString(fl.LogFormat)), formatOrDefault(cfg.LogFormat))
-	if aws.ToString(fl.DeliverLogsStatus) == "FAILED" {
+	if aws.ToString(fl.DeliverLogsStatus) == deliveryFailed {
 		why = append(why, "delivery FAILED: "+aws.ToString(fl.DeliverLogsErrorMessage))
 	}
 	return strings.Join(why, ", ")

@@ -63,6 +63,13 @@ func traffic(t types.TrafficType) func(*types.FlowLog) {
 	return func(f *types.FlowLog) { f.TrafficType = t }
 }
 
+func failed(msg string) func(*types.FlowLog) {
+	return func(f *types.FlowLog) {
+		f.DeliverLogsStatus = aws.String("FAILED")
+		f.DeliverLogsErrorMessage = aws.String(msg)
+	}
+}
+
 func group(g string) func(*types.FlowLog) {
 	return func(f *types.FlowLog) { f.LogGroupName = aws.String(g) }
 }
@@ -154,6 +161,18 @@ func TestNewPlan(t *testing.T) {
 				f.DeliverLogsErrorMessage = aws.String("Access error")
 			})},
 			want: "replace vpc-1 [fl-1]",
+		},
+		{
+			name:     "someone else's flow log to our group whose delivery FAILED does not cover",
+			tagged:   []string{"vpc-1"},
+			flowLogs: []types.FlowLog{fl("fl-1", "vpc-1", failed("Access error"))},
+			want:     "create vpc-1 []",
+		},
+		{
+			name:     "ours FAILED next to someone else's FAILED is replaced, not covered",
+			tagged:   []string{"vpc-1"},
+			flowLogs: []types.FlowLog{fl("fl-1", "vpc-1", owned(testOwner), failed("Access error")), fl("fl-2", "vpc-1", failed("Rate limited"))},
+			want:     "replace vpc-1 [fl-1]",
 		},
 		{
 			name:   "changed format is replaced",
