@@ -271,14 +271,18 @@ func (r *reader) readSlices(ctx, readCtx context.Context, slices []window, conc 
 		return out, nil
 	}
 	runCtx, cancel := context.WithCancel(readCtx)
-	defer cancel()
 	results := make([]chan sliceResult, len(slices))
 	for i := range results {
 		results[i] = make(chan sliceResult, 1)
 	}
 	sem := make(chan struct{}, conc)
 	var wg sync.WaitGroup
-	defer wg.Wait() // runs after cancel: no read outlives the call
+	// Cancel, then wait, in this order: the feeder may be blocked on sem,
+	// which only cancelling frees. No read outlives the call.
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
 	wg.Go(func() {
 		for i, w := range slices {
 			select {

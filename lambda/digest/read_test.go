@@ -2,8 +2,13 @@ package digest
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/smithy-go"
 
 	"github.com/vpcflowlogs/flowlogs/lambda/flowrecord"
 )
@@ -25,5 +30,63 @@ func TestEmptyPagesAreNotTheEnd(t *testing.T) {
 		if got := s.Totals.Records + s.Malformed.Count; got != records || out.finished != 6 || out.t.OutsideWindow != 0 {
 			t.Errorf("empty page every %d calls: %d records in %d slices (%d outside), want %d in 6", every, got, out.finished, out.t.OutsideWindow, records)
 		}
+	}
+}
+
+// failingLogs fails the FilterLogEvents calls of the slices starting at
+// failFrom and later at once, and answers the others with an empty last page.
+type failingLogs struct {
+	LogsAPI
+	failFrom int64 // milliseconds
+}
+
+func (f failingLogs) FilterLogEvents(_ context.Context, in *cloudwatchlogs.FilterLogEventsInput, _ ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.FilterLogEventsOutput, error) {
+	if aws.ToInt64(in.StartTime) >= f.failFrom {
+		return nil, &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "not authorized to perform logs:FilterLogEvents"}
+	}
+	return &cloudwatchlogs.FilterLogEventsOutput{}, nil
+}
+
+// A slice that fails with anything but the read deadline ends the read at
+// once, with no deadline to stop the other slices (a fake: the failure is
+// chosen per slice).
+func TestReadErrorReturnsPromptly(t *testing.T) {
+	sl := benchWindow.slices(5 * time.Minute)
+	for _, tc := range []struct {
+		name string
+		fail int // the first failing slice
+		conc int
+	}{
+		{"first slice, one at a time", 0, 1},
+		{"first slice, two at a time", 0, 2},
+		{"later slice, one at a time", 3, 1},
+		{"later slice, two at a time", 3, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			api := failingLogs{failFrom: sl[tc.fail].From.UnixMilli()}
+			r := &reader{api: api, group: "g", fs: defaultFormats(), opts: flowrecord.Options{}}
+			type result struct {
+				out readOutcome
+				err error
+			}
+			done := make(chan result, 1)
+			go func() {
+				ctx := context.Background() // no deadline
+				out, err := r.readSlices(ctx, ctx, sl, tc.conc)
+				done <- result{out, err}
+			}()
+			select {
+			case res := <-done:
+				var apiErr smithy.APIError
+				if !errors.As(res.err, &apiErr) || apiErr.ErrorCode() != "AccessDeniedException" {
+					t.Fatalf("err = %v, want the AccessDeniedException", res.err)
+				}
+				if res.out.stopped || res.out.finished != tc.fail {
+					t.Errorf("outcome %+v, want %d slices finished and not stopped", res.out, tc.fail)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("readSlices did not return 10 s after a slice failed")
+			}
+		})
 	}
 }
