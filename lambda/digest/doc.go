@@ -11,8 +11,9 @@
 // with the format of the flow log that wrote it (DescribeFlowLogs) and
 // aggregates the records with package flowrecord. It then writes the digest
 // as one JSON event to the summary log group, emits embedded metrics,
-// publishes a plain-text rendering to SNS when a topic is configured, and
-// only then advances the checkpoint.
+// advances the checkpoint, and last publishes a plain-text rendering to SNS
+// when a topic is configured: a failed publish leaves the window counted
+// once and is reported as the run's error.
 //
 // Exactly once: a record belongs to the window holding its event timestamp.
 // The window is read in time slices, finished in order; when the Lambda
@@ -21,6 +22,9 @@
 // A run that wrote its digest but failed to advance the checkpoint is not
 // redone: the newest digest in the summary group is the source of truth, and
 // a digest that starts at the checkpoint moves the checkpoint to its end.
+// The run finds it by reading the digest stream forward from shortly before
+// the checkpoint to the stream's end (a repeated nextForwardToken); empty
+// pages on the way are not the end.
 //
 // The AWS clients are narrow interfaces declared here (LogsAPI, EC2API,
 // ParameterAPI, TopicAPI), satisfied by the SDK's clients.
