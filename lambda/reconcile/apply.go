@@ -2,14 +2,15 @@ package reconcile
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
@@ -42,15 +43,15 @@ type applier struct {
 	r       *Reconciler
 	api     FlowLogAPI
 	cfg     settings.Enabler
-	now     time.Time
-	splits  int // calls left for isolating a culprit in a batch
+	run     string // this run's id, for ClientToken
+	splits  int    // calls left for isolating a culprit in a batch
 	steps   map[string]*outcome
 	owner   map[string]string // flow log id -> VPC id of the step deleting it
 	recheck []string          // VPCs whose creation met FlowLogAlreadyExists
 }
 
 func (r *Reconciler) apply(ctx context.Context, api FlowLogAPI, cfg settings.Enabler, p Plan) []*outcome {
-	a := &applier{r: r, api: api, cfg: cfg, now: r.now(), splits: r.maxSplitCalls(),
+	a := &applier{r: r, api: api, cfg: cfg, run: runID(ctx), splits: r.maxSplitCalls(),
 		steps: map[string]*outcome{}, owner: map[string]string{}}
 	var order []*outcome
 	var deletes []string
@@ -256,27 +257,35 @@ func (a *applier) createInput(vpcs []string) *ec2.CreateFlowLogsInput {
 			replaced = append(replaced, o.Delete...)
 		}
 	}
-	in.ClientToken = aws.String(ClientToken(a.cfg, vpcs, replaced, a.now))
+	in.ClientToken = aws.String(ClientToken(a.run, a.cfg, vpcs, replaced))
 	return in
 }
 
+// runID names one run for ClientToken: the Lambda request id when there is
+// one, and a random nonce always. The request id alone would not do: Lambda
+// retries a failed asynchronous invocation with the same request id, for up
+// to six hours.
+func runID(ctx context.Context) string {
+	id := rand.Text()
+	if lc, ok := lambdacontext.FromContext(ctx); ok && lc.AwsRequestID != "" {
+		id = lc.AwsRequestID + "/" + id
+	}
+	return id
+}
+
 // ClientToken is the idempotency token of one CreateFlowLogs call: a hash
-// of the owner, the flow log settings, the batch's VPCs and the flow logs it
-// replaces, so a retried run repeats the same call instead of creating
-// twice.
-//
-// It also carries the UTC hour. EC2 remembers a token long after the call
-// and answers a repeated token with the first call's result without
-// creating anything, so without the hour a flow log deleted by someone else
-// could not be created again with the same settings until EC2 forgets the
-// token. Within the hour, a retried invocation repeats the same token.
-func ClientToken(cfg settings.Enabler, vpcs, replaced []string, now time.Time) string {
+// of the run, the owner, the flow log settings, the batch's VPCs and the
+// flow logs it replaces. The SDK resends a call with its token, so a retry
+// after a lost answer cannot create twice. Another run gets another token:
+// EC2 answers a token it has seen with the first call's result and creates
+// nothing, so a tag removed and added again, or a flow log deleted by
+// someone else, would otherwise never get its flow log back.
+func ClientToken(run string, cfg settings.Enabler, vpcs, replaced []string) string {
 	h := sha256.New()
 	for _, part := range []string{
-		cfg.Owner, cfg.LogGroupName, cfg.DeliveryRoleARN, cfg.TrafficType,
+		run, cfg.Owner, cfg.LogGroupName, cfg.DeliveryRoleARN, cfg.TrafficType,
 		strconv.Itoa(cfg.MaxAggregationInterval), cfg.LogFormat,
 		strings.Join(sortedUnique(vpcs), ","), strings.Join(sortedUnique(replaced), ","),
-		now.UTC().Format("2006-01-02T15"),
 	} {
 		h.Write([]byte(part))
 		h.Write([]byte{0})

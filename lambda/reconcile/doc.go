@@ -16,8 +16,8 @@
 //   - untagged: this deployment's flow logs on VPCs that no longer match are
 //     removed when RemoveFlowLogsOnUntag is true.
 //
-// Apply deletes and creates in batches of up to 1,000 with a deterministic
-// ClientToken, tagging every created flow log with the owner at creation. A
+// Apply deletes and creates in batches of up to 1,000 with a ClientToken
+// per run and batch, tagging every created flow log with the owner at creation. A
 // failure of one VPC, whether reported in Unsuccessful or as an error of the
 // whole call (the batch is split to isolate it), never stops the others;
 // FlowLogAlreadyExists counts as covered when a re-check finds a covering

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
@@ -254,21 +253,24 @@ func TestNewTeardownPlan(t *testing.T) {
 
 func TestClientToken(t *testing.T) {
 	cfg := testConfig()
-	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	tok := reconcile.ClientToken(cfg, []string{"vpc-2", "vpc-1"}, nil, at)
+	const run = "req-1/NONCE1"
+	tok := reconcile.ClientToken(run, cfg, []string{"vpc-2", "vpc-1"}, nil)
 	if len(tok) > 64 {
 		t.Errorf("token %q has %d characters, EC2 takes at most 64", tok, len(tok))
 	}
-	if again := reconcile.ClientToken(cfg, []string{"vpc-1", "vpc-2"}, nil, at.Add(50*time.Minute)); again != tok {
-		t.Errorf("the same batch within the hour gave another token")
+	// What an SDK retry resends: the same run and batch.
+	if again := reconcile.ClientToken(run, cfg, []string{"vpc-1", "vpc-2"}, nil); again != tok {
+		t.Errorf("the same run and batch gave another token")
 	}
 	other := cfg
 	other.TrafficType = settings.TrafficReject
 	for name, got := range map[string]string{
-		"other settings":   reconcile.ClientToken(other, []string{"vpc-1", "vpc-2"}, nil, at),
-		"other VPCs":       reconcile.ClientToken(cfg, []string{"vpc-1"}, nil, at),
-		"a replacement":    reconcile.ClientToken(cfg, []string{"vpc-1", "vpc-2"}, []string{"fl-1"}, at),
-		"a different hour": reconcile.ClientToken(cfg, []string{"vpc-1", "vpc-2"}, nil, at.Add(time.Hour)),
+		// A tag removed and added again within the hour: a new invocation.
+		"another invocation":               reconcile.ClientToken("req-2/NONCE2", cfg, []string{"vpc-1", "vpc-2"}, nil),
+		"a Lambda retry of the invocation": reconcile.ClientToken("req-1/NONCE3", cfg, []string{"vpc-1", "vpc-2"}, nil),
+		"other settings":                   reconcile.ClientToken(run, other, []string{"vpc-1", "vpc-2"}, nil),
+		"other VPCs":                       reconcile.ClientToken(run, cfg, []string{"vpc-1"}, nil),
+		"a replacement":                    reconcile.ClientToken(run, cfg, []string{"vpc-1", "vpc-2"}, []string{"fl-1"}),
 	} {
 		if got == tok {
 			t.Errorf("%s gave the same token", name)

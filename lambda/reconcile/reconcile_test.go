@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
@@ -536,5 +537,53 @@ func TestMetrics(t *testing.T) {
 	cw := doc["_aws"].(map[string]any)["CloudWatchMetrics"].([]any)[0].(map[string]any)
 	if cw["Namespace"] != settings.DefaultMetricsNamespace {
 		t.Errorf("namespace = %v", cw["Namespace"])
+	}
+}
+
+// TestClientTokenOnTheWire checks the tokens the enabler sends: an SDK
+// retry of a throttled CreateFlowLogs resends its token, and the next run
+// (here a Lambda retry with the same request id, after someone deleted the
+// flow log) sends another, so EC2 creates instead of replaying. moto
+// ignores tokens, so the test reads them on the way.
+func TestClientTokenOnTheWire(t *testing.T) {
+	f := newFixture(t)
+	vpc := f.vpc("flowlogs", "on")
+	var mu sync.Mutex
+	var tokens []string
+	proxy.AddHook(func(w http.ResponseWriter, _ *http.Request, c motoproxy.Call) bool {
+		if c.Action != "CreateFlowLogs" {
+			return false
+		}
+		mu.Lock()
+		tokens = append(tokens, c.Form.Get("ClientToken"))
+		mu.Unlock()
+		if c.Seq == 1 {
+			motoproxy.WriteError(w, http.StatusServiceUnavailable, "RequestLimitExceeded", "Request limit exceeded.")
+			return true
+		}
+		return false
+	})
+	ctx := lambdacontext.NewContext(f.ctx, &lambdacontext.LambdaContext{AwsRequestID: "req-1"})
+	for run := range 2 {
+		res, err := f.rec.Run(ctx, testConfig(), reconcile.Target{VPCIDs: []string{vpc}})
+		if err != nil || res.Created != 1 {
+			t.Fatalf("run %d: %s, error %v, failures %+v", run, counts(res), err, res.Failures)
+		}
+		for _, id := range f.ours(vpc) {
+			if _, err := f.direct.DeleteFlowLogs(f.ctx, &ec2.DeleteFlowLogsInput{FlowLogIds: []string{id}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(tokens) != 3 || tokens[0] == "" {
+		t.Fatalf("tokens = %q, want 3: a throttled call, its retry and the next run's", tokens)
+	}
+	if tokens[1] != tokens[0] {
+		t.Errorf("the SDK retry sent token %q, the call %q", tokens[1], tokens[0])
+	}
+	if tokens[2] == tokens[0] {
+		t.Errorf("the next run resent token %q: EC2 would replay it and create nothing", tokens[2])
 	}
 }
