@@ -2,9 +2,12 @@
 // enabler Lambda.
 //
 // A run has three parts. Discover lists the VPCs carrying the configured tag
-// (DescribeVpcs with tag filters) and their flow logs (DescribeFlowLogs
-// batched by resource-id filter), plus this deployment's own flow logs
-// (tag filter on settings.OwnerTagKey). NewPlan then decides per VPC:
+// (DescribeVpcs with tag filters) and every flow log of the account and
+// region (DescribeFlowLogs without a filter, 1,000 a page), which holds the
+// tagged VPCs' flow logs and this deployment's own anywhere. A run for an
+// event naming at most 200 VPCs instead filters DescribeVpcs and
+// DescribeFlowLogs by their ids; EC2 takes at most 200 values a filter.
+// NewPlan then decides per VPC:
 //
 //   - covered: a flow log, whoever created it, delivers the traffic type
 //     (or ALL) to the log group: left alone;

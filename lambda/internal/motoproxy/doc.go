@@ -9,6 +9,8 @@
 //     DeleteFlowLogs are taken out of the request and reported in the
 //     response's Unsuccessful list with a chosen code (a bare "400",
 //     FlowLogsLimitExceeded, ...), which moto never fills;
+//   - EC2's limit of 200 values in one filter: a call with more is answered
+//     HTTP 400 FilterLimitExceeded, where moto takes any number;
 //   - whole-call failures for chosen resource ids, the way real AWS answers
 //     when one resource of a batch is denied (UnauthorizedOperation);
 //   - a count of calls per action, for measuring how many API calls a run
