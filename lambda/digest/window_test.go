@@ -198,3 +198,42 @@ func TestDecodeCheckpoint(t *testing.T) {
 		})
 	}
 }
+
+// Any digest planWindow would adopt was written at least the settle lag
+// after its end; the search for the newest digest must start no later.
+func TestDigestSearchStartCoversAdoptableDigests(t *testing.T) {
+	now := mustTime("2026-11-25T20:00:07Z")
+	const lag, period = 15 * time.Minute, time.Hour
+	for _, tc := range []struct {
+		name     string
+		cp       Checkpoint
+		from, to string // the earliest-written digest planWindow adopts
+	}{
+		{
+			name: "first run",
+			from: "2026-11-25T17:00:00Z", to: "2026-11-25T18:46:00Z",
+		},
+		{
+			name: "later run",
+			cp:   Checkpoint{End: mustTime("2026-11-25T18:45:00Z")},
+			from: "2026-11-25T18:45:00Z", to: "2026-11-25T18:46:00Z",
+		},
+		{
+			name: "checkpoint days old",
+			cp:   Checkpoint{End: mustTime("2026-11-20T00:00:00Z")},
+			from: "2026-11-20T00:00:00Z", to: "2026-11-20T00:01:00Z",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := &digestHead{Kind: DigestKind}
+			h.Window.From, h.Window.To = mustTime(tc.from), mustTime(tc.to)
+			if _, adopted := planWindow(tc.cp, h, now, lag, period); !adopted {
+				t.Fatalf("planWindow does not adopt %+v; the case tests nothing", h.Window)
+			}
+			written := h.Window.To.Add(lag)
+			if since := digestSearchStart(tc.cp, now, lag, period); since.After(written) {
+				t.Errorf("search starts at %s, after the digest written at %s", since, written)
+			}
+		})
+	}
+}
