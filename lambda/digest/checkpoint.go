@@ -93,24 +93,23 @@ type digestHead struct {
 	} `json:"window"`
 }
 
-// newestDigest returns the head of the newest digest about logGroup that
-// the summary group holds with a timestamp from since on, or nil when there
-// is none. Digests are written with the time of their run as timestamp, so
-// the newest is the last one read.
+// digestsSince returns the heads of the digests about logGroup that the
+// summary group holds with a timestamp from since on, oldest first (digests
+// are written with the time of their run as timestamp).
 //
 // It reads forward from since to the end of the stream. GetLogEvents pages
 // by time, and a page can be empty while events remain, above all when
 // reading backwards on a stream as sparse as the digests' (one event a
 // run): an empty page is no answer, only a repeated nextForwardToken is
 // the end of the stream.
-func newestDigest(ctx context.Context, api LogsAPI, summaryGroup, logGroup string, since time.Time) (*digestHead, error) {
+func digestsSince(ctx context.Context, api LogsAPI, summaryGroup, logGroup string, since time.Time) ([]*digestHead, error) {
 	p := cloudwatchlogs.NewGetLogEventsPaginator(api, &cloudwatchlogs.GetLogEventsInput{
 		LogGroupName:  aws.String(summaryGroup),
 		LogStreamName: aws.String(DigestStreamName),
 		StartFromHead: aws.Bool(true),
 		StartTime:     aws.Int64(since.UnixMilli()),
 	}, func(o *cloudwatchlogs.GetLogEventsPaginatorOptions) { o.StopOnDuplicateToken = true })
-	var newest *digestHead
+	var heads []*digestHead
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
@@ -122,11 +121,11 @@ func newestDigest(ctx context.Context, api LogsAPI, summaryGroup, logGroup strin
 		}
 		for _, ev := range page.Events {
 			if h := decodeDigestHead(aws.ToString(ev.Message), logGroup); h != nil {
-				newest = h
+				heads = append(heads, h)
 			}
 		}
 	}
-	return newest, nil
+	return heads, nil
 }
 
 // digestSearchStart is the earliest digest timestamp that can matter to
@@ -157,25 +156,31 @@ type window struct {
 	From, To time.Time
 }
 
-// planWindow decides the window of a run started at now.
+// planWindow decides the window of a run started at now, given the digests
+// written since the checkpoint, oldest first.
 //
 // The window ends the settle lag before now, on a whole minute. It starts
-// at the checkpoint; before the first run, one schedule period earlier. When
-// the newest digest starts at the checkpoint, an earlier run wrote it but
-// did not advance the checkpoint: its range is counted already, and the
-// window starts at its end instead.
-func planWindow(cp Checkpoint, last *digestHead, now time.Time, lag, period time.Duration) (w window, adopted bool) {
+// at the checkpoint; before the first run, one schedule period earlier. A
+// digest that starts at the checkpoint was written by a run that did not
+// advance the checkpoint: its range is counted already, and the window
+// starts at its end instead; so on along the chain, when several runs in a
+// row failed after writing.
+func planWindow(cp Checkpoint, written []*digestHead, now time.Time, lag, period time.Duration) (w window, adopted bool) {
 	w.To = now.Add(-lag).Truncate(time.Minute)
 	if cp.End.IsZero() {
 		w.From = w.To.Add(-period)
-		if last != nil && last.Window.To.After(w.From) {
-			w.From, adopted = last.Window.To, true
+		if len(written) > 0 {
+			if last := written[len(written)-1]; last != nil && last.Window.To.After(w.From) {
+				w.From, adopted = last.Window.To, true
+			}
 		}
 		return w, adopted
 	}
 	w.From = cp.End
-	if last != nil && last.Window.From.Equal(cp.End) && last.Window.To.After(cp.End) {
-		w.From, adopted = last.Window.To, true
+	for _, h := range written {
+		if h != nil && h.Window.From.Equal(w.From) && h.Window.To.After(w.From) {
+			w.From, adopted = h.Window.To, true
+		}
 	}
 	return w, adopted
 }

@@ -85,14 +85,14 @@ func (s *Summarizer) Run(ctx context.Context) (Result, error) {
 		return Result{}, err
 	}
 	since := digestSearchStart(cp, now, cfg.SettleLag, cfg.SchedulePeriod)
-	last, err := newestDigest(ctx, s.logs, cfg.SummaryLogGroupName, cfg.LogGroupName, since)
+	written, err := digestsSince(ctx, s.logs, cfg.SummaryLogGroupName, cfg.LogGroupName, since)
 	if err != nil {
 		return Result{}, err
 	}
-	w, adopted := planWindow(cp, last, now, cfg.SettleLag, cfg.SchedulePeriod)
+	w, adopted := planWindow(cp, written, now, cfg.SettleLag, cfg.SchedulePeriod)
 	if adopted {
-		slog.WarnContext(ctx, "the newest digest was written but not checkpointed; continuing after it",
-			"digestFrom", last.Window.From, "digestTo", last.Window.To, "checkpoint", cp.End)
+		slog.WarnContext(ctx, "digests were written but not checkpointed; continuing after them",
+			"checkpoint", cp.End, "continueFrom", w.From)
 	}
 	if !w.To.After(w.From) {
 		slog.InfoContext(ctx, "nothing to summarize yet", "from", w.From, "to", w.To)

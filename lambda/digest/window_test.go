@@ -72,7 +72,7 @@ func TestPlanWindow(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			w, adopted := planWindow(tc.cp, tc.last, now, 15*time.Minute, time.Hour)
+			w, adopted := planWindow(tc.cp, []*digestHead{tc.last}, now, 15*time.Minute, time.Hour)
 			if !w.From.Equal(mustTime(tc.from)) || !w.To.Equal(mustTime(tc.to)) || adopted != tc.wantAdopted {
 				t.Errorf("window [%s, %s) adopted=%v, want [%s, %s) adopted=%v", w.From.Format(time.RFC3339), w.To.Format(time.RFC3339), adopted, tc.from, tc.to, tc.wantAdopted)
 			}
@@ -227,7 +227,7 @@ func TestDigestSearchStartCoversAdoptableDigests(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			h := &digestHead{Kind: DigestKind}
 			h.Window.From, h.Window.To = mustTime(tc.from), mustTime(tc.to)
-			if _, adopted := planWindow(tc.cp, h, now, lag, period); !adopted {
+			if _, adopted := planWindow(tc.cp, []*digestHead{h}, now, lag, period); !adopted {
 				t.Fatalf("planWindow does not adopt %+v; the case tests nothing", h.Window)
 			}
 			written := h.Window.To.Add(lag)
@@ -235,5 +235,34 @@ func TestDigestSearchStartCoversAdoptableDigests(t *testing.T) {
 				t.Errorf("search starts at %s, after the digest written at %s", since, written)
 			}
 		})
+	}
+}
+
+// Two runs in a row wrote their digests and failed to checkpoint: the
+// third continues after both.
+func TestPlanWindowFollowsTheChain(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 20, 0, 0, time.UTC)
+	at := func(hhmm string) time.Time {
+		tm, err := time.Parse("15:04", hhmm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return time.Date(2026, 11, 25, tm.Hour(), tm.Minute(), 0, 0, time.UTC)
+	}
+	head := func(from, to string) *digestHead {
+		h := &digestHead{Kind: DigestKind}
+		h.Window.From, h.Window.To = at(from), at(to)
+		return h
+	}
+	cp := Checkpoint{End: at("09:00")}
+	written := []*digestHead{head("08:00", "09:00"), head("09:00", "10:00"), head("10:00", "11:00")}
+	w, adopted := planWindow(cp, written, now, 15*time.Minute, time.Hour)
+	if !adopted || !w.From.Equal(at("11:00")) || !w.To.Equal(at("12:05")) {
+		t.Errorf("window %s to %s (adopted %v), want 11:00 to 12:05 adopted", w.From.Format("15:04"), w.To.Format("15:04"), adopted)
+	}
+	// A gap breaks the chain: only digests that continue it count.
+	written = []*digestHead{head("09:00", "10:00"), head("10:30", "11:00")}
+	if w, _ := planWindow(cp, written, now, 15*time.Minute, time.Hour); !w.From.Equal(at("10:00")) {
+		t.Errorf("window starts %s, want 10:00", w.From.Format("15:04"))
 	}
 }
