@@ -20,7 +20,8 @@ const perfVPCsEnv = "RECONCILE_PERF_VPCS"
 
 // TestAPICalls counts the API calls (HTTP requests, so SDK retries would
 // count too) that motoproxy sees while the production-sized reconciler
-// (pages and batches of 1,000) brings N tagged VPCs from no flow logs to
+// (pages and batches of 1,000; motoproxy refuses filters of more than 200
+// values, as EC2 does) brings N tagged VPCs from no flow logs to
 // covered, and then confirms them with nothing to do. The goal is at most
 // 5 + 3·ceil(N/1000) calls either way.
 func TestAPICalls(t *testing.T) {

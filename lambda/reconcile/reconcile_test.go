@@ -492,6 +492,11 @@ func TestFilterValues(t *testing.T) {
 			for _, v := range out.Vpcs {
 				ids = append(ids, aws.ToString(v.VpcId))
 			}
+			// A tagged VPC outside the event, with this deployment's flow
+			// log: an event's run must leave it alone.
+			outside := f.vpc("flowlogs", "on")
+			f.run(testConfig(), reconcile.Target{VPCIDs: []string{outside}})
+			proxy.ResetCalls()
 			var mu sync.Mutex
 			var filters []string
 			proxy.AddHook(func(_ http.ResponseWriter, _ *http.Request, c motoproxy.Call) bool {
@@ -502,9 +507,17 @@ func TestFilterValues(t *testing.T) {
 				}
 				return false
 			})
-			res := f.run(testConfig(), tt.target(ids))
-			if res.Created != tt.vpcs || res.Covered != tt.vpcs || res.Failed != 0 {
-				t.Errorf("counts = %s, want %d created and covered; failures %+v", counts(res), tt.vpcs, res.Failures)
+			target := tt.target(ids)
+			res := f.run(testConfig(), target)
+			wantCovered := tt.vpcs
+			if target.VPCIDs == nil {
+				wantCovered++ // a sweep sees the VPC outside too
+			}
+			if res.Created != tt.vpcs || res.Covered != wantCovered || res.Failed != 0 || res.Removed != 0 {
+				t.Errorf("counts = %s, want %d created, %d covered; failures %+v", counts(res), tt.vpcs, wantCovered, res.Failures)
+			}
+			if len(f.ours(outside)) != 1 {
+				t.Errorf("the tagged VPC outside the run has our flow logs %v, want one", f.ours(outside))
 			}
 			mu.Lock()
 			defer mu.Unlock()

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
@@ -213,16 +214,27 @@ func (r *Reconciler) plan(ctx context.Context, api FlowLogAPI, cfg settings.Enab
 		if err != nil {
 			return Plan{}, nil, err
 		}
-		// Beyond the filter limit, one listing of every flow log costs
-		// fewer calls than filters of 200 ids.
-		var fls []types.FlowLog
-		if named := len(tagged) + len(untagged); named > r.filterValues() {
-			fls, err = r.describeAllFlowLogs(ctx, api)
-		} else {
-			fls, err = r.describeFlowLogs(ctx, api, append(slices.Clone(tagged), untagged...))
+		named := sortedUnique(append(slices.Clone(tagged), untagged...))
+		if len(named) <= r.filterValues() {
+			fls, err := r.describeFlowLogs(ctx, api, named)
+			if err != nil {
+				return Plan{}, nil, err
+			}
+			return NewPlan(cfg, tagged, fls), missing, nil
 		}
+		// Beyond the filter limit, one listing of every flow log costs
+		// fewer calls than filters of 200 ids. Only the named VPCs' flow
+		// logs are kept: the plan would take this owner's flow logs on
+		// tagged VPCs outside the event for VPCs no longer tagged.
+		all, err := r.describeAllFlowLogs(ctx, api)
 		if err != nil {
 			return Plan{}, nil, err
+		}
+		var fls []types.FlowLog
+		for _, fl := range all {
+			if _, ok := slices.BinarySearch(named, aws.ToString(fl.ResourceId)); ok {
+				fls = append(fls, fl)
+			}
 		}
 		return NewPlan(cfg, tagged, fls), missing, nil
 
