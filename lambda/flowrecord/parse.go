@@ -459,32 +459,39 @@ func parseIPv4(buf []byte, off, l int) (netip.Addr, bool) {
 	}
 	s := buf[off : off+l]
 	var b [4]byte
-	oct, val, digits := 0, 0, 0
-	for _, c := range s {
-		switch {
-		case '0' <= c && c <= '9':
-			if digits == 1 && val == 0 {
-				return netip.Addr{}, false // a leading zero
-			}
-			val = val*10 + int(c-'0')
-			digits++
-			if val > 255 {
+	i := 0
+	for oct := range b {
+		if oct > 0 {
+			if i >= len(s) || s[i] != '.' {
 				return netip.Addr{}, false
 			}
-		case c == '.':
-			if digits == 0 || oct == 3 {
-				return netip.Addr{}, false
-			}
-			b[oct] = byte(val)
-			oct++
-			val, digits = 0, 0
-		default:
+			i++
+		}
+		if i >= len(s) {
 			return netip.Addr{}, false
 		}
+		v := uint(s[i] - '0')
+		if v > 9 {
+			return netip.Addr{}, false
+		}
+		i++
+		if v != 0 { // a leading 0 is the whole octet
+			for k := 0; k < 2 && i < len(s); k++ {
+				d := uint(s[i] - '0')
+				if d > 9 {
+					break
+				}
+				v = v*10 + d
+				i++
+			}
+			if v > 255 {
+				return netip.Addr{}, false
+			}
+		}
+		b[oct] = byte(v)
 	}
-	if oct != 3 || digits == 0 {
+	if i != len(s) {
 		return netip.Addr{}, false
 	}
-	b[3] = byte(val)
 	return netip.AddrFrom4(b), true
 }

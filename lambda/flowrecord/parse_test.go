@@ -375,6 +375,20 @@ func TestIPv6MatchesNetip(t *testing.T) {
 	}
 }
 
+func TestIPv4MatchesNetip(t *testing.T) {
+	for _, s := range []string{
+		"0.0.0.0", "1.2.3.4", "10.0.0.62", "255.255.255.255", "256.1.1.1", "1.2.3.256", "01.2.3.4",
+		"1.2.3.04", "1.2.3.0", "1.2.3", "1.2.3.4.", ".1.2.3.4", "1..2.3.4", "1.2.3.4.5", "1.2.3.1000",
+		"1000.2.3.4", "1.2.3.a", "1.2.3.-4", "1.2.3.4 ", "999.999.999.999", "1.2.3.45678",
+	} {
+		want, err := netip.ParseAddr(s)
+		got, ok := parseIPv4([]byte(s), 0, len(s))
+		if (err == nil && want.Is4()) != ok || (ok && got != want) {
+			t.Errorf("parseIPv4(%q) = %v, %v; netip says %v, %v", s, got, ok, want, err)
+		}
+	}
+}
+
 func TestDigits(t *testing.T) {
 	for _, s := range []string{"0", "7", "12", "255", "65535", "12345678", "123456789", "1418530010", "0000000000000001", "9999999999999999", "18446744073709551615", "1x", "x", ":", "/", "12345678a", "a2345678"} {
 		b := append([]byte(s), pad[:]...)
