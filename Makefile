@@ -55,8 +55,8 @@ lint: ## gofmt, go vet and golangci-lint
 	$(GO) vet ./...
 	golangci-lint run --allow-parallel-runners ./...
 
-test: ## Everything CI runs: tools check, lint, Go tests (with the built bootstraps), synth, cfn-lint
-	@.ci/tools.sh check
+test: ## Everything CI runs: missing tools installed, lint, Go tests (with the built bootstraps), synth, cfn-lint
+	@.ci/tools.sh install
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory test-go
 	$(MAKE) --no-print-directory test-template
@@ -76,6 +76,7 @@ fuzz: ## Fuzz the record and format parsers (FUZZTIME each, default 5m)
 	$(GO) test -run '^$$' -fuzz FuzzParseFormat -fuzztime $${FUZZTIME:-5m} -parallel 1 ./lambda/flowrecord/
 
 demo: build ## Run the whole product locally against moto: no AWS account needed (DEMO_ARGS=-wait=always)
+	@.ci/tools.sh install
 	BOOTSTRAP_DIR=$(CURDIR)/build $(GO) run ./lambda/internal/e2e/demo $(DEMO_ARGS)
 
 clean: ## Remove build/ and cdk.out/
