@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
@@ -53,12 +52,9 @@ func TestMain(m *testing.M) {
 }
 
 func clientConfig(url string) aws.Config {
-	return aws.Config{
-		Region:       testenv.Region,
-		Credentials:  credentials.NewStaticCredentialsProvider("testing", "testing", ""),
-		BaseEndpoint: aws.String(url),
-		Retryer:      awsconfig.NewRetryer,
-	}
+	cfg := testenv.AWSConfig(url)
+	cfg.Retryer = awsconfig.NewRetryer
+	return cfg
 }
 
 // fixture is one test's view of a fresh moto.

@@ -16,7 +16,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -42,11 +41,7 @@ type Clients struct {
 
 // NewClients returns clients for the AWS endpoint url (moto).
 func NewClients(url string) Clients {
-	cfg := aws.Config{
-		Region:       testenv.Region,
-		Credentials:  credentials.NewStaticCredentialsProvider("testing", "testing", "testing"),
-		BaseEndpoint: aws.String(url),
-	}
+	cfg := testenv.AWSConfig(url)
 	return Clients{
 		EC2:      ec2.NewFromConfig(cfg),
 		Logs:     cloudwatchlogs.NewFromConfig(cfg),

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
@@ -35,13 +34,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func awsConfig(url string) aws.Config {
-	return aws.Config{
-		Region:       testenv.Region,
-		Credentials:  credentials.NewStaticCredentialsProvider("testing", "testing", ""),
-		BaseEndpoint: aws.String(url),
-	}
-}
+func awsConfig(url string) aws.Config { return testenv.AWSConfig(url) }
 
 // setup resets moto and starts a proxy in front of it.
 func setup(t *testing.T) (*motoproxy.Proxy, *ec2.Client) {

@@ -13,6 +13,9 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 )
 
 // Region is the region every local run uses.
@@ -165,4 +168,15 @@ func environ() []string {
 		out = append(out, kv)
 	}
 	return out
+}
+
+// AWSConfig is an SDK configuration for clients of url (moto or a proxy in
+// front of it) with the dummy credentials of EndpointEnv, for test code
+// that builds its own clients rather than reading the environment.
+func AWSConfig(url string) aws.Config {
+	return aws.Config{
+		Region:       Region,
+		Credentials:  credentials.NewStaticCredentialsProvider("testing", "testing", "testing"),
+		BaseEndpoint: aws.String(url),
+	}
 }
