@@ -46,17 +46,44 @@ func FuzzParseLine(f *testing.F) {
 				}
 				continue
 			}
-			checkTyped(t, &r, want)
-			for i, fd := range p.Format().fields {
-				v, ok := r.Value(fd)
-				tok := want.token(i)
-				if ok != (tok != "-") || ok && v != tok {
-					t.Fatalf("%s: Value = %q, %v; reference token %q", fd, v, ok, tok)
-				}
+			checkRecord(t, &r, want)
+			// Most lines never reach the general path through Parse: check
+			// it on its own too.
+			var g Record
+			if !parseGeneralOnly(p, line, &g) {
+				t.Fatalf("format %q, line %q: general path fails (%v), fast path parses", p.Format(), line, p.fail.toError())
 			}
+			checkRecord(t, &g, want)
 		}
 		_ = agg.Summary()
 	})
+}
+
+// parseGeneralOnly parses line as Parse does but by the general path alone.
+func parseGeneralOnly(p *Parser, line string, r *Record) bool {
+	line = strings.TrimSuffix(line, "\n")
+	line = strings.TrimSuffix(line, "\r")
+	r.reset(p.format)
+	buf := append([]byte(line), pad[:]...)
+	if !p.parseGeneral(line, buf, r) {
+		return false
+	}
+	r.line = line
+	return true
+}
+
+// checkRecord compares a parsed record with the reference's, typed fields
+// and raw tokens.
+func checkRecord(t *testing.T, r, want *Record) {
+	t.Helper()
+	checkTyped(t, r, want)
+	for i, fd := range r.format.fields {
+		v, ok := r.Value(fd)
+		tok := want.token(i)
+		if ok != (tok != "-") || ok && v != tok {
+			t.Fatalf("%s: Value = %q, %v; reference token %q", fd, v, ok, tok)
+		}
+	}
 }
 
 // referenceParse is the plain, slow statement of what a valid line is.

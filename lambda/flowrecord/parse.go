@@ -131,8 +131,7 @@ func spaces(x uint64) uint64 {
 // why. The failure stays a value so that a caller counting bad lines
 // allocates nothing.
 func (p *Parser) parse(line string, r *Record) bool {
-	format := p.format
-	r.reset(format)
+	r.reset(p.format)
 	// Readers differ in what they strip of a line end: drop what is left
 	// of "\r\n".
 	if n := len(line); n > 0 && line[n-1] == '\n' {
@@ -144,15 +143,33 @@ func (p *Parser) parse(line string, r *Record) bool {
 	if line == "" {
 		return p.failed(failure{err: ErrEmptyLine, index: -1})
 	}
+	buf := append(p.buf[:0], line...)
+	buf = append(buf, pad[:]...)
+	p.buf = buf
+	if !p.parseFast(line, buf, r) {
+		r.reset(p.format)
+		if !p.parseGeneral(line, buf, r) {
+			return false
+		}
+	}
+	r.line = line
+	if r.InterfaceID == "" {
+		r.InterfaceID = p.interfaceID
+	}
+	return true
+}
+
+// parseGeneral parses any line, finding every separator first, and says
+// exactly what is wrong with a bad one. line has no line end; buf holds it
+// followed by eight zero bytes.
+func (p *Parser) parseGeneral(line string, buf []byte, r *Record) bool {
+	format := p.format
 	fields := format.fields
 	nf := len(fields)
 	n := len(line)
 
 	// Find every separator eight bytes at a time: this measured twice as
 	// fast as a byte loop, which mispredicts at every token boundary.
-	buf := append(p.buf[:0], line...)
-	buf = append(buf, pad[:]...)
-	p.buf = buf
 	ends := &r.ends
 	k := 0
 	for w := 0; w < n; w += 8 {
@@ -171,7 +188,6 @@ func (p *Parser) parse(line string, r *Record) bool {
 		return p.failed(failure{err: ErrFieldCount, index: -1, got: k + 1, want: nf})
 	}
 	ends[nf-1] = int32(n)
-	r.line = line
 
 	start := 0
 	for i, field := range fields {
@@ -260,9 +276,6 @@ func (p *Parser) parse(line string, r *Record) bool {
 		if err != nil {
 			return p.failed(failure{err: err, field: field, index: i, token: line[off:end]})
 		}
-	}
-	if r.InterfaceID == "" {
-		r.InterfaceID = p.interfaceID
 	}
 	return true
 }

@@ -1,0 +1,242 @@
+package flowrecord
+
+import (
+	"encoding/binary"
+	"math"
+	"math/bits"
+	"net/netip"
+)
+
+// The fast path parses a line in one forward pass: each field's reader
+// takes its token from eight-byte words of the padded line and stops at the
+// first byte that cannot continue it, which must then be the separator (or
+// the end of the line for the last field). It handles the shapes that
+// flow logs are made of: numbers of up to 16 digits, dotted quads, IPv6
+// addresses, the ACCEPT/REJECT and OK/NODATA/SKIPDATA words, "-", and any
+// other token as a string. Anything else — a bad line, a 17-digit number —
+// makes it give up, and the general path, which finds every separator
+// first, parses the line again and says what is wrong. A line the fast path
+// accepts yields the same Record as the general path (FuzzParseLine checks
+// both agree).
+
+// nonDigits marks with their high bit the bytes of x ^ zeros that are not
+// decimal digits. A carry can only run from a marked byte into later ones,
+// so the lowest mark is exact: its byte is the first non-digit.
+func nonDigits(x uint64) uint64 {
+	return ((x + 0x76*ones) | x) & high
+}
+
+// fold8 turns the t leading digit bytes of x (x ^ zeros, little-endian,
+// 1 <= t <= 8) into their value.
+func fold8(x uint64, t int) uint64 {
+	x <<= uint(8-t) * 8 // drop the bytes past the token; zeros lead
+	x = x * (1 + 10<<8) >> 8
+	x = (x & 0x00ff00ff00ff00ff) * (1 + 100<<16) >> 16
+	return (x & 0x0000ffff0000ffff) * (1 + 10000<<32) >> 32
+}
+
+var pow10 = [9]uint64{1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8}
+
+// number reads the decimal number of 1 to 16 digits at buf[off:] and
+// returns it with the offset of the byte after it; ok is false for no digit
+// or more than 16. buf must hold eight bytes past the line.
+func number(buf []byte, off int) (v uint64, end int, ok bool) {
+	x := binary.LittleEndian.Uint64(buf[off:]) ^ zeros
+	m := nonDigits(x)
+	if m != 0 {
+		t := bits.TrailingZeros64(m) >> 3
+		if t == 0 {
+			return 0, off, false
+		}
+		return fold8(x, t), off + t, true
+	}
+	y := binary.LittleEndian.Uint64(buf[off+8:]) ^ zeros
+	m = nonDigits(y)
+	if m == 0 {
+		return 0, off, false
+	}
+	t := bits.TrailingZeros64(m) >> 3
+	hi := fold8(x, 8)
+	if t == 0 {
+		return hi, off + 8, true
+	}
+	return hi*pow10[t] + fold8(y, t), off + 8 + t, true
+}
+
+// tokenEnd returns the offset of the first space at or after off, or n, the
+// length of the line, when there is none.
+func tokenEnd(buf []byte, off, n int) int {
+	for off < n {
+		if m := spaces(binary.LittleEndian.Uint64(buf[off:])); m != 0 {
+			return min(off+bits.TrailingZeros64(m)>>3, n)
+		}
+		off += 8
+	}
+	return n
+}
+
+// ipv4 reads a dotted quad without leading zeros at buf[off:] and returns
+// the offset of the byte after it.
+func ipv4(buf []byte, off int) (netip.Addr, int, bool) {
+	var b [4]byte
+	i := off
+	for oct := range b {
+		if oct > 0 {
+			if buf[i] != '.' {
+				return netip.Addr{}, off, false
+			}
+			i++
+		}
+		v := uint(buf[i] - '0')
+		if v > 9 {
+			return netip.Addr{}, off, false
+		}
+		i++
+		if v != 0 { // a leading 0 is the whole octet
+			if d := uint(buf[i] - '0'); d <= 9 {
+				v = v*10 + d
+				i++
+				if d := uint(buf[i] - '0'); d <= 9 {
+					v = v*10 + d
+					i++
+					if v > 255 {
+						return netip.Addr{}, off, false
+					}
+				}
+			}
+		}
+		b[oct] = byte(v)
+	}
+	return netip.AddrFrom4(b), i, true
+}
+
+// addrAt reads an IPv4 or IPv6 address at buf[off:], n being the length of
+// the line.
+func addrAt(line string, buf []byte, off, n int) (netip.Addr, int, bool) {
+	if a, end, ok := ipv4(buf, off); ok {
+		return a, end, true
+	}
+	end := tokenEnd(buf, off, n)
+	a, ok := parseIPv6(line[off:end])
+	return a, end, ok
+}
+
+// Little-endian words of the fixed tokens.
+const (
+	wordACCEPT   = 'A' | 'C'<<8 | 'C'<<16 | 'E'<<24 | 'P'<<32 | 'T'<<40
+	wordREJECT   = 'R' | 'E'<<8 | 'J'<<16 | 'E'<<24 | 'C'<<32 | 'T'<<40
+	wordOK       = 'O' | 'K'<<8
+	wordNODATA   = 'N' | 'O'<<8 | 'D'<<16 | 'A'<<24 | 'T'<<32 | 'A'<<40
+	wordSKIPDATA = 'S' | 'K'<<8 | 'I'<<16 | 'P'<<24 | 'D'<<32 | 'A'<<40 | 'T'<<48 | 'A'<<56
+	mask2        = 1<<16 - 1
+	mask6        = 1<<48 - 1
+)
+
+// parseFast parses line into r by the fast path and reports whether it
+// could. line has no line end; buf holds it followed by eight zero bytes.
+func (p *Parser) parseFast(line string, buf []byte, r *Record) bool {
+	fields := p.format.fields
+	n := len(line)
+	last := len(fields) - 1
+	off := 0
+	var present uint64
+	for i, field := range fields {
+		var end int
+		var ok bool
+		if buf[off] == '-' && (buf[off+1] == ' ' || off+1 == n) {
+			end, ok = off+1, true
+		} else {
+			present |= 1 << field
+			var v uint64
+			switch field {
+			case FieldVersion, FieldTCPFlags, FieldTrafficPath, FieldEncryptionStatus:
+				v, end, ok = number(buf, off)
+				ok = ok && v <= math.MaxInt32
+				switch field {
+				case FieldVersion:
+					r.Version = int(v)
+				case FieldTCPFlags:
+					r.TCPFlags = int(v)
+				case FieldTrafficPath:
+					r.TrafficPath = int(v)
+				default:
+					r.EncryptionStatus = int(v)
+				}
+			case FieldSrcPort:
+				v, end, ok = number(buf, off)
+				ok = ok && v <= math.MaxUint16
+				r.SrcPort = int(v)
+			case FieldDstPort:
+				v, end, ok = number(buf, off)
+				ok = ok && v <= math.MaxUint16
+				r.DstPort = int(v)
+			case FieldProtocol:
+				v, end, ok = number(buf, off)
+				ok = ok && v <= math.MaxUint8
+				r.Protocol = int(v)
+			case FieldPackets:
+				r.Packets, end, ok = number(buf, off)
+			case FieldBytes:
+				r.Bytes, end, ok = number(buf, off)
+			case FieldStart:
+				v, end, ok = number(buf, off)
+				r.Start = int64(v)
+			case FieldEnd:
+				v, end, ok = number(buf, off)
+				r.End = int64(v)
+			case FieldSrcAddr:
+				r.SrcAddr, end, ok = addrAt(line, buf, off, n)
+			case FieldDstAddr:
+				r.DstAddr, end, ok = addrAt(line, buf, off, n)
+			case FieldPktSrcAddr:
+				r.PktSrcAddr, end, ok = addrAt(line, buf, off, n)
+			case FieldPktDstAddr:
+				r.PktDstAddr, end, ok = addrAt(line, buf, off, n)
+			case FieldAction:
+				switch binary.LittleEndian.Uint64(buf[off:]) & mask6 {
+				case wordACCEPT:
+					r.Action, end, ok = ActionAccept, off+6, true
+				case wordREJECT:
+					r.Action, end, ok = ActionReject, off+6, true
+				}
+			case FieldLogStatus:
+				w := binary.LittleEndian.Uint64(buf[off:])
+				switch {
+				case w&mask2 == wordOK:
+					r.LogStatus, end, ok = StatusOK, off+2, true
+				case w&mask6 == wordNODATA:
+					r.LogStatus, end, ok = StatusNoData, off+6, true
+				case w == wordSKIPDATA:
+					r.LogStatus, end, ok = StatusSkipData, off+8, true
+				}
+			default:
+				end = tokenEnd(buf, off, n)
+				ok = end > off
+				s := line[off:end]
+				switch field {
+				case FieldAccountID:
+					r.AccountID = s
+				case FieldInterfaceID:
+					r.InterfaceID = s
+				case FieldVPCID:
+					r.VPCID = s
+				case FieldSubnetID:
+					r.SubnetID = s
+				case FieldInstanceID:
+					r.InstanceID = s
+				case FieldFlowDirection:
+					r.FlowDirection = s
+				}
+			}
+		}
+		// The token must end at a separator, the last one at the end of
+		// the line.
+		if !ok || (i == last) != (end == n) || (end < n && buf[end] != ' ') {
+			return false
+		}
+		r.ends[i] = int32(end)
+		off = end + 1
+	}
+	r.present = present
+	return true
+}

@@ -1,0 +1,82 @@
+package flowrecord
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestFastPathTakesGeneratedLines checks that the fast path parses every
+// line the generator writes, IPv6, NODATA and SKIPDATA included, and that
+// the general path reads each of them into the same record. A fast path
+// that gave up on common lines would stay correct but lose its point.
+func TestFastPathTakesGeneratedLines(t *testing.T) {
+	for _, format := range []string{DefaultFormatString, wideV5Format, allV11Format} {
+		f := mustFormat(t, format)
+		p := NewParser(f)
+		g := NewGenerator(GenConfig{Seed: 7, Records: 20_000, Interfaces: 12, Format: f})
+		for g.Next() {
+			line := g.Line()
+			var fast, general Record
+			fast.reset(f)
+			buf := append([]byte(line), pad[:]...)
+			if !p.parseFast(line, buf, &fast) {
+				t.Fatalf("format %.40q...: fast path gives up on %q", format, line)
+			}
+			fast.line = line
+			if !parseGeneralOnly(p, line, &general) {
+				t.Fatalf("general path fails on %q: %v", line, p.fail.toError())
+			}
+			checkRecord(t, &fast, &general)
+		}
+	}
+}
+
+// TestFastPathGivesUp lists lines the fast path must leave to the general
+// path, which then parses them or names the fault.
+func TestFastPathGivesUp(t *testing.T) {
+	const good = "2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK"
+	with := func(i int, tok string) string {
+		toks := strings.Split(good, " ")
+		toks[i] = tok
+		return strings.Join(toks, " ")
+	}
+	for _, c := range []struct {
+		name, line string
+		valid      bool // the general path parses it
+	}{
+		{"17-digit bytes", with(9, "12345678901234567"), true},
+		{"20-digit bytes", with(9, "18446744073709551615"), true},
+		{"bytes overflow", with(9, "18446744073709551616"), false},
+		{"port out of range", with(6, "65536"), false},
+		{"protocol out of range", with(7, "256"), false},
+		{"sign", with(5, "+1"), false},
+		{"digits then letter", with(8, "20x"), false},
+		{"octet over 255", with(3, "172.31.16.256"), false},
+		{"leading zero octet", with(3, "172.031.16.1"), false},
+		{"quad then more", with(3, "1.2.3.4.5"), false},
+		{"quad with port", with(3, "1.2.3.4:80"), false},
+		{"action lower case", with(12, "accept"), false},
+		{"action longer", with(12, "ACCEPTED"), false},
+		{"status longer", with(13, "OKAY"), false},
+		{"status cut", with(13, "NODAT"), false},
+		{"NUL after status", good + "\x00", false},
+		{"trailing space", good + " ", false},
+		{"double space", strings.Replace(good, " ", "  ", 1), false},
+		{"one field short", good[:strings.LastIndexByte(good, ' ')], false},
+		{"one field more", good + " OK", false},
+		{"dash then more", with(5, "-1"), false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := NewParser(nil)
+			var r Record
+			r.reset(p.format)
+			buf := append([]byte(c.line), pad[:]...)
+			if p.parseFast(c.line, buf, &r) {
+				t.Errorf("fast path parses %q", c.line)
+			}
+			if err := p.Parse(c.line, &r); (err == nil) != c.valid {
+				t.Errorf("Parse(%q) error %v, want valid=%v", c.line, err, c.valid)
+			}
+		})
+	}
+}
