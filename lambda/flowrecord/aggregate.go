@@ -78,9 +78,9 @@ func NewAggregator(o Options) *Aggregator {
 	return &Aggregator{
 		opts:     o,
 		ifaces:   make(map[string]*stats),
-		talkers:  newSpaceSaving(o.MaxTracked, compareTalkers),
-		ports:    newSpaceSaving(o.MaxTracked, cmp.Compare[uint32]),
-		rejected: newSpaceSaving(o.MaxTracked, netip.Addr.Compare),
+		talkers:  newSpaceSaving(o.MaxTracked, compareTalkers, hashTalker),
+		ports:    newSpaceSaving(o.MaxTracked, cmp.Compare[uint32], hashPort),
+		rejected: newSpaceSaving(o.MaxTracked, netip.Addr.Compare, hashAddr),
 	}
 }
 

@@ -244,7 +244,14 @@ func TestHeavyHittersPastTheBound(t *testing.T) {
 		}
 	}
 	for _, x := range []*Aggregator{one, a} {
-		if x.talkers.len() > maxTracked || len(x.talkers.index) > maxTracked || len(x.talkers.exact) > maxTracked {
+		for _, tb := range []*table[talkerKey]{x.talkers.index, x.talkers.exact} {
+			// The hash tables hold at most MaxTracked keys in at most four
+			// slots a key (half full at most, rounded up to a power of two).
+			if tb != nil && (tb.len() > maxTracked || len(tb.slots) > max(minTableSlots, 4*maxTracked)) {
+				t.Errorf("hash table holds %d keys in %d slots, bound is %d keys", tb.len(), len(tb.slots), maxTracked)
+			}
+		}
+		if x.talkers.len() > maxTracked {
 			t.Errorf("table holds %d keys, bound is %d", x.talkers.len(), maxTracked)
 		}
 	}

@@ -17,10 +17,11 @@ import (
 type spaceSaving[K comparable] struct {
 	capacity int
 	compare  func(a, b K) int // orders keys to break ties deterministically
+	hash     func(K) uint64
 
-	exact map[K]uint64 // the exact phase; nil in the Space-Saving phase
+	exact *table[K] // counts in the exact phase; nil in the Space-Saving phase
 
-	index   map[K]int32
+	index   *table[K] // entry index of each key in the Space-Saving phase
 	entries []ssEntry[K]
 	heap    []int32 // entry indexes, a min-heap on count
 	evicted bool
@@ -33,29 +34,30 @@ type ssEntry[K comparable] struct {
 	pos   int32  // position in heap
 }
 
-func newSpaceSaving[K comparable](capacity int, compare func(a, b K) int) *spaceSaving[K] {
+func newSpaceSaving[K comparable](capacity int, compare func(a, b K) int, hash func(K) uint64) *spaceSaving[K] {
 	return &spaceSaving[K]{
 		capacity: capacity,
 		compare:  compare,
-		exact:    make(map[K]uint64, min(capacity, 64)),
+		hash:     hash,
+		exact:    newTable(hash, min(capacity, 64)),
 	}
 }
 
 func (s *spaceSaving[K]) len() int {
 	if s.exact != nil {
-		return len(s.exact)
+		return s.exact.len()
 	}
 	return len(s.entries)
 }
 
 func (s *spaceSaving[K]) add(k K, w uint64) {
 	if s.exact != nil {
-		if len(s.exact) < s.capacity {
-			s.exact[k] += w
+		if s.exact.len() < s.capacity {
+			*s.exact.ref(k) += w
 			return
 		}
-		if _, ok := s.exact[k]; ok {
-			s.exact[k] += w
+		if c := s.exact.get(k); c != nil {
+			*c += w
 			return
 		}
 		if s.capacity <= 0 {
@@ -64,16 +66,16 @@ func (s *spaceSaving[K]) add(k K, w uint64) {
 		}
 		s.load(s.list(), false)
 	}
-	if i, ok := s.index[k]; ok {
-		e := &s.entries[i]
+	if i := s.index.get(k); i != nil {
+		e := &s.entries[*i]
 		e.count += w
 		s.down(int(e.pos))
 		return
 	}
 	i := s.heap[0]
 	e := &s.entries[i]
-	delete(s.index, e.key)
-	s.index[k] = i
+	s.index.delete(e.key)
+	*s.index.ref(k) = uint64(i)
 	e.key = k
 	e.err = e.count
 	e.count += w
@@ -86,10 +88,10 @@ func (s *spaceSaving[K]) list() []ssEntry[K] {
 	if s.exact == nil {
 		return slices.Clone(s.entries)
 	}
-	es := make([]ssEntry[K], 0, len(s.exact))
-	for k, c := range s.exact {
+	es := make([]ssEntry[K], 0, s.exact.len())
+	s.exact.all(func(k K, c uint64) {
 		es = append(es, ssEntry[K]{key: k, count: c})
-	}
+	})
 	return es
 }
 
@@ -97,19 +99,19 @@ func (s *spaceSaving[K]) list() []ssEntry[K] {
 // set, else in the Space-Saving phase.
 func (s *spaceSaving[K]) load(es []ssEntry[K], exact bool) {
 	if exact {
-		s.exact = make(map[K]uint64, len(es))
+		s.exact = newTable(s.hash, len(es))
 		for _, e := range es {
-			s.exact[e.key] = e.count
+			*s.exact.ref(e.key) = e.count
 		}
 		s.index, s.entries, s.heap = nil, nil, nil
 		return
 	}
 	s.exact = nil
 	s.entries = es
-	s.index = make(map[K]int32, len(es))
+	s.index = newTable(s.hash, len(es))
 	s.heap = make([]int32, len(es))
 	for i := range es {
-		s.index[es[i].key] = int32(i)
+		*s.index.ref(es[i].key) = uint64(i)
 		s.heap[i] = int32(i)
 		s.entries[i].pos = int32(i)
 	}
