@@ -458,10 +458,11 @@ func parseIPv6(s string) (netip.Addr, bool) {
 	case ellipsis >= 0:
 		return netip.Addr{}, false // "::" must stand for at least one group
 	}
+	// Whole words, not bytes: AddrFrom16 loads the array as two words,
+	// which the store buffer forwards only from stores of the same size.
 	var ip [16]byte
-	for k, v := range groups {
-		ip[2*k], ip[2*k+1] = byte(v>>8), byte(v)
-	}
+	binary.BigEndian.PutUint64(ip[:8], uint64(groups[0])<<48|uint64(groups[1])<<32|uint64(groups[2])<<16|uint64(groups[3]))
+	binary.BigEndian.PutUint64(ip[8:], uint64(groups[4])<<48|uint64(groups[5])<<32|uint64(groups[6])<<16|uint64(groups[7]))
 	return netip.AddrFrom16(ip), true
 }
 
