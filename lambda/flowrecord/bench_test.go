@@ -99,24 +99,42 @@ func newBaseline() *baseline {
 	}
 }
 
-func (bl *baseline) add(idx map[string]int, nfields int, line string) {
+// baselineIndex holds where each field the baseline reads sits in a line,
+// looked up by name once per format.
+type baselineIndex struct {
+	iface, srcaddr, dstaddr, srcport, dstport, protocol, packets, bytes, start, end, action int
+}
+
+func newBaselineIndex(f *Format) *baselineIndex {
+	at := map[string]int{}
+	for i, fd := range f.Fields() {
+		at[fd.Name()] = i
+	}
+	return &baselineIndex{
+		iface: at["interface-id"], srcaddr: at["srcaddr"], dstaddr: at["dstaddr"],
+		srcport: at["srcport"], dstport: at["dstport"], protocol: at["protocol"],
+		packets: at["packets"], bytes: at["bytes"], start: at["start"], end: at["end"],
+		action: at["action"],
+	}
+}
+
+func (bl *baseline) add(ix *baselineIndex, nfields int, line string) {
 	fs := strings.Fields(line)
 	if len(fs) != nfields {
 		bl.malformed++
 		return
 	}
-	get := func(name string) string { return fs[idx[name]] }
-	st := bl.ifaces[get("interface-id")]
+	st := bl.ifaces[fs[ix.iface]]
 	if st == nil {
 		st = &baselineStats{}
-		bl.ifaces[get("interface-id")] = st
+		bl.ifaces[fs[ix.iface]] = st
 	}
 	st.records++
-	bytes, _ := strconv.ParseUint(get("bytes"), 10, 64)
-	packets, _ := strconv.ParseUint(get("packets"), 10, 64)
-	start, _ := strconv.ParseInt(get("start"), 10, 64)
-	end, _ := strconv.ParseInt(get("end"), 10, 64)
-	if _, err := strconv.Atoi(get("srcport")); err != nil && get("srcport") != "-" {
+	bytes, _ := strconv.ParseUint(fs[ix.bytes], 10, 64)
+	packets, _ := strconv.ParseUint(fs[ix.packets], 10, 64)
+	start, _ := strconv.ParseInt(fs[ix.start], 10, 64)
+	end, _ := strconv.ParseInt(fs[ix.end], 10, 64)
+	if _, err := strconv.Atoi(fs[ix.srcport]); err != nil && fs[ix.srcport] != "-" {
 		bl.malformed++
 		return
 	}
@@ -126,17 +144,17 @@ func (bl *baseline) add(idx map[string]int, nfields int, line string) {
 		st.start = start
 	}
 	st.end = max(st.end, end)
-	switch get("action") {
+	switch fs[ix.action] {
 	case "ACCEPT":
 		st.accepted++
 	case "REJECT":
 		st.rejected++
-		bl.rejected[get("srcaddr")]++
+		bl.rejected[fs[ix.srcaddr]]++
 	}
-	if get("srcaddr") != "-" {
-		bl.talkers[get("srcaddr")+" "+get("dstaddr")] += bytes
-		bl.ports[get("dstport")+"/"+get("protocol")]++
-		bl.protocols[get("protocol")] += bytes
+	if fs[ix.srcaddr] != "-" {
+		bl.talkers[fs[ix.srcaddr]+" "+fs[ix.dstaddr]] += bytes
+		bl.ports[fs[ix.dstport]+"/"+fs[ix.protocol]]++
+		bl.protocols[fs[ix.protocol]] += bytes
 	}
 }
 
@@ -144,20 +162,53 @@ func BenchmarkBaseline(b *testing.B) {
 	for _, bf := range benchFormats {
 		b.Run(bf.name, func(b *testing.B) {
 			f, lines := benchLines(b, bf.format)
-			idx := map[string]int{}
-			for i, fd := range f.Fields() {
-				idx[fd.Name()] = i
-			}
+			ix := newBaselineIndex(f)
 			bl := newBaseline()
 			for _, l := range lines {
-				bl.add(idx, f.Len(), l)
+				bl.add(ix, f.Len(), l)
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				bl.add(idx, f.Len(), lines[i&(len(lines)-1)])
+				bl.add(ix, f.Len(), lines[i&(len(lines)-1)])
 			}
 			reportRate(b)
 		})
+	}
+}
+
+// TestBaselineAgrees checks that the baseline counts what the aggregator
+// counts on the benchmark lines, so that the benchmarks compare equal work.
+func TestBaselineAgrees(t *testing.T) {
+	for _, bf := range benchFormats {
+		f, lines := benchLines(t, bf.format)
+		bl := newBaseline()
+		ix := newBaselineIndex(f)
+		a := NewAggregator(Options{})
+		p := NewParser(f)
+		for _, l := range lines {
+			bl.add(ix, f.Len(), l)
+			a.AddLine(p, l)
+		}
+		s := a.Summary()
+		var records, bytes, rejected uint64
+		for _, st := range bl.ifaces {
+			records += st.records
+			bytes += st.bytes
+			rejected += st.rejected
+		}
+		if records != s.Totals.Records || bytes != s.Totals.Bytes || rejected != s.Totals.Rejected ||
+			len(bl.ifaces) != len(s.Interfaces) || bl.malformed != int(s.Malformed.Count) {
+			t.Errorf("%s: baseline counts %d records, %d bytes, %d rejected, %d interfaces, %d malformed; aggregator %d, %d, %d, %d, %d",
+				bf.name, records, bytes, rejected, len(bl.ifaces), bl.malformed,
+				s.Totals.Records, s.Totals.Bytes, s.Totals.Rejected, len(s.Interfaces), s.Malformed.Count)
+		}
+		var top uint64
+		for _, b := range bl.talkers {
+			top = max(top, b)
+		}
+		if len(s.TopTalkers) == 0 || s.TopTalkers[0].Bytes != top {
+			t.Errorf("%s: top talker %v, baseline's largest pair has %d bytes", bf.name, s.TopTalkers, top)
+		}
 	}
 }
