@@ -3,6 +3,7 @@ package digest
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -113,14 +114,68 @@ type lineReader struct {
 	rec     flowrecord.Record
 	t       tally
 
-	// The stream of the previous event: events come in runs of one stream.
-	stream    string
-	streamENI string
-	format    *flowrecord.Format
+	// streams holds what each stream's name tells; recent caches its
+	// entries by a cheap hash of the name. FilterLogEvents interleaves the
+	// events of a group's streams, so the name changes from one event to
+	// the next, and working out its interface and format again, or even
+	// hashing all of it for a map, costs a good part of parsing the line.
+	streams map[string]*streamInfo
+	recent  [64]*streamInfo
+}
+
+// streamInfo is what an event's stream name tells: the interface a record
+// without ${interface-id} belongs to, and the format to read it with.
+type streamInfo struct {
+	name   string
+	eni    string
+	format *flowrecord.Format // nil when no flow log describes the stream
+	parser *flowrecord.Parser // for format
 }
 
 func newLineReader(fs *formats, agg *flowrecord.Aggregator) *lineReader {
-	return &lineReader{fs: fs, agg: agg, parsers: map[*flowrecord.Format]*flowrecord.Parser{}}
+	return &lineReader{
+		fs:      fs,
+		agg:     agg,
+		parsers: map[*flowrecord.Format]*flowrecord.Parser{},
+		streams: map[string]*streamInfo{},
+	}
+}
+
+// stream returns what name tells.
+func (lr *lineReader) stream(name string) *streamInfo {
+	slot := &lr.recent[streamSlot(name)]
+	if s := *slot; s != nil && s.name == name {
+		return s
+	}
+	s := lr.streams[name]
+	if s == nil {
+		name = strings.Clone(name) // the key must not pin the page
+		s = &streamInfo{name: name, eni: streamInterface(name), format: lr.fs.forStream(name)}
+		if s.format != nil {
+			s.parser = lr.parser(s.format)
+		}
+		lr.streams[name] = s
+	}
+	*slot = s
+	return s
+}
+
+// streamSlot hashes the first and last eight bytes of a stream name, where
+// names such as "eni-0a1b2c3d4e5f67890-all" differ.
+func streamSlot(name string) int {
+	h := uint64(len(name))
+	if n := len(name); n >= 8 {
+		h ^= le64(name) ^ le64(name[n-8:])*0xc2b2ae3d27d4eb4f
+	}
+	return int(h * 0x9e3779b97f4a7c15 >> 58)
+}
+
+// le64 reads the first eight bytes of s, little-endian; the compiler makes
+// it one load.
+func le64(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
 func (lr *lineReader) parser(f *flowrecord.Format) *flowrecord.Parser {
@@ -129,21 +184,17 @@ func (lr *lineReader) parser(f *flowrecord.Format) *flowrecord.Parser {
 		p = flowrecord.NewParser(f)
 		lr.parsers[f] = p
 	}
-	p.SetInterfaceID(lr.streamENI)
 	return p
 }
 
 // add reads one event's line from the named stream.
 func (lr *lineReader) add(streamName, line string) {
 	lr.t.Events++
-	if streamName != lr.stream {
-		lr.stream = streamName
-		lr.streamENI = streamInterface(streamName)
-		lr.format = lr.fs.forStream(streamName)
-	}
+	s := lr.stream(streamName)
 	var firstErr error
-	if lr.format != nil {
-		firstErr = lr.parser(lr.format).Parse(line, &lr.rec)
+	if s.parser != nil {
+		s.parser.SetInterfaceID(s.eni)
+		firstErr = s.parser.Parse(line, &lr.rec)
 		if firstErr == nil {
 			lr.count()
 			return
@@ -151,12 +202,14 @@ func (lr *lineReader) add(streamName, line string) {
 	}
 	if n := fieldCount(line); n > 0 {
 		for _, f := range lr.fs.candidates {
-			if f == lr.format || f.Len() != n {
+			if f == s.format || f.Len() != n {
 				continue
 			}
-			err := lr.parser(f).Parse(line, &lr.rec)
+			p := lr.parser(f)
+			p.SetInterfaceID(s.eni)
+			err := p.Parse(line, &lr.rec)
 			if err == nil {
-				if lr.format != nil {
+				if s.format != nil {
 					lr.t.OtherFormat++
 				}
 				lr.count()

@@ -3,6 +3,7 @@ package digest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -88,5 +89,56 @@ func TestReadErrorReturnsPromptly(t *testing.T) {
 				t.Fatal("readSlices did not return 10 s after a slice failed")
 			}
 		})
+	}
+}
+
+// TestLineReaderInterleavedStreams feeds alternating events of streams
+// with different formats, among them two names that share a slot of the
+// reader's stream cache: each line must be read with its own stream's
+// format and interface.
+func TestLineReaderInterleavedStreams(t *testing.T) {
+	short, err := flowrecord.ParseFormat("${srcaddr} ${dstaddr} ${bytes}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Find two interfaces whose stream names collide in the cache.
+	var a, b string
+	seen := map[int]string{}
+	for i := 0; b == ""; i++ {
+		eni := fmt.Sprintf("eni-%017x", i*7919)
+		slot := streamSlot(eni + "-all")
+		if other, ok := seen[slot]; ok {
+			a, b = other, eni
+		}
+		seen[slot] = eni
+	}
+	c := "eni-0ffffffffffffffff"
+	fs := &formats{
+		byInterface: map[string]map[string]*flowrecord.Format{
+			a: {"ALL": flowrecord.DefaultFormat()},
+			b: {"ALL": short},
+			c: {"ALL": short},
+		},
+		candidates: []*flowrecord.Format{flowrecord.DefaultFormat(), short},
+	}
+	agg := flowrecord.NewAggregator(flowrecord.Options{})
+	lr := newLineReader(fs, agg)
+	long := func(eni string) string {
+		return "2 123456789010 " + eni + " 10.0.0.1 10.0.0.2 443 49152 6 10 100 1418530010 1418530070 ACCEPT OK"
+	}
+	for range 50 {
+		lr.add(a+"-all", long(a))
+		lr.add(b+"-all", "10.0.0.3 10.0.0.4 200")
+		lr.add(c+"-all", "10.0.0.5 10.0.0.6 300")
+	}
+	s := agg.Summary()
+	if s.Malformed.Count != 0 || lr.t.OtherFormat != 0 {
+		t.Fatalf("malformed %d %v, other format %d", s.Malformed.Count, s.Malformed.Samples, lr.t.OtherFormat)
+	}
+	for eni, bytes := range map[string]uint64{a: 100, b: 200, c: 300} {
+		got, ok := s.Interface(eni)
+		if !ok || got.Records != 50 || got.Bytes != 50*bytes {
+			t.Errorf("%s: %+v, want 50 records of %d bytes", eni, got, bytes)
+		}
 	}
 }
