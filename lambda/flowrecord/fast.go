@@ -139,14 +139,14 @@ func (p *Parser) parseFast(line string, buf []byte, r *Record) bool {
 	n := len(line)
 	last := len(fields) - 1
 	off := 0
-	var present uint64
+	present := p.format.mask
 	for i, field := range fields {
 		var end int
 		var ok bool
 		if buf[off] == '-' && (buf[off+1] == ' ' || off+1 == n) {
 			end, ok = off+1, true
+			present &^= 1 << field
 		} else {
-			present |= 1 << field
 			var v uint64
 			switch field {
 			case FieldVersion, FieldTCPFlags, FieldTrafficPath, FieldEncryptionStatus:

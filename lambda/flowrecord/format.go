@@ -39,6 +39,7 @@ func (e *FormatError) Unwrap() error { return e.Err }
 // A Format is immutable and safe for concurrent use.
 type Format struct {
 	fields  []Field
+	mask    uint64         // bit f set for each field f of the format
 	pos     [fieldEnd]int8 // index of each field in a record, -1 when absent
 	version int
 	str     string
@@ -92,6 +93,7 @@ func ParseFormat(s string) (*Format, error) {
 			return nil, &FormatError{Offset: off, Token: tok, Err: ErrDuplicateField}
 		}
 		f.pos[field] = int8(len(f.fields))
+		f.mask |= 1 << field
 		f.fields = append(f.fields, field)
 		f.version = max(f.version, field.Version())
 		if end < 0 {
