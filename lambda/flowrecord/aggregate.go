@@ -11,9 +11,10 @@ type Options struct {
 	// TopK is the length of each top list. Default 10.
 	TopK int
 	// MaxTracked is the number of keys each top list tracks: the bound on
-	// heavy-hitter memory, at most about 150 bytes a key. The lists are
-	// exact while no list sees more distinct keys than this. Default
-	// 10,000; never below TopK.
+	// heavy-hitter memory, at most about 250 bytes a key for the top
+	// talkers and less for the other lists (about 3.5 MB for the three at
+	// the default). The lists are exact while no list sees more distinct
+	// keys than this. Default 10,000; never below TopK.
 	MaxTracked int
 	// MalformedSamples is how many malformed lines to keep. Default 5;
 	// negative keeps none.

@@ -245,9 +245,10 @@ func TestHeavyHittersPastTheBound(t *testing.T) {
 	}
 	for _, x := range []*Aggregator{one, a} {
 		for _, tb := range []*table[talkerKey]{x.talkers.index, x.talkers.exact} {
-			// The hash tables hold at most MaxTracked keys in at most four
-			// slots a key (half full at most, rounded up to a power of two).
-			if tb != nil && (tb.len() > maxTracked || len(tb.slots) > max(minTableSlots, 4*maxTracked)) {
+			// The hash tables hold at most MaxTracked keys in at most 8/3
+			// slots a key (three quarters full at most, rounded up to a
+			// power of two).
+			if tb != nil && (tb.len() > maxTracked || 3*len(tb.slots) > max(3*minTableSlots, 8*maxTracked)) {
 				t.Errorf("hash table holds %d keys in %d slots, bound is %d keys", tb.len(), len(tb.slots), maxTracked)
 			}
 		}

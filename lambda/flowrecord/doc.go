@@ -18,8 +18,12 @@
 // raw token through Record.Value. A "-" is an absent value, which Record.Has
 // reports. NODATA and SKIPDATA lines parse like any other.
 //
-// Parsing allocates nothing: the Record's strings share the line's memory
-// and the Record is reused from line to line. Tag fields of version 11 are
+// A line is read in one pass, each field's reader taking its token from
+// eight-byte words and stopping at the separator; a line that pass cannot
+// take (an unusual but valid token such as a 20-digit byte count, or a bad
+// line) is read again by a general path that finds every separator first
+// and names what is wrong. Parsing allocates nothing: the Record's strings
+// share the line's memory and the Record is reused from line to line. Tag fields of version 11 are
 // percent-encoded UTF-8; Record.Decoded decodes one when asked. A line that
 // is not a record of the format (wrong field count, a number that does not
 // parse or is out of range, an invalid address, an empty line) yields a
@@ -36,14 +40,14 @@
 // destination ports (by records) and top rejected sources (by records), use
 // the weighted Space-Saving algorithm of Metwally, Agrawal and El Abbadi
 // (2005), each with a table of Options.MaxTracked keys. Memory is therefore
-// bounded by MaxTracked per list whatever the input (at most about 150 bytes
-// a key), plus a counter per interface and per protocol and a bounded list
-// of SKIPDATA windows.
+// bounded by MaxTracked per list whatever the input (at most about 250
+// bytes a key: the key, its counts, and a share of an open-addressing hash
+// table at most three quarters full), plus a counter per interface and per
+// protocol and a bounded list of SKIPDATA windows.
 //
 // While a list sees no more than MaxTracked distinct keys its counts are
-// exact, and so is its top K, ordered by count and then by key; the table is
-// then a plain map of counts. Past the
-// bound a new key takes the counter of the smallest count and inherits that
+// exact, and so is its top K, ordered by count and then by key; the table
+// then holds only counts. Past the bound a new key takes the counter of the smallest count and inherits that
 // count as its error. Then, with N the list's total weight: every key whose
 // true count exceeds N/MaxTracked is still in the table; a reported count
 // overstates the true one by at most its MaxError (at most N/MaxTracked);

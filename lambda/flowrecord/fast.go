@@ -11,9 +11,9 @@ import (
 // takes its token from eight-byte words of the padded line and stops at the
 // first byte that cannot continue it, which must then be the separator (or
 // the end of the line for the last field). It handles the shapes that
-// flow logs are made of: numbers of up to 16 digits, dotted quads, IPv6
+// flow logs are made of: numbers of up to 15 digits, dotted quads, IPv6
 // addresses, the ACCEPT/REJECT and OK/NODATA/SKIPDATA words, "-", and any
-// other token as a string. Anything else — a bad line, a 17-digit number —
+// other token as a string. Anything else — a bad line, a 16-digit number —
 // makes it give up, and the general path, which finds every separator
 // first, parses the line again and says what is wrong. A line the fast path
 // accepts yields the same Record as the general path (FuzzParseLine checks
@@ -37,9 +37,9 @@ func fold8(x uint64, t int) uint64 {
 
 var pow10 = [9]uint64{1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8}
 
-// number reads the decimal number of 1 to 16 digits at buf[off:] and
+// number reads the decimal number of 1 to 15 digits at buf[off:] and
 // returns it with the offset of the byte after it; ok is false for no digit
-// or more than 16. buf must hold eight bytes past the line.
+// or more than 15. buf must hold eight bytes past the line.
 func number(buf []byte, off int) (v uint64, end int, ok bool) {
 	x := binary.LittleEndian.Uint64(buf[off:]) ^ zeros
 	m := nonDigits(x)

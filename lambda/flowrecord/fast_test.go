@@ -44,6 +44,7 @@ func TestFastPathGivesUp(t *testing.T) {
 		name, line string
 		valid      bool // the general path parses it
 	}{
+		{"16-digit bytes", with(9, "1234567890123456"), true},
 		{"17-digit bytes", with(9, "12345678901234567"), true},
 		{"20-digit bytes", with(9, "18446744073709551615"), true},
 		{"bytes overflow", with(9, "18446744073709551616"), false},

@@ -7,7 +7,7 @@ import (
 )
 
 // table maps keys to uint64 values by open addressing with linear probing,
-// at most half full. Against a Go map it saves the generic hashing of the
+// at most three quarters full. Against a Go map it saves the generic hashing of the
 // 48-byte talker keys and the map's bookkeeping: the top-list updates are
 // two of the few things the aggregator does per record.
 type table[K comparable] struct {
@@ -27,7 +27,7 @@ const minTableSlots = 16
 
 func newTable[K comparable](hash func(K) uint64, hint int) *table[K] {
 	t := &table[K]{hash: hash}
-	t.alloc(max(minTableSlots, 1<<bits.Len(uint(2*hint))))
+	t.alloc(max(minTableSlots, 1<<bits.Len(uint(hint+hint/3))))
 	return t
 }
 
@@ -73,7 +73,7 @@ func (t *table[K]) ref(k K) *uint64 {
 			return &s.val
 		}
 	}
-	if 2*(t.n+1) > len(t.slots) {
+	if 4*(t.n+1) > 3*len(t.slots) {
 		t.grow()
 		return t.ref(k)
 	}
