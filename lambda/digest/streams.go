@@ -42,8 +42,7 @@ func listStreams(ctx context.Context, api LogsAPI, group string) ([]stream, erro
 
 // streamInterface returns the interface id a flow log stream is named
 // after (^eni-[0-9a-f]+), such as eni-0c19436730cc350ae for
-// eni-0c19436730cc350ae-all, or "" for a stream of another name. It runs
-// once per event, so it is written out rather than a regexp.
+// eni-0c19436730cc350ae-all, or "" for a stream of another name.
 func streamInterface(name string) string {
 	const prefix = "eni-"
 	if !strings.HasPrefix(name, prefix) {

@@ -12,9 +12,10 @@ type Options struct {
 	TopK int
 	// MaxTracked is the number of keys each top list tracks: the bound on
 	// heavy-hitter memory, at most about 250 bytes a key for the top
-	// talkers and less for the other lists (about 3.5 MB for the three at
-	// the default). The lists are exact while no list sees more distinct
-	// keys than this. Default 10,000; never below TopK.
+	// talkers and less for the other lists: about 3.8 MB for the three
+	// when full at the default, and for a moment up to about three times
+	// that while full aggregators merge. The lists are exact while no list
+	// sees more distinct keys than this. Default 10,000; never below TopK.
 	MaxTracked int
 	// MalformedSamples is how many malformed lines to keep. Default 5;
 	// negative keeps none.

@@ -124,12 +124,6 @@ func (bl *baseline) add(ix *baselineIndex, nfields int, line string) {
 		bl.malformed++
 		return
 	}
-	st := bl.ifaces[fs[ix.iface]]
-	if st == nil {
-		st = &baselineStats{}
-		bl.ifaces[fs[ix.iface]] = st
-	}
-	st.records++
 	bytes, _ := strconv.ParseUint(fs[ix.bytes], 10, 64)
 	packets, _ := strconv.ParseUint(fs[ix.packets], 10, 64)
 	start, _ := strconv.ParseInt(fs[ix.start], 10, 64)
@@ -138,6 +132,12 @@ func (bl *baseline) add(ix *baselineIndex, nfields int, line string) {
 		bl.malformed++
 		return
 	}
+	st := bl.ifaces[fs[ix.iface]]
+	if st == nil {
+		st = &baselineStats{}
+		bl.ifaces[fs[ix.iface]] = st
+	}
+	st.records++
 	st.bytes += bytes
 	st.packets += packets
 	if st.start == 0 || start < st.start {
@@ -202,6 +202,14 @@ func TestBaselineAgrees(t *testing.T) {
 			t.Errorf("%s: baseline counts %d records, %d bytes, %d rejected, %d interfaces, %d malformed; aggregator %d, %d, %d, %d, %d",
 				bf.name, records, bytes, rejected, len(bl.ifaces), bl.malformed,
 				s.Totals.Records, s.Totals.Bytes, s.Totals.Rejected, len(s.Interfaces), s.Malformed.Count)
+		}
+		// A line the baseline rejects counts as malformed only.
+		bad := strings.Fields(lines[0])
+		bad[ix.srcport] = "x"
+		before := bl.ifaces[bad[ix.iface]].records
+		bl.add(ix, f.Len(), strings.Join(bad, " "))
+		if bl.ifaces[bad[ix.iface]].records != before || bl.malformed != int(s.Malformed.Count)+1 {
+			t.Errorf("%s: the baseline counts a bad line as a record", bf.name)
 		}
 		var top uint64
 		for _, b := range bl.talkers {

@@ -3,6 +3,7 @@ package flowrecord
 import (
 	"encoding/binary"
 	"math/bits"
+	"math/rand/v2"
 	"net/netip"
 )
 
@@ -134,12 +135,32 @@ func (t *table[K]) all(yield func(K, uint64)) {
 	}
 }
 
-// Hashes for the three key types. They need not be strong: keys come from
-// flow records, and a collision costs a probe, not a wrong count.
+// Hashes for the three key types. Whoever sends packets to an interface
+// chooses the source addresses and ports its flow records show (a scanner
+// spoofing sources, say), so the hashes are seeded per process, as Go's
+// own map hashes are: without the seed nobody can pick keys that all land
+// in one probe run and make every record walk it.
 
-func hashPort(k uint32) uint64 { return uint64(k) }
+// hashSeed is drawn once per process.
+var hashSeed = rand.Uint64()
 
-func hashAddr(a netip.Addr) uint64 {
+// mix folds x with the seed through a 64-by-64-bit multiply, as wyhash
+// does.
+func mix(x uint64) uint64 {
+	hi, lo := bits.Mul64(x^hashSeed, 0x9e3779b97f4a7c15)
+	return hi ^ lo
+}
+
+func hashPort(k uint32) uint64 { return mix(uint64(k)) }
+
+func hashAddr(a netip.Addr) uint64 { return mix(addrWord(a)) }
+
+func hashTalker(k talkerKey) uint64 { return mix(addrWord(k.src) ^ mix(addrWord(k.dst))) }
+
+// addrWord folds an address into a word: an IPv4 address is its four
+// bytes. Equality still tells an IPv4 address from the same address mapped
+// into IPv6, which fold alike.
+func addrWord(a netip.Addr) uint64 {
 	if a.Is4() {
 		b := a.As4()
 		return uint64(binary.LittleEndian.Uint32(b[:]))
@@ -155,8 +176,4 @@ func hashAddr(a netip.Addr) uint64 {
 	}
 	hi, lo := binary.LittleEndian.Uint64(b[:8]), binary.LittleEndian.Uint64(b[8:16])
 	return bits.RotateLeft64(hi*0xbf58476d1ce4e5b9, 31) ^ lo
-}
-
-func hashTalker(k talkerKey) uint64 {
-	return bits.RotateLeft64(hashAddr(k.src)*0x94d049bb133111eb, 29) ^ hashAddr(k.dst)
 }

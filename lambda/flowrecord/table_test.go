@@ -100,3 +100,47 @@ func TestTableHomes(t *testing.T) {
 		t.Fatalf("home(lastSlotHash) = %d, want %d", got, len(tb.slots)-1)
 	}
 }
+
+// TestSeededHashesResistFlooding finds IPv4 addresses that all land in one
+// slot of a table under one seed, as someone who knew the seed could, and
+// checks that under another seed they spread out. Flow record addresses
+// are partly chosen by whoever sends packets, so the hashes must not be
+// predictable from one process to the next.
+func TestSeededHashesResistFlooding(t *testing.T) {
+	saved := hashSeed
+	defer func() { hashSeed = saved }()
+
+	const keys = 1000
+	hashSeed = 0x243f6a8885a308d3
+	probe := newTable(hashAddr, keys) // only its size and homes are used
+	var crafted []netip.Addr
+	for x := uint32(0); len(crafted) < keys; x++ {
+		a := netip.AddrFrom4([4]byte{byte(x >> 24), byte(x >> 16), byte(x >> 8), byte(x)})
+		if probe.home(hashAddr(a)) == 0 {
+			crafted = append(crafted, a)
+		}
+	}
+	longestRun := func() int {
+		tb := newTable(hashAddr, keys)
+		for _, a := range crafted {
+			*tb.ref(a)++
+		}
+		longest, run := 0, 0
+		for _, s := range append(tb.slots, tb.slots...) { // runs may wrap
+			if s.used {
+				run++
+				longest = max(longest, run)
+			} else {
+				run = 0
+			}
+		}
+		return min(longest, len(tb.slots))
+	}
+	if got := longestRun(); got < keys {
+		t.Fatalf("under the seed they were crafted for, the keys make a run of %d slots, want %d: the test no longer crafts collisions", got, keys)
+	}
+	hashSeed = 0x13198a2e03707344
+	if got := longestRun(); got > 40 {
+		t.Errorf("under another seed the crafted keys still make a run of %d slots", got)
+	}
+}
