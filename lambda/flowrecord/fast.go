@@ -212,21 +212,7 @@ func (p *Parser) parseFast(line string, buf []byte, r *Record) bool {
 			default:
 				end = tokenEnd(buf, off, n)
 				ok = end > off
-				s := line[off:end]
-				switch field {
-				case FieldAccountID:
-					r.AccountID = s
-				case FieldInterfaceID:
-					r.InterfaceID = s
-				case FieldVPCID:
-					r.VPCID = s
-				case FieldSubnetID:
-					r.SubnetID = s
-				case FieldInstanceID:
-					r.InstanceID = s
-				case FieldFlowDirection:
-					r.FlowDirection = s
-				}
+				r.setString(field, line[off:end])
 			}
 		}
 		// The token must end at a separator, the last one at the end of

@@ -208,10 +208,8 @@ func (p *Parser) parseGeneral(line string, buf []byte, r *Record) bool {
 		switch field {
 		case FieldVersion:
 			r.Version, err = digitsInt(buf, off, l, math.MaxInt32)
-		case FieldAccountID:
-			r.AccountID = line[off:end]
-		case FieldInterfaceID:
-			r.InterfaceID = line[off:end]
+		case FieldAccountID, FieldInterfaceID, FieldVPCID, FieldSubnetID, FieldInstanceID, FieldFlowDirection:
+			r.setString(field, line[off:end])
 		case FieldSrcAddr:
 			r.SrcAddr, err = parseAddr(line, buf, off, end)
 		case FieldDstAddr:
@@ -254,20 +252,12 @@ func (p *Parser) parseGeneral(line string, buf []byte, r *Record) bool {
 			default:
 				err = ErrSyntax
 			}
-		case FieldVPCID:
-			r.VPCID = line[off:end]
-		case FieldSubnetID:
-			r.SubnetID = line[off:end]
-		case FieldInstanceID:
-			r.InstanceID = line[off:end]
 		case FieldTCPFlags:
 			r.TCPFlags, err = digitsInt(buf, off, l, math.MaxInt32)
 		case FieldPktSrcAddr:
 			r.PktSrcAddr, err = parseAddr(line, buf, off, end)
 		case FieldPktDstAddr:
 			r.PktDstAddr, err = parseAddr(line, buf, off, end)
-		case FieldFlowDirection:
-			r.FlowDirection = line[off:end]
 		case FieldTrafficPath:
 			r.TrafficPath, err = digitsInt(buf, off, l, math.MaxInt32)
 		case FieldEncryptionStatus:

@@ -191,6 +191,25 @@ var hexValues = func() (t [256]int8) {
 	return t
 }()
 
+// setString sets the typed string field f, if f is one; the parsers share
+// it so that the two agree on where each field goes.
+func (r *Record) setString(f Field, s string) {
+	switch f {
+	case FieldAccountID:
+		r.AccountID = s
+	case FieldInterfaceID:
+		r.InterfaceID = s
+	case FieldVPCID:
+		r.VPCID = s
+	case FieldSubnetID:
+		r.SubnetID = s
+	case FieldInstanceID:
+		r.InstanceID = s
+	case FieldFlowDirection:
+		r.FlowDirection = s
+	}
+}
+
 // reset clears the typed fields before a parse; token ends are
 // overwritten by position, so they need no clearing.
 func (r *Record) reset(f *Format) {
