@@ -13,8 +13,9 @@ type Unit string
 
 // Units the functions use.
 const (
-	Count Unit = "Count"
-	Bytes Unit = "Bytes"
+	Count   Unit = "Count"
+	Bytes   Unit = "Bytes"
+	Seconds Unit = "Seconds"
 )
 
 // Metric is one value to record.

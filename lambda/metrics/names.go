@@ -10,6 +10,10 @@ const (
 	NewInterfaces    = "NewInterfaces"
 	SkippedRecords   = "SkippedRecords"
 	MalformedRecords = "MalformedRecords"
+	// CheckpointAge is how far the digests' checkpoint lags behind the run's
+	// clock, emitted by every run, including runs with nothing to read, so
+	// that an alarm on it tells when the digests stop.
+	CheckpointAge = "CheckpointAgeSeconds"
 
 	// The enabler, per run. Coverage comes only from runs that see every
 	// tagged VPC.
