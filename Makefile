@@ -62,7 +62,7 @@ test: ## Everything CI runs: missing tools installed, lint, Go tests (with the b
 	$(MAKE) --no-print-directory test-template
 
 test-go: build
-	BOOTSTRAP_DIR=$(CURDIR)/build $(GO) test -count=1 -timeout 40m ./...
+	BOOTSTRAP_DIR=$(CURDIR)/build FLOWLOGS_REQUIRE_TOOLS=1 $(GO) test -count=1 -timeout 40m ./...
 
 test-template: synth
 	cfn-lint --ignore-checks $(CFN_LINT_IGNORE) -- cdk.out/*.template.json

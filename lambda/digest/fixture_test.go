@@ -57,6 +57,7 @@ func TestMain(m *testing.M) {
 // AWS SDK environment pointing at the proxy.
 func emulator(t testing.TB) (*testenv.Moto, *motoproxy.Proxy) {
 	t.Helper()
+	testenv.Need(t, testenv.MotoServer)
 	emuOnce.Do(func() {
 		moto, emuErr = testenv.StartMoto()
 		if emuErr != nil {

@@ -22,33 +22,42 @@ import (
 	"github.com/vpcflowlogs/flowlogs/lambda/settings"
 )
 
-// Every test talks to one moto server through one motoproxy: moto does not
-// paginate and never reports partial failures, the proxy adds both. Tests
-// reset both before they start, so they do not run in parallel.
+// Every test that needs AWS talks to one moto server through one motoproxy:
+// moto does not paginate and never reports partial failures, the proxy adds
+// both. They start on first use (see emulator), so that the pure tests run
+// without moto. Tests reset both before they start, so they do not run in
+// parallel.
 var (
+	shared   testenv.Shared
 	moto     *testenv.Moto
 	proxy    *motoproxy.Proxy
+	proxyErr error
 	cleanups []func() // run after every test
 )
 
 func TestMain(m *testing.M) {
-	var err error
-	if moto, err = testenv.StartMoto(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	if proxy, err = motoproxy.New(moto.URL); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		_ = moto.Close()
-		os.Exit(1)
-	}
 	code := m.Run()
 	for _, c := range cleanups {
 		c()
 	}
-	proxy.Close()
-	_ = moto.Close()
+	if proxy != nil {
+		proxy.Close()
+	}
+	shared.Close()
 	os.Exit(code)
+}
+
+// emulator starts moto and the proxy in front of it on first use.
+func emulator(t testing.TB) {
+	t.Helper()
+	m := shared.Moto(t)
+	if moto == nil && proxyErr == nil {
+		moto = m
+		proxy, proxyErr = motoproxy.New(m.URL)
+	}
+	if proxyErr != nil {
+		t.Fatalf("starting the proxy in front of moto: %v", proxyErr)
+	}
 }
 
 func clientConfig(url string) aws.Config {
@@ -73,6 +82,7 @@ type fixture struct {
 // 4, so a few VPCs already take several pages and batches.
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
+	emulator(t)
 	ctx := context.Background()
 	if err := moto.Reset(ctx); err != nil {
 		t.Fatal(err)

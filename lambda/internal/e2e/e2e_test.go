@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vpcflowlogs/flowlogs/lambda/internal/e2e"
+	"github.com/vpcflowlogs/flowlogs/lambda/internal/testenv"
 	"github.com/vpcflowlogs/flowlogs/lambda/reconcile"
 )
 
@@ -40,6 +41,7 @@ func TestMain(m *testing.M) {
 // Tests reset moto before use and do not run in parallel.
 func shared(t *testing.T) *e2e.Harness {
 	t.Helper()
+	testenv.Need(t, testenv.MotoServer, testenv.RIETool, testenv.Qemu, testenv.Node, testenv.NPX)
 	harnessOnce.Do(func() {
 		workDir, harnessErr = os.MkdirTemp("", "e2e-")
 		if harnessErr != nil {

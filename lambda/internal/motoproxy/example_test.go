@@ -10,7 +10,7 @@ import (
 // A test puts the proxy between the code under test and moto, chooses the
 // failures it wants, and reads the number of calls afterwards.
 func Example() {
-	p, err := motoproxy.New(moto.URL) // moto from testenv.StartMoto
+	p, err := motoproxy.New("http://127.0.0.1:5000") // moto's URL, e.g. from testenv.StartMoto
 	if err != nil {
 		fmt.Println(err)
 		return

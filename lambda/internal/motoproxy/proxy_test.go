@@ -20,17 +20,12 @@ import (
 	"github.com/vpcflowlogs/flowlogs/lambda/internal/testenv"
 )
 
-var moto *testenv.Moto
+// shared is moto, started by the first test that needs it.
+var shared testenv.Shared
 
 func TestMain(m *testing.M) {
-	var err error
-	moto, err = testenv.StartMoto()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
 	code := m.Run()
-	_ = moto.Close()
+	shared.Close()
 	os.Exit(code)
 }
 
@@ -40,6 +35,7 @@ func awsConfig(url string) aws.Config { return testenv.AWSConfig(url) }
 func setup(t *testing.T) (*motoproxy.Proxy, *ec2.Client) {
 	t.Helper()
 	ctx := context.Background()
+	moto := shared.Moto(t)
 	if err := moto.Reset(ctx); err != nil {
 		t.Fatal(err)
 	}
