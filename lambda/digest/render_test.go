@@ -280,3 +280,23 @@ func TestSubjectTextFollowsSNSRules(t *testing.T) {
 		t.Errorf("subjectText = %q, want %q", got, want)
 	}
 }
+
+func TestCapRunes(t *testing.T) {
+	for _, tc := range []struct {
+		name, in string
+		limit    int
+		want     string
+	}{
+		{"short", "web", 5, "web"},
+		{"exactly the cap in runes", "ééééé", 5, "ééééé"},
+		{"one over", "abcdef", 5, "abcd…"},
+		{"multi-byte over", "éééééé", 5, "éééé…"},
+		{"10 KB", strings.Repeat("x", 10<<10), 255, strings.Repeat("x", 254) + "…"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := capRunes(tc.in, tc.limit); got != tc.want {
+				t.Errorf("capRunes(%.40q, %d) = %.40q, want %.40q", tc.in, tc.limit, got, tc.want)
+			}
+		})
+	}
+}

@@ -155,3 +155,23 @@ func safeArg(a any) any {
 		return string(clean(fmt.Sprint(v), maxTextField))
 	}
 }
+
+// capRunes cuts s to at most limit runes, the last an ellipsis, for the
+// JSON digest: encoding/json escapes, but a field another principal can
+// fill must not take the digest's room.
+func capRunes(s string, limit int) string {
+	if len(s) <= limit {
+		return s // bytes bound runes
+	}
+	n := 0
+	for i := range s {
+		if n == limit-1 {
+			if utf8.RuneCountInString(s[i:]) == 1 {
+				return s
+			}
+			return s[:i] + "…"
+		}
+		n++
+	}
+	return s
+}
