@@ -300,3 +300,16 @@ func TestCapRunes(t *testing.T) {
 		})
 	}
 }
+
+// TestRenderHostileGolden shows a reader what escaped and capped fields
+// look like (testdata/hostile.txt; DIGEST.md links it).
+func TestRenderHostileGolden(t *testing.T) {
+	d := sampleDigest(t)
+	d.SkipData.Windows = d.SkipData.Windows[:2]
+	d.SkipData.Windows[0].InterfaceID = "eni-1\nTop talkers (bytes):"
+	d.BusiestInterfaces[0].InterfaceID = "eni-1234abcd\x1b[2J\u202efdp.exe"
+	d.NewInterfaces.Items[0].Description = "web \"frontend\"\u2028" + strings.Repeat("A", 10<<10)
+	d.NewInterfaces.Items[1].RequesterID = "AROAEXAMPLEID:\x00\xff"
+	d.Warnings = []string{"describing the new interfaces failed: api error: \x1b]8;;http://example.com\x07link\x1b]8;;\x07"}
+	golden(t, "hostile.txt", []byte(d.Subject()+"\n\n"+d.Text()))
+}

@@ -40,10 +40,11 @@ func clean(s string, limit int) safe {
 	return safe(escape(s, limit, false, false))
 }
 
-// quote is clean within double quotes, with inner quotes escaped: a
-// description cannot close its quotes and pose as the next field.
+// quote is clean within double quotes (limit runes and the quotes), with
+// inner quotes escaped: a description cannot close its quotes and pose as
+// the next field.
 func quote(s string, limit int) safe {
-	return safe(`"` + escape(s, limit-2, true, false) + `"`)
+	return safe(`"` + escape(s, limit, true, false) + `"`)
 }
 
 // subjectText makes s an SNS subject: printable ASCII only (anything else
