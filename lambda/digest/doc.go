@@ -26,6 +26,11 @@
 // the checkpoint to the stream's end (a repeated nextForwardToken); empty
 // pages on the way are not the end.
 //
+// Records, stream names and interface descriptions are written by others:
+// the plain text escapes and caps every string it did not make itself
+// (sanitize.go), and an interface id is taken only from a stream name of
+// the delivery service's form (streamInterface). DIGEST.md lists the rules.
+//
 // The AWS clients are narrow interfaces declared here (LogsAPI, EC2API,
 // ParameterAPI, TopicAPI), satisfied by the SDK's clients.
 package digest

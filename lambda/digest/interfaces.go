@@ -91,11 +91,16 @@ func eachInterface(ctx context.Context, api EC2API, name string, values []string
 	return nil
 }
 
+// maxEC2Text caps the free-text fields of an interface in the digest:
+// EC2 allows 255 characters in a description or a group name, and whoever
+// may call ec2:ModifyNetworkInterfaceAttribute writes them.
+const maxEC2Text = 255
+
 func interfaceInfo(ni ec2types.NetworkInterface) InterfaceInfo {
 	info := InterfaceInfo{
 		State:            InterfacePresent,
 		Type:             string(ni.InterfaceType),
-		Description:      aws.ToString(ni.Description),
+		Description:      capRunes(aws.ToString(ni.Description), maxEC2Text),
 		Status:           string(ni.Status),
 		RequesterManaged: aws.ToBool(ni.RequesterManaged),
 		RequesterID:      aws.ToString(ni.RequesterId),
@@ -115,7 +120,7 @@ func interfaceInfo(ni ec2types.NetworkInterface) InterfaceInfo {
 		info.PublicIP = aws.ToString(as.PublicIp)
 	}
 	for _, g := range ni.Groups {
-		info.SecurityGroups = append(info.SecurityGroups, SecurityGroup{ID: aws.ToString(g.GroupId), Name: aws.ToString(g.GroupName)})
+		info.SecurityGroups = append(info.SecurityGroups, SecurityGroup{ID: aws.ToString(g.GroupId), Name: capRunes(aws.ToString(g.GroupName), maxEC2Text)})
 	}
 	return info
 }

@@ -13,8 +13,9 @@ import (
 // message for a person, and the JSON digest holds the rest.
 const textListLimit = 10
 
-// Subject returns the SNS subject of a digest: ASCII, under SNS's 100
-// characters.
+// Subject returns the SNS subject of a digest: printable ASCII, under
+// SNS's 100 characters (subjectText holds it to SNS's rules whatever it
+// comes to say).
 func (d *Digest) Subject() string {
 	s := fmt.Sprintf("Flow log digest %s-%s UTC", d.Window.From.UTC().Format("2006-01-02 15:04"), d.Window.To.UTC().Format("15:04"))
 	switch {
@@ -23,112 +24,127 @@ func (d *Digest) Subject() string {
 	case d.Window.Partial:
 		s += " (partial)"
 	}
-	return s
+	return subjectText(s)
 }
 
-// Text renders the digest as a short plain-text message.
+// Text renders the digest as a short plain-text message. Every string in
+// it goes through textWriter.printf, which escapes and caps what another
+// principal could have written (interface ids and addresses from records,
+// EC2 descriptions, warnings quoting input): see sanitize.go.
 func (d *Digest) Text() string {
-	var b strings.Builder
-	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	var w textWriter
+	d.textHeader(&w)
+	d.textTotals(&w)
+	d.textNewInterfaces(&w)
+	d.textTopLists(&w)
+	if len(d.Warnings) > 0 {
+		w.printf("\nWarnings:\n")
+		for _, s := range d.Warnings[:min(len(d.Warnings), textListLimit)] {
+			w.printf("  %s\n", clean(s, maxTextLong))
+		}
+	}
+	return w.b.String()
+}
 
-	p("VPC flow log digest for %s\n", d.LogGroup)
-	p("Window: %s to %s (UTC)\n", d.Window.From.UTC().Format("2006-01-02 15:04:05"), d.Window.To.UTC().Format("2006-01-02 15:04:05"))
+func (d *Digest) textHeader(w *textWriter) {
+	w.printf("VPC flow log digest for %s\n", clean(d.LogGroup, maxTextLong))
+	w.printf("Window: %s to %s (UTC)\n", d.Window.From.UTC().Format("2006-01-02 15:04:05"), d.Window.To.UTC().Format("2006-01-02 15:04:05"))
 	if d.Window.Partial {
-		p("PARTIAL: this run stopped before %s; the next run continues from %s.\n",
+		w.printf("PARTIAL: this run stopped before %s; the next run continues from %s.\n",
 			d.Window.PlannedTo.UTC().Format("2006-01-02 15:04:05"), d.Window.To.UTC().Format("15:04:05"))
 	}
-	p("\n")
+	w.printf("\n")
 	if d.SkipData.Records > 0 {
-		p("WARNING: %s.\n", d.SkipData.Message)
-		for _, w := range d.SkipData.Windows[:min(len(d.SkipData.Windows), textListLimit)] {
-			p("  %s  %s to %s\n", w.InterfaceID, unixUTC(w.Start), unixUTC(w.End))
+		w.printf("WARNING: %s.\n", clean(d.SkipData.Message, maxTextLong))
+		for _, x := range d.SkipData.Windows[:min(len(d.SkipData.Windows), textListLimit)] {
+			w.printf("  %s  %s to %s\n", x.InterfaceID, unixUTC(x.Start), unixUTC(x.End))
 		}
-		p("\n")
+		w.printf("\n")
 	} else {
-		p("No records lost (no SKIPDATA).\n\n")
+		w.printf("No records lost (no SKIPDATA).\n\n")
 	}
+}
 
+func (d *Digest) textTotals(w *textWriter) {
 	t := d.Totals
-	p("Records: %s (%s accepted, %s rejected) on %d interface(s)\n", count(t.Records), count(t.Accepted), count(t.Rejected), t.Interfaces)
-	p("Bytes: %s accepted, %s rejected; %s packets\n", size(t.AcceptedBytes), size(t.RejectedBytes), count(t.Packets))
-	p("NODATA records: %s; malformed lines: %s\n", count(d.NoData.Records), count(d.Malformed.Count))
+	w.printf("Records: %s (%s accepted, %s rejected) on %d interface(s)\n", count(t.Records), count(t.Accepted), count(t.Rejected), t.Interfaces)
+	w.printf("Bytes: %s accepted, %s rejected; %s packets\n", size(t.AcceptedBytes), size(t.RejectedBytes), count(t.Packets))
+	w.printf("NODATA records: %s; malformed lines: %s\n", count(d.NoData.Records), count(d.Malformed.Count))
 	if d.Approximate {
-		p("Top lists are approximate: more distinct keys than tracked.\n")
+		w.printf("Top lists are approximate: more distinct keys than tracked.\n")
 	}
+}
 
-	p("\nNew interfaces: %d", d.NewInterfaces.Count)
+func (d *Digest) textNewInterfaces(w *textWriter) {
+	w.printf("\nNew interfaces: %d", d.NewInterfaces.Count)
 	if d.NewInterfaces.Gone > 0 {
-		p(" (%d gone)", d.NewInterfaces.Gone)
+		w.printf(" (%d gone)", d.NewInterfaces.Gone)
 	}
-	p("\n")
+	w.printf("\n")
 	items := d.NewInterfaces.Items
 	for _, n := range items[:min(len(items), textListLimit)] {
-		p("  %s  %s\n", n.InterfaceID, describe(n))
+		w.printf("  %s  %s\n", n.InterfaceID, describe(n))
 		if n.Traffic != nil {
-			p("    %s records, %s, %s rejected\n", count(n.Traffic.Records), size(n.Traffic.Bytes), count(n.Traffic.Rejected))
+			w.printf("    %s records, %s, %s rejected\n", count(n.Traffic.Records), size(n.Traffic.Bytes), count(n.Traffic.Rejected))
 		}
 	}
 	if more := d.NewInterfaces.Count - min(len(items), textListLimit); more > 0 {
-		p("  ... and %d more in the JSON digest\n", more)
+		w.printf("  ... and %d more in the JSON digest\n", more)
 	}
-
-	p("\nTop talkers (bytes):\n")
-	for _, x := range d.TopTalkers[:min(len(d.TopTalkers), textListLimit)] {
-		p("  %-39s -> %-39s %s%s\n", x.Src, x.Dst, size(x.Bytes), approx(x.MaxError))
-	}
-	p("\nTop rejected sources (records):\n")
-	for _, x := range d.TopRejectedSources[:min(len(d.TopRejectedSources), textListLimit)] {
-		p("  %-39s %s%s\n", x.Src, count(x.Records), approx(x.MaxError))
-	}
-	p("\nTop destination ports (records):\n")
-	for _, x := range d.TopDstPorts[:min(len(d.TopDstPorts), textListLimit)] {
-		p("  %-12s %s%s\n", port(x), count(x.Records), approx(x.MaxError))
-	}
-	p("\nBusiest interfaces (bytes):\n")
-	for _, x := range d.BusiestInterfaces[:min(len(d.BusiestInterfaces), textListLimit)] {
-		p("  %-22s %s in %s records\n", x.InterfaceID, size(x.Bytes), count(x.Records))
-	}
-	if len(d.Warnings) > 0 {
-		p("\nWarnings:\n")
-		for _, w := range d.Warnings[:min(len(d.Warnings), textListLimit)] {
-			p("  %s\n", w)
-		}
-	}
-	return b.String()
 }
 
-func describe(n NewInterface) string {
-	var parts []string
+func (d *Digest) textTopLists(w *textWriter) {
+	w.printf("\nTop talkers (bytes):\n")
+	for _, x := range d.TopTalkers[:min(len(d.TopTalkers), textListLimit)] {
+		w.printf("  %-39s -> %-39s %s%s\n", x.Src, x.Dst, size(x.Bytes), approx(x.MaxError))
+	}
+	w.printf("\nTop rejected sources (records):\n")
+	for _, x := range d.TopRejectedSources[:min(len(d.TopRejectedSources), textListLimit)] {
+		w.printf("  %-39s %s%s\n", x.Src, count(x.Records), approx(x.MaxError))
+	}
+	w.printf("\nTop destination ports (records):\n")
+	for _, x := range d.TopDstPorts[:min(len(d.TopDstPorts), textListLimit)] {
+		w.printf("  %-12s %s%s\n", port(x), count(x.Records), approx(x.MaxError))
+	}
+	w.printf("\nBusiest interfaces (bytes):\n")
+	for _, x := range d.BusiestInterfaces[:min(len(d.BusiestInterfaces), textListLimit)] {
+		w.printf("  %-22s %s in %s records\n", x.InterfaceID, size(x.Bytes), count(x.Records))
+	}
+}
+
+// describe says what a new interface is, each field cleaned with its own
+// cap.
+func describe(n NewInterface) safe {
 	switch n.State {
 	case InterfaceGone:
 		return "gone (EC2 no longer knows it)"
 	case InterfaceUnknown:
 		return "not described"
 	}
-	if n.Type != "" {
-		parts = append(parts, n.Type)
+	var parts []string
+	add := func(prefix, s string) {
+		if s != "" {
+			parts = append(parts, prefix+string(clean(s, maxTextField)))
+		}
 	}
+	add("", n.Type)
 	if n.Description != "" {
-		parts = append(parts, strconv.Quote(n.Description))
+		parts = append(parts, string(quote(n.Description, maxTextLong)))
 	}
 	switch {
 	case n.InstanceID != "":
-		parts = append(parts, "instance "+n.InstanceID)
+		add("instance ", n.InstanceID)
 	case n.ManagedBy != "":
-		parts = append(parts, "managed by "+n.ManagedBy)
+		add("managed by ", n.ManagedBy)
 	case n.RequesterManaged:
-		parts = append(parts, "requester-managed by "+n.RequesterID)
+		add("requester-managed by ", n.RequesterID)
 	}
-	if n.SubnetID != "" {
-		parts = append(parts, n.SubnetID)
-	}
-	if n.VPCID != "" {
-		parts = append(parts, n.VPCID)
-	}
+	add("", n.SubnetID)
+	add("", n.VPCID)
 	for _, g := range n.SecurityGroups {
-		parts = append(parts, g.ID)
+		add("", g.ID)
 	}
-	return strings.Join(parts, ", ")
+	return safe(strings.Join(parts, ", "))
 }
 
 func port(x flowrecord.PortCount) string {

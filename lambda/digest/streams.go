@@ -3,6 +3,7 @@ package digest
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -17,11 +18,16 @@ type stream struct {
 	Created time.Time
 }
 
-// listStreams lists every stream of the group. DescribeLogStreams cannot
-// filter by creation time, and a stream's lastEventTimestamp lags by up to
-// an hour, so the whole group is listed and creationTime decides.
+// listStreams lists every stream of the group named after an interface.
+// DescribeLogStreams cannot filter by creation time, and a stream's
+// lastEventTimestamp lags by up to an hour, so the whole group is listed
+// and creationTime decides. Anyone allowed logs:CreateLogStream on the
+// group can add streams of any name up to 512 characters: only names of
+// the delivery service's form (streamInterface) are kept, at most 28
+// bytes each, and the others are counted in a log line.
 func listStreams(ctx context.Context, api LogsAPI, group string) ([]stream, error) {
 	var out []stream
+	ignored, example := 0, ""
 	p := cloudwatchlogs.NewDescribeLogStreamsPaginator(api, &cloudwatchlogs.DescribeLogStreamsInput{
 		LogGroupName: aws.String(group),
 	})
@@ -31,31 +37,56 @@ func listStreams(ctx context.Context, api LogsAPI, group string) ([]stream, erro
 			return nil, fmt.Errorf("listing the log streams of %s: %w", group, err)
 		}
 		for _, s := range page.LogStreams {
+			name := aws.ToString(s.LogStreamName)
+			if streamInterface(name) == "" {
+				if ignored++; ignored == 1 {
+					example = string(clean(name, maxTextField))
+				}
+				continue
+			}
 			out = append(out, stream{
-				Name:    aws.ToString(s.LogStreamName),
+				Name:    strings.Clone(name), // not pinning the page
 				Created: time.UnixMilli(aws.ToInt64(s.CreationTime)).UTC(),
 			})
 		}
 	}
+	if ignored > 0 {
+		slog.WarnContext(ctx, "ignored log streams not named after a network interface",
+			"logGroup", group, "streams", ignored, "example", example)
+	}
 	return out, nil
 }
 
+// Interface ids are eni- and 8 or 17 lowercase hex digits.
+const (
+	eniPrefix   = "eni-"
+	eniShortHex = 8
+	eniLongHex  = 17
+)
+
 // streamInterface returns the interface id a flow log stream is named
-// after (^eni-[0-9a-f]+), such as eni-0c19436730cc350ae for
-// eni-0c19436730cc350ae-all, or "" for a stream of another name.
+// after, such as eni-0c19436730cc350ae for eni-0c19436730cc350ae-all, or
+// "" for a stream of another name. The delivery service names a stream
+// eni-<id>-<traffic type> (all, accept, reject); the id is only taken
+// from a name of exactly that form (or the bare id), with an id of AWS's length, so that a
+// stream someone else named cannot make up an id of any length or give
+// one interface any number of streams.
 func streamInterface(name string) string {
-	const prefix = "eni-"
-	if !strings.HasPrefix(name, prefix) {
+	if !strings.HasPrefix(name, eniPrefix) {
 		return ""
 	}
-	i := len(prefix)
-	for i < len(name) && ('0' <= name[i] && name[i] <= '9' || 'a' <= name[i] && name[i] <= 'f') {
-		i++
+	hex := len(eniPrefix)
+	for hex < len(name) && ('0' <= name[hex] && name[hex] <= '9' || 'a' <= name[hex] && name[hex] <= 'f') {
+		hex++
 	}
-	if i == len(prefix) {
+	if n := hex - len(eniPrefix); n != eniShortHex && n != eniLongHex {
 		return ""
 	}
-	return name[:i]
+	switch name[hex:] {
+	case "", "-all", "-accept", "-reject":
+		return name[:hex]
+	}
+	return ""
 }
 
 // streamTraffic returns the traffic type a flow log stream name ends with

@@ -140,20 +140,21 @@ func TestStreamNames(t *testing.T) {
 }
 
 func TestNewInterfacesByCreationTime(t *testing.T) {
+	const aa, bb, cc, dd = "eni-000000aa", "eni-000000bb", "eni-000000cc", "eni-000000dd"
 	w := window{From: mustTime("2026-11-25T18:00:00Z"), To: mustTime("2026-11-25T19:00:00Z")}
 	streams := []stream{
-		{"eni-aa-all", mustTime("2026-11-25T18:10:00Z")},
-		{"eni-bb-accept", mustTime("2026-11-25T17:10:00Z")}, // older stream of the same interface
-		{"eni-bb-reject", mustTime("2026-11-25T18:20:00Z")},
-		{"eni-cc-all", mustTime("2026-11-25T19:00:00Z")}, // at the end: the next window's
-		{"eni-dd-all", mustTime("2026-11-25T18:00:00Z")}, // at the start: this window's
-		{"eni-dd-reject", mustTime("2026-11-25T18:30:00Z")},
+		{aa + "-all", mustTime("2026-11-25T18:10:00Z")},
+		{bb + "-accept", mustTime("2026-11-25T17:10:00Z")}, // older stream of the same interface
+		{bb + "-reject", mustTime("2026-11-25T18:20:00Z")},
+		{cc + "-all", mustTime("2026-11-25T19:00:00Z")}, // at the end: the next window's
+		{dd + "-all", mustTime("2026-11-25T18:00:00Z")}, // at the start: this window's
+		{dd + "-reject", mustTime("2026-11-25T18:30:00Z")},
 		{"not-an-interface", mustTime("2026-11-25T18:10:00Z")},
 	}
 	got := newInterfaces(streams, w)
-	if len(got) != 2 || got[0].ID != "eni-aa" || got[1].ID != "eni-dd" ||
-		strings.Join(got[1].Streams, ",") != "eni-dd-all,eni-dd-reject" || !got[1].Created.Equal(w.From) {
-		t.Errorf("new interfaces %+v, want eni-aa and eni-dd (two streams, created at the window's start)", got)
+	if len(got) != 2 || got[0].ID != aa || got[1].ID != dd ||
+		strings.Join(got[1].Streams, ",") != dd+"-all,"+dd+"-reject" || !got[1].Created.Equal(w.From) {
+		t.Errorf("new interfaces %+v, want %s and %s (two streams, created at the window's start)", got, aa, dd)
 	}
 }
 
