@@ -14,9 +14,10 @@ import (
 // Every rule depends on the custom resource, so CloudFormation deletes the
 // rules before it: once the custom resource's Delete removes the stack's
 // flow logs, no new event reaches the enabler to create them again, with
-// their delivery role about to go. (An event accepted before the rules were
-// deleted may still wait in Lambda's asynchronous queue: see the report of
-// this change and README's known limits.)
+// their delivery role about to go. An event Lambda accepted before the
+// rules went can still wait in the function's asynchronous queue behind the
+// Delete (reserved concurrency 1) and recreate a flow log in the seconds
+// before CloudFormation deletes the function: see README's known limits.
 func addEnablerRules(c *VPCFlowLogs, p Props) {
 	target := lambdaTarget(c.Enabler)
 	cloudTrail := func(eventName string) *awsevents.EventPattern {
