@@ -27,6 +27,8 @@ const (
 	keySweepSchedule          = "sweepSchedule"
 	keySummarySchedule        = "summarySchedule"
 	keySummaryTopicARN        = "summaryTopicArn"
+	keySummaryTopicKMSKeyARN  = "summaryTopicKmsKeyArn"
+	keyAlarmTopicARN          = "alarmTopicArn"
 	keySettleLagMinutes       = "settleLagMinutes"
 	keyDryRun                 = "dryRun"
 )
@@ -50,7 +52,8 @@ func PropsFromContext(get func(key *string) any) (vpcflowlogs.Props, error) {
 		RemoveFlowLogsOnUntag:  c.boolean(keyRemoveOnUntag),
 		SweepSchedule:          c.str(keySweepSchedule, settings.ValidateSchedule),
 		SummarySchedule:        c.str(keySummarySchedule, settings.ValidateSchedule),
-		SummaryTopicARN:        c.str(keySummaryTopicARN, validateTopicARN),
+		SummaryTopicARN:        c.str(keySummaryTopicARN, settings.ValidateTopicARN),
+		AlarmTopicARN:          c.str(keyAlarmTopicARN, settings.ValidateTopicARN),
 		SettleLag:              time.Duration(c.integer(keySettleLagMinutes, validateSettleLag)) * time.Minute,
 	}
 	if b := c.boolean(keyDryRun); b != nil {
@@ -59,6 +62,11 @@ func PropsFromContext(get func(key *string) any) (vpcflowlogs.Props, error) {
 	if p.TagValues != nil {
 		c.check(keyTagValues, p.TagValues, settings.ValidateTagValues(p.TagValues))
 	}
+	// The key is checked against the topic: SNS needs it in the topic's
+	// region, and a key without a topic is a mistake worth naming.
+	p.SummaryTopicKMSKeyARN = c.str(keySummaryTopicKMSKeyARN, func(key string) error {
+		return settings.ValidateTopicKey(p.SummaryTopicARN, key)
+	})
 	return p, errors.Join(c.errs...)
 }
 
@@ -161,14 +169,6 @@ func (c *contextReader) list(key string) []string {
 	l, err := settings.StringList(v)
 	c.check(key, v, err)
 	return l
-}
-
-func validateTopicARN(arn string) error {
-	parts := strings.Split(arn, ":")
-	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "sns" || parts[5] == "" {
-		return errors.New("want an SNS topic ARN: arn:<partition>:sns:<region>:<account>:<name>")
-	}
-	return nil
 }
 
 func validateSettleLag(minutes int) error {

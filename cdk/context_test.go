@@ -91,6 +91,9 @@ func TestContextKeys(t *testing.T) {
 		{keySweepSchedule, "cron(0 */6 * * ? *)", "every 6 hours", "rate(N"},
 		{keySummarySchedule, "rate(2 hours)", "rate(0 hours)", "positive"},
 		{keySummaryTopicARN, "arn:aws:sns:us-east-1:123456789012:digest", "digest", "SNS topic ARN"},
+		{keySummaryTopicARN, "arn:aws:sns:us-east-1:123456789012:digest", "arn:aws:sns:us-east-1:123456789012:a:b", "arn:<partition>:sns"},
+		{keyAlarmTopicARN, "arn:aws:sns:us-east-1:123456789012:alarms", "alarms", "SNS topic ARN"},
+		{keyAlarmTopicARN, "arn:aws-cn:sns:cn-north-1:123456789012:alarms", "arn:aws:sqs:us-east-1:123456789012:alarms", "arn:<partition>:sns"},
 		{keySettleLagMinutes, "5", "-1", "0 to 1440"},
 		{keyDryRun, "true", "sometimes", "true or false"},
 	}
@@ -113,6 +116,40 @@ func TestContextKeys(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), c.bad) && !strings.Contains(err.Error(), jsonQuote(c.bad)) {
 				t.Errorf("error %q does not show the value %q", err, c.bad)
+			}
+		})
+	}
+}
+
+// TestSummaryTopicKMSKey checks the topic's key against the topic: a key ARN
+// in the topic's region, and never without a topic.
+func TestSummaryTopicKMSKey(t *testing.T) {
+	const topic = "arn:aws:sns:eu-west-1:123456789012:digest"
+	cases := []struct {
+		name, topic, key string
+		want             string // "" when accepted, else a fragment of the error
+	}{
+		{"key in the topic's region", topic, "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab", ""},
+		{"no key", topic, "", ""},
+		{"an alias", topic, "arn:aws:kms:eu-west-1:123456789012:alias/sns", "arn:<partition>:kms"},
+		{"a key without a topic", "", "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab", "set the topic ARN too"},
+		{"a key in another region", topic, "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab", "needs the key in the topic's region"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := cdkJSON(t)
+			ctx[keySummaryTopicARN], ctx[keySummaryTopicKMSKeyARN] = c.topic, c.key
+			p, err := PropsFromContext(getter(ctx))
+			if c.want == "" {
+				if err != nil || p.SummaryTopicKMSKeyARN != c.key {
+					t.Errorf("key %q = %q, %v; want it accepted", c.key, p.SummaryTopicKMSKeyARN, err)
+				}
+				return
+			}
+			for _, want := range []string{keySummaryTopicKMSKeyARN, c.key, c.want} {
+				if err == nil || !strings.Contains(err.Error(), want) {
+					t.Errorf("error %v does not say %q", err, want)
+				}
 			}
 		})
 	}

@@ -4,13 +4,15 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawscloudwatch"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/vpcflowlogs/flowlogs/lambda/metrics"
 	"github.com/vpcflowlogs/flowlogs/lambda/settings"
 )
 
-// addDashboard draws what the functions report: traffic accepted and
-// rejected, new interfaces, lost records and coverage of tagged VPCs.
+// addDashboard draws what the functions report: the alarms' states first,
+// then traffic accepted and rejected, new interfaces, lost records,
+// coverage of tagged VPCs and the digests' lag.
 func addDashboard(c *VPCFlowLogs, p Props) {
 	metric := func(name, stat string) awscloudwatch.IMetric {
 		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
@@ -30,6 +32,15 @@ func addDashboard(c *VPCFlowLogs, p Props) {
 	dash := awscloudwatch.NewDashboard(c.Construct, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
 		DefaultInterval: awscdk.Duration_Days(jsii.Number(7)),
 	})
+	alarms := make([]interfacesawscloudwatch.IAlarmRef, len(c.Alarms))
+	for i, a := range c.Alarms {
+		alarms[i] = a
+	}
+	dash.AddWidgets(awscloudwatch.NewAlarmStatusWidget(&awscloudwatch.AlarmStatusWidgetProps{
+		Title:  jsii.String("Alarms"),
+		Alarms: &alarms,
+		Width:  jsii.Number(24),
+	}))
 	dash.AddWidgets(
 		graph("Accepted vs rejected bytes", metric(metrics.AcceptedBytes, "Sum"), metric(metrics.RejectedBytes, "Sum")),
 		graph("New network interfaces", metric(metrics.NewInterfaces, "Sum")),
@@ -39,6 +50,15 @@ func addDashboard(c *VPCFlowLogs, p Props) {
 		graph("VPCs tagged "+p.TagKey+": tagged, covered, failed",
 			metric(metrics.TaggedVPCs, "Maximum"), metric(metrics.CoveredVPCs, "Maximum"), metric(metrics.FailedVPCs, "Maximum")),
 	)
+	dash.AddWidgets(awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
+		Title: jsii.String("Digest checkpoint age (seconds) against its alarm threshold"),
+		Left:  &[]awscloudwatch.IMetric{metric(metrics.CheckpointAge, "Maximum")},
+		LeftAnnotations: &[]*awscloudwatch.HorizontalAnnotation{{
+			Label: jsii.String("alarm"),
+			Value: jsii.Number((2*schedulePeriod(p.SummarySchedule) + p.SettleLag).Seconds()),
+		}},
+		Width: jsii.Number(24),
+	}))
 }
 
 // Saved Logs Insights queries over the flow log group. Insights discovers

@@ -10,9 +10,14 @@
 //     the digest group;
 //   - the enabler function and the custom resource backed directly by it,
 //     which reconciles on every stack create and update, on EC2 tag changes,
-//     on CloudTrail CreateVpc calls and on a periodic sweep;
+//     on CloudTrail CreateVpc and DeleteFlowLogs calls and on a periodic
+//     sweep; every rule depends on the custom resource, so a stack deletion
+//     removes the rules before the custom resource removes the flow logs;
 //   - the summarizer function, its schedule and its checkpoint parameter;
-//   - a dashboard and saved Logs Insights queries over the flow log group.
+//   - alarms on either function's errors, digest staleness, uncovered and
+//     failed VPCs and lost records (SKIPDATA), optionally notifying an SNS
+//     topic, and a dashboard that shows them beside the functions' metrics;
+//   - saved Logs Insights queries over the flow log group.
 //
 // Every role has only inline permissions scoped to the resources above; the
 // few wildcards that remain are EC2 Describe calls, which have no

@@ -63,6 +63,14 @@ type Props struct {
 	SettleLag time.Duration
 	// SummaryTopicARN, when set, receives a plain-text digest on every run.
 	SummaryTopicARN string
+	// SummaryTopicKMSKeyARN is the KMS key of SummaryTopicARN when the topic
+	// is encrypted: the summarizer is then allowed kms:GenerateDataKey and
+	// kms:Decrypt on that key through SNS only. Default: none (an
+	// unencrypted topic, or one under the AWS managed key alias/aws/sns).
+	SummaryTopicKMSKeyARN string
+	// AlarmTopicARN, when set, receives the alarms' ALARM and OK
+	// notifications. Default: none (the alarms only show on the dashboard).
+	AlarmTopicARN string
 	// DryRun makes the enabler plan and log without changing any flow log.
 	DryRun bool
 	// EnablerCode and SummarizerCode are the functions' code. Default: the
@@ -133,6 +141,15 @@ func (p Props) withDefaults() (Props, error) {
 	}
 	if p.KMSKeyARN != "" {
 		checks = append(checks, check{"KMSKeyARN", settings.ValidateKMSKeyARN(p.KMSKeyARN)})
+	}
+	if p.SummaryTopicARN != "" {
+		checks = append(checks, check{"SummaryTopicARN", settings.ValidateTopicARN(p.SummaryTopicARN)})
+	}
+	if p.SummaryTopicKMSKeyARN != "" {
+		checks = append(checks, check{"SummaryTopicKMSKeyARN", settings.ValidateTopicKey(p.SummaryTopicARN, p.SummaryTopicKMSKeyARN)})
+	}
+	if p.AlarmTopicARN != "" {
+		checks = append(checks, check{"AlarmTopicARN", settings.ValidateTopicARN(p.AlarmTopicARN)})
 	}
 	for _, c := range checks {
 		if c.err != nil {

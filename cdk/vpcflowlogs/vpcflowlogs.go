@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -45,6 +46,8 @@ type VPCFlowLogs struct {
 	Checkpoint awsssm.StringParameter
 	// Reconcile is the custom resource that reconciles on every deployment.
 	Reconcile awscdk.CustomResource
+	// Alarms say when anything stops (see alarms.go).
+	Alarms []awscloudwatch.Alarm
 }
 
 // New defines the tool in scope. It returns an error, before defining
@@ -118,7 +121,7 @@ func New(scope constructs.Construct, id string, props Props) (*VPCFlowLogs, erro
 			settings.PropDryRun:                 strconv.FormatBool(p.DryRun),
 		},
 	})
-	addEnablerRules(c.Construct, c.Enabler, p)
+	addEnablerRules(c, p)
 
 	c.Checkpoint = awsssm.NewStringParameter(c.Construct, jsii.String("Checkpoint"), &awsssm.StringParameterProps{
 		Description: jsii.String("End of the last flow log window the summarizer digested ({} before the first run)"),
@@ -143,6 +146,7 @@ func New(scope constructs.Construct, id string, props Props) (*VPCFlowLogs, erro
 	})
 
 	suppressNag(c.Enabler, c.Summarizer)
+	c.Alarms = addAlarms(c, p)
 	addDashboard(c, p)
 	addQueries(c)
 	return c, nil
@@ -279,42 +283,6 @@ func grantEnabler(fn awslambda.Function, stack awscdk.Stack, deliveryRole awsiam
 	}
 }
 
-// addEnablerRules routes tag changes, CloudTrail CreateVpc calls and the
-// sweep schedule to the enabler.
-func addEnablerRules(scope constructs.Construct, fn awslambda.Function, p Props) {
-	target := lambdaTarget(fn)
-	awsevents.NewRule(scope, jsii.String("VpcTagChange"), &awsevents.RuleProps{
-		Description: jsii.String("A VPC's " + p.TagKey + " tag changed"),
-		EventPattern: &awsevents.EventPattern{
-			Source:     jsii.Strings("aws.tag"),
-			DetailType: jsii.Strings("Tag Change on Resource"),
-			Detail: &map[string]any{
-				"service":          []string{"ec2"},
-				"resource-type":    []string{"vpc"},
-				"changed-tag-keys": []string{p.TagKey},
-			},
-		},
-		Targets: &[]awsevents.IRuleTarget{target},
-	})
-	awsevents.NewRule(scope, jsii.String("VpcCreated"), &awsevents.RuleProps{
-		Description: jsii.String("CreateVpc recorded by CloudTrail (needs a trail in the account)"),
-		EventPattern: &awsevents.EventPattern{
-			Source:     jsii.Strings("aws.ec2"),
-			DetailType: jsii.Strings("AWS API Call via CloudTrail"),
-			Detail: &map[string]any{
-				"eventSource": []string{"ec2.amazonaws.com"},
-				"eventName":   []string{"CreateVpc"},
-			},
-		},
-		Targets: &[]awsevents.IRuleTarget{target},
-	})
-	awsevents.NewRule(scope, jsii.String("Sweep"), &awsevents.RuleProps{
-		Description: jsii.String("Full reconcile of VPC flow logs: the safety net for missed events"),
-		Schedule:    awsevents.Schedule_Expression(jsii.String(p.SweepSchedule)),
-		Targets:     &[]awsevents.IRuleTarget{target},
-	})
-}
-
 // lambdaTarget invokes fn asynchronously. EventBridge retries a delivery
 // that fails for up to the event age; an accepted event that the reserved
 // concurrency of 1 throttles waits in Lambda's own asynchronous queue.
@@ -360,6 +328,7 @@ func grantSummarizer(c *VPCFlowLogs, p Props) {
 			Actions:   jsii.Strings("sns:Publish"),
 			Resources: jsii.Strings(p.SummaryTopicARN),
 		}))
+		grantTopicKey(fn, p)
 	}
 }
 

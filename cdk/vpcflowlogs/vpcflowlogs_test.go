@@ -277,13 +277,14 @@ func TestCustomResource(t *testing.T) {
 
 func TestRules(t *testing.T) {
 	_, tmpl := synth(t, vpcflowlogs.Props{SweepSchedule: "rate(30 minutes)", SummarySchedule: "cron(0 * * * ? *)"})
-	assert(t, "four rules", func() { tmpl.ResourceCountIs(jsii.String("AWS::Events::Rule"), jsii.Number(4)) })
+	assert(t, "five rules", func() { tmpl.ResourceCountIs(jsii.String("AWS::Events::Rule"), jsii.Number(5)) })
 	assert(t, "CloudTrail CreateVpc", func() {
 		tmpl.HasResourceProperties(jsii.String("AWS::Events::Rule"), map[string]any{
 			"EventPattern": map[string]any{
 				"source":      []any{"aws.ec2"},
 				"detail-type": []any{"AWS API Call via CloudTrail"},
-				"detail":      map[string]any{"eventSource": []any{"ec2.amazonaws.com"}, "eventName": []any{"CreateVpc"}},
+				"detail": map[string]any{"eventSource": []any{"ec2.amazonaws.com"}, "eventName": []any{"CreateVpc"},
+					"errorCode": []any{map[string]any{"exists": false}}},
 			},
 			"Targets": []any{assertions.Match_ObjectLike(&map[string]any{"Arn": map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("Enabler")), "Arn"}}})},
 		})
@@ -414,7 +415,8 @@ func TestDashboardAndQueries(t *testing.T) {
 }
 
 func TestNagFindsNothingUnsuppressed(t *testing.T) {
-	stack, _ := synth(t, vpcflowlogs.Props{SummaryTopicARN: "arn:aws:sns:us-east-1:123456789012:t", KMSKeyARN: "arn:aws:kms:us-east-1:123456789012:key/abc"})
+	stack, _ := synth(t, vpcflowlogs.Props{SummaryTopicARN: "arn:aws:sns:us-east-1:123456789012:t", KMSKeyARN: "arn:aws:kms:us-east-1:123456789012:key/abc",
+		SummaryTopicKMSKeyARN: "arn:aws:kms:us-east-1:123456789012:key/def", AlarmTopicARN: "arn:aws:sns:us-east-1:123456789012:alarms"})
 	ann := assertions.Annotations_FromStack(stack)
 	errs := ann.FindError(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*")))
 	warns := ann.FindWarning(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*")))

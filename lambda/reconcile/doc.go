@@ -30,8 +30,11 @@
 // resource requests (answered through cfn.LambdaWrap before the deadline,
 // with a deterministic physical id and a response within 4,096 bytes), tag
 // change and CloudTrail CreateVpc events (only the VPCs they name, read
-// afresh), and the scheduled sweep (everything). In a dry run the plan is
-// logged and nothing is changed.
+// afresh), CloudTrail DeleteFlowLogs events and the scheduled sweep
+// (everything). A deleted flow log's VPC can no longer be looked up, so a
+// deletion starts a full run; the enabler's own deletions (its role is
+// ENABLER_ROLE_ARN) and deletions that a later full run has already seen
+// start none. In a dry run the plan is logged and nothing is changed.
 //
 // Every run logs one JSON line per action (msg "flow log action", with
 // vpcId, action, flowLogId, error) and one "reconcile summary" line, and

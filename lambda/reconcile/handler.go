@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/cfn"
@@ -35,6 +36,11 @@ type Handler struct {
 	// so that the answer to CloudFormation, the summary and the metrics
 	// still go out. Nil means DefaultMargin.
 	Margin func(remaining time.Duration) time.Duration
+
+	mu sync.Mutex
+	// fullRunStarted is when the latest full run that reached every VPC
+	// began: a deletion made well before it is already repaired.
+	fullRunStarted time.Time
 }
 
 // NewHandler reads the configuration from the environment once. A bad
@@ -82,14 +88,27 @@ type envelope struct {
 // cloudTrailDetail is the part of a CloudTrail event's detail the enabler
 // reads.
 type cloudTrailDetail struct {
-	EventName         string `json:"eventName"`
-	ErrorCode         string `json:"errorCode"`
+	EventName    string `json:"eventName"`
+	ErrorCode    string `json:"errorCode"`
+	UserIdentity struct {
+		SessionContext struct {
+			SessionIssuer struct {
+				ARN string `json:"arn"`
+			} `json:"sessionIssuer"`
+		} `json:"sessionContext"`
+	} `json:"userIdentity"`
 	RequestParameters struct {
 		ResourcesSet struct {
 			Items []struct {
 				ResourceID string `json:"resourceId"`
 			} `json:"items"`
 		} `json:"resourcesSet"`
+		// DeleteFlowLogs is logged in the EC2 query API's own shape:
+		// FlowLogId is {"content": id, "tag": 1} for one id and an
+		// array of those for several.
+		DeleteFlowLogsRequest struct {
+			FlowLogID json.RawMessage `json:"FlowLogId"`
+		} `json:"DeleteFlowLogsRequest"`
 	} `json:"requestParameters"`
 	ResponseElements struct {
 		VPC struct {
@@ -144,6 +163,8 @@ func (h *Handler) cloudTrail(ctx context.Context, raw json.RawMessage) (any, err
 	}
 	var ids []string
 	switch d.EventName {
+	case "DeleteFlowLogs":
+		return h.flowLogsDeleted(ctx, ev.Time, d)
 	case "CreateVpc":
 		ids = append(ids, d.ResponseElements.VPC.VPCID)
 	case "CreateTags", "DeleteTags":
@@ -155,6 +176,65 @@ func (h *Handler) cloudTrail(ctx context.Context, raw json.RawMessage) (any, err
 		return nil, fmt.Errorf("unknown CloudTrail event %q", d.EventName)
 	}
 	return h.runFor(ctx, "cloudtrail-"+d.EventName, ids)
+}
+
+// Bounds of the DeleteFlowLogs path.
+const (
+	// settleAfterDelete covers CloudTrail's whole-second eventTime and
+	// DescribeFlowLogs catching up with a deletion: a full run that began
+	// this long after a deletion has seen it.
+	settleAfterDelete = time.Minute
+	// maxLoggedFlowLogIDs bounds what an event, which anyone allowed to
+	// call DeleteFlowLogs shapes, can put in the log.
+	maxLoggedFlowLogIDs = 20
+)
+
+// flowLogsDeleted answers a successful DeleteFlowLogs call with a full
+// reconcile. The flow log is gone when the event arrives, so its VPC cannot
+// be looked up from its id, and the event names no VPC; a full run costs a
+// few calls per thousand VPCs (see PERFORMANCE.md), and putting back what
+// was deleted is exactly what it does. The enabler's own deletions (it
+// replaces and removes its flow logs) are ignored, or each would start
+// another run; so is a deletion that a full run which began later has
+// already seen, so that a burst of deletions queued behind one run costs
+// one run, not one each.
+func (h *Handler) flowLogsDeleted(ctx context.Context, at time.Time, d cloudTrailDetail) (any, error) {
+	const trigger = "cloudtrail-DeleteFlowLogs"
+	ids := flowLogIDs(d.RequestParameters.DeleteFlowLogsRequest.FlowLogID)
+	if issuer := d.UserIdentity.SessionContext.SessionIssuer.ARN; issuer != "" && issuer == h.env.RoleARN {
+		slog.InfoContext(ctx, "ignoring the enabler's own DeleteFlowLogs", "flowLogIds", ids)
+		return Result{Trigger: trigger}, nil
+	}
+	h.mu.Lock()
+	seen := !at.IsZero() && at.Add(settleAfterDelete).Before(h.fullRunStarted)
+	h.mu.Unlock()
+	if seen {
+		slog.InfoContext(ctx, "a later full run already saw this deletion", "flowLogIds", ids, "eventTime", at)
+		return Result{Trigger: trigger}, nil
+	}
+	slog.InfoContext(ctx, "flow logs deleted: reconciling every tagged VPC", "flowLogIds", ids, "by", d.UserIdentity.SessionContext.SessionIssuer.ARN)
+	return h.run(ctx, Target{Trigger: trigger})
+}
+
+// flowLogIDs reads FlowLogId as CloudTrail logs it, one object or an
+// array, keeping at most maxLoggedFlowLogIDs; anything else gives none.
+func flowLogIDs(raw json.RawMessage) []string {
+	type item struct {
+		Content string `json:"content"`
+	}
+	var items []item
+	if err := json.Unmarshal(raw, &items); err != nil {
+		var one item
+		if json.Unmarshal(raw, &one) != nil {
+			return nil
+		}
+		items = []item{one}
+	}
+	ids := make([]string, 0, min(len(items), maxLoggedFlowLogIDs))
+	for _, it := range items[:min(len(items), maxLoggedFlowLogIDs)] {
+		ids = append(ids, it.Content)
+	}
+	return ids
 }
 
 // runFor reconciles the named VPCs; ids of other resources are ignored.
@@ -178,9 +258,19 @@ func (h *Handler) run(ctx context.Context, t Target) (any, error) {
 	}
 	work, cancel := h.workContext(ctx)
 	defer cancel()
+	start := h.rec.now()
 	res, err := h.rec.Run(work, h.env, t)
 	if err != nil {
 		return nil, fmt.Errorf("%s run: %w", t.Trigger, err)
+	}
+	// A full run that reached every VPC; one that failed some would fail
+	// them again if rerun, one cut off by the deadline would not.
+	if t.VPCIDs == nil && !t.Teardown && !h.env.DryRun && res.Pending == 0 {
+		h.mu.Lock()
+		if start.After(h.fullRunStarted) {
+			h.fullRunStarted = start
+		}
+		h.mu.Unlock()
 	}
 	return res, nil
 }

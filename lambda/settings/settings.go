@@ -29,6 +29,10 @@ const (
 	EnvOwner                  = "OWNER"
 	EnvDryRun                 = "DRY_RUN"
 	EnvMetricsNamespace       = "METRICS_NAMESPACE"
+	// EnvEnablerRoleARN is the enabler's own execution role, so that it
+	// can tell its own DeleteFlowLogs calls from anyone else's in
+	// CloudTrail events. Optional: without it every such event reconciles.
+	EnvEnablerRoleARN = "ENABLER_ROLE_ARN"
 )
 
 // Environment variables the stack sets on the summarizer (it also reads
@@ -77,6 +81,7 @@ type Enabler struct {
 	Owner                  string
 	DryRun                 bool
 	MetricsNamespace       string
+	RoleARN                string // the enabler's own role; empty: unknown
 }
 
 // Validate checks every field and reports all problems at once.
@@ -143,6 +148,10 @@ func EnablerFromEnv(getenv func(string) string) (Enabler, error) {
 		Owner:                  r.str(EnvOwner, ""),
 		DryRun:                 r.boolean(EnvDryRun, false),
 		MetricsNamespace:       r.str(EnvMetricsNamespace, DefaultMetricsNamespace),
+		RoleARN:                r.str(EnvEnablerRoleARN, ""),
+	}
+	if e.RoleARN != "" && (!strings.HasPrefix(e.RoleARN, "arn:") || !strings.Contains(e.RoleARN, ":role/")) {
+		r.fail(EnvEnablerRoleARN, e.RoleARN, "want an IAM role ARN (arn:<partition>:iam::<account>:role/<name>)")
 	}
 	if err := errors.Join(append(r.errs, e.validate(envKeys))...); err != nil {
 		return Enabler{}, fmt.Errorf("enabler configuration from the environment: %w", err)

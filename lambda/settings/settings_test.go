@@ -44,6 +44,7 @@ func TestEnablerFromEnv(t *testing.T) {
 		{settings.EnvLogFormat, "${version} ${bogus}", "LOG_FORMAT: log format"},
 		{settings.EnvRemoveOnUntag, "maybe", "REMOVE_FLOW_LOGS_ON_UNTAG=maybe: want true or false"},
 		{settings.EnvOwner, "", "OWNER: owner is empty"},
+		{settings.EnvEnablerRoleARN, "enabler", "ENABLER_ROLE_ARN=enabler: want an IAM role ARN"},
 	}
 	for _, b := range bad {
 		t.Run(b.key+"="+b.value, func(t *testing.T) {
@@ -168,6 +169,16 @@ func TestValidators(t *testing.T) {
 		{"kms alias", settings.ValidateKMSKeyARN("arn:aws:kms:us-east-1:123456789012:alias/logs"), false},
 		{"format", settings.ValidateLogFormat("${version} ${vpc-id} ${srcaddr}"), true},
 		{"format trailing space", settings.ValidateLogFormat("${version} ${srcaddr} "), false},
+		{"topic", settings.ValidateTopicARN("arn:aws:sns:eu-west-1:123456789012:flow-alarms"), true},
+		{"topic fifo", settings.ValidateTopicARN("arn:aws:sns:eu-west-1:123456789012:flow_alarms.fifo"), true},
+		{"topic without name", settings.ValidateTopicARN("arn:aws:sns:eu-west-1:123456789012:"), false},
+		{"topic name with a colon", settings.ValidateTopicARN("arn:aws:sns:eu-west-1:123456789012:a:b"), false},
+		{"topic of another service", settings.ValidateTopicARN("arn:aws:sqs:eu-west-1:123456789012:q"), false},
+		{"topic name", settings.ValidateTopicARN("flow-alarms"), false},
+		{"topic key", settings.ValidateTopicKey("arn:aws:sns:eu-west-1:123456789012:t", "arn:aws:kms:eu-west-1:123456789012:key/1234abcd"), true},
+		{"topic key alias", settings.ValidateTopicKey("arn:aws:sns:eu-west-1:123456789012:t", "arn:aws:kms:eu-west-1:123456789012:alias/sns"), false},
+		{"topic key without topic", settings.ValidateTopicKey("", "arn:aws:kms:eu-west-1:123456789012:key/1234abcd"), false},
+		{"topic key in another region", settings.ValidateTopicKey("arn:aws:sns:eu-west-1:123456789012:t", "arn:aws:kms:us-east-1:123456789012:key/1234abcd"), false},
 	} {
 		if (c.err == nil) != c.ok {
 			t.Errorf("%s: %v, want ok=%v", c.name, c.err, c.ok)

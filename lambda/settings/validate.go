@@ -150,3 +150,43 @@ func ValidateLogFormat(format string) error {
 	}
 	return nil
 }
+
+var topicARNRE = regexp.MustCompile(`^arn:aws[a-z-]*:sns:([a-z0-9-]+):\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$`)
+
+// ValidateTopicARN checks an SNS topic ARN: a topic in a region of an
+// account, named with letters, digits, hyphens and underscores (up to 256,
+// .fifo allowed), the names SNS accepts.
+func ValidateTopicARN(arn string) error {
+	if !topicARNRE.MatchString(arn) {
+		return fmt.Errorf("SNS topic ARN %q is not valid: expected arn:<partition>:sns:<region>:<account>:<name>", arn)
+	}
+	return nil
+}
+
+// ValidateTopicKey checks the KMS key of an encrypted SNS topic: a key ARN
+// (not an alias, so that IAM can name it as a resource) in the topic's
+// region, where SNS requires it to be.
+func ValidateTopicKey(topicARN, keyARN string) error {
+	if err := ValidateKMSKeyARN(keyARN); err != nil {
+		return err
+	}
+	if topicARN == "" {
+		return fmt.Errorf("KMS key ARN %q is set for no SNS topic: set the topic ARN too, or leave the key empty", keyARN)
+	}
+	if err := ValidateTopicARN(topicARN); err != nil {
+		return err
+	}
+	if kr, tr := strings.Split(keyARN, ":")[3], TopicRegion(topicARN); kr != tr {
+		return fmt.Errorf("KMS key ARN %q is in region %s, the SNS topic %q in %s: SNS needs the key in the topic's region", keyARN, kr, topicARN, tr)
+	}
+	return nil
+}
+
+// TopicRegion is the region of a valid SNS topic ARN, or "" for anything
+// else.
+func TopicRegion(arn string) string {
+	if m := topicARNRE.FindStringSubmatch(arn); m != nil {
+		return m[1]
+	}
+	return ""
+}
