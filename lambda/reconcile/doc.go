@@ -27,8 +27,10 @@
 // flow log. Throttling is retried by the SDK's retryer (see awsconfig).
 //
 // Handler is the one entry point of the Lambda: CloudFormation custom
-// resource requests (answered through cfn.LambdaWrap before the deadline,
-// with a deterministic physical id and a response within 4,096 bytes), tag
+// resource requests (answered before the deadline, with a deterministic
+// physical id and a response within 4,096 bytes, by an AnswerClient that
+// limits each PUT's time and retries 429, 5xx and network errors with
+// backoff, where cfn.LambdaWrap sends once with no time limit), tag
 // change and CloudTrail CreateVpc events (only the VPCs they name, read
 // afresh), and the scheduled sweep (everything). In a dry run the plan is
 // logged and nothing is changed.
