@@ -10,7 +10,9 @@
 // NewPlan then decides per VPC:
 //
 //   - covered: a flow log, whoever created it, delivers the traffic type
-//     (or ALL) to the log group: left alone;
+//     (or ALL) to the log group of this account (the delivery role's) and
+//     region (Reconciler.Region): left alone. A LogDestination ARN of a
+//     group with the same name elsewhere covers nothing;
 //   - missing: a flow log is created with the configured settings, unless the
 //     VPC already has AWS's maximum of two (reported per VPC, no call made);
 //   - stale: one of this deployment's flow logs differs from the settings or

@@ -190,7 +190,7 @@ func TestCustomResourceInProcess(t *testing.T) {
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			id := fmt.Sprintf("in-process-%d", i)
-			h := reconcile.NewHandler(&reconcile.Reconciler{API: tt.api}, getenv(testEnv()))
+			h := reconcile.NewHandler(&reconcile.Reconciler{API: tt.api, Region: testenv.Region}, getenv(testEnv()))
 			raw := event(t, tt.file, map[string]string{"RESPONSE_URL": responder.URL(id), "STACK_ID": stack,
 				"REQUEST_ID": id, "LOGICAL_ID": "Enabler", "PHYSICAL_ID": tt.physicalID})
 			if _, err := h.Handle(context.Background(), raw); err != nil {
