@@ -2,9 +2,10 @@
 // enabler Lambda.
 //
 // A run has three parts. Discover lists the VPCs carrying the configured tag
-// (DescribeVpcs with tag filters) and every flow log of the account and
-// region (DescribeFlowLogs without a filter, 1,000 a page), which holds the
-// tagged VPCs' flow logs and this deployment's own anywhere. A run for an
+// (DescribeVpcs with tag filters, up to 200 of the configured values a
+// call) and every flow log of the account and region (DescribeFlowLogs
+// without a filter, 1,000 a page), which holds the tagged VPCs' flow logs
+// and this deployment's own anywhere. A run for an
 // event naming at most 200 VPCs instead filters DescribeVpcs and
 // DescribeFlowLogs by their ids; EC2 takes at most 200 values a filter.
 // NewPlan then decides per VPC:
