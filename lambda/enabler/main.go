@@ -24,6 +24,7 @@ func main() {
 	}
 	rec := &reconcile.Reconciler{
 		API:     ec2.NewFromConfig(cfg),
+		Region:  cfg.Region,
 		Metrics: os.Stdout,
 	}
 	lambda.Start(reconcile.NewHandler(rec, os.Getenv).Handle)

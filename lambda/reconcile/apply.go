@@ -197,7 +197,7 @@ func (a *applier) recheckExisting(ctx context.Context) {
 	}
 	covering := map[string]string{}
 	for _, fl := range fls {
-		if Covers(fl, a.cfg) && (!IsOwned(fl, a.cfg.Owner) || StaleReason(fl, a.cfg) == "") {
+		if home := a.r.home(a.cfg); Covers(fl, a.cfg, home) && (!IsOwned(fl, a.cfg.Owner) || StaleReason(fl, a.cfg, home) == "") {
 			covering[aws.ToString(fl.ResourceId)] = aws.ToString(fl.FlowLogId)
 		}
 	}

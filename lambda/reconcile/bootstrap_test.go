@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/cfn"
+
 	"github.com/vpcflowlogs/flowlogs/lambda/internal/motoproxy"
 	"github.com/vpcflowlogs/flowlogs/lambda/internal/testenv"
 	"github.com/vpcflowlogs/flowlogs/lambda/reconcile"
@@ -124,7 +126,7 @@ func TestBootstrapCustomResource(t *testing.T) {
 				t.Fatalf("%d responses, want exactly one", len(got))
 			}
 			r := got[0]
-			if r.Body.Status != s.wantStatus || !strings.Contains(r.Body.Reason, s.wantReason) {
+			if string(r.Body.Status) != s.wantStatus || !strings.Contains(r.Body.Reason, s.wantReason) {
 				t.Errorf("status %s, reason %q; want %s, reason containing %q", r.Body.Status, r.Body.Reason, s.wantStatus, s.wantReason)
 			}
 			if r.Body.PhysicalResourceID != physicalID {
@@ -206,7 +208,7 @@ func TestBootstrapDeadline(t *testing.T) {
 		t.Fatalf("%d responses, want exactly one", len(got))
 	}
 	r := got[0]
-	if r.Body.Status != "SUCCESS" || r.Body.PhysicalResourceID != reconcile.PhysicalID(stack, "Enabler") || r.Body.Data["Pending"] != "2" {
+	if r.Body.Status != cfn.StatusSuccess || r.Body.PhysicalResourceID != reconcile.PhysicalID(stack, "Enabler") || r.Body.Data["Pending"] != "2" {
 		t.Errorf("response %s %q %v, want SUCCESS with 2 pending", r.Body.Status, r.Body.PhysicalResourceID, r.Body.Data)
 	}
 	if len(r.Raw) > reconcile.MaxResponseBytes {
@@ -214,5 +216,66 @@ func TestBootstrapDeadline(t *testing.T) {
 	}
 	if took >= 8*time.Second || strings.Contains(rie.Log(), "Task timed out") {
 		t.Errorf("the invocation took %s and timed out", took)
+	}
+}
+
+// TestBootstrapAnswerRetries makes the local ResponseURL fail the first
+// attempts of each answer, as S3 can: the shipped function must retry what
+// may pass (503, a dropped connection, an attempt that hangs) until it is
+// accepted exactly once, and give up at once on a 400. With
+// cfn.LambdaWrap's single send through http.DefaultClient, a 503 or a drop
+// meant no answer at all and a hang lasted until the function timed out.
+func TestBootstrapAnswerRetries(t *testing.T) {
+	newFixture(t)
+	// A short timeout, so that the hanging attempt's time limit (at most
+	// half the time left) is short too.
+	const timeout = 15 * time.Second
+	rie := startEnabler(t, timeout)
+	responder := testenv.StartCFNResponder()
+	defer responder.Close()
+	stack := "arn:aws:cloudformation:us-east-1:123456789012:stack/answer/1"
+
+	tests := []struct {
+		name         string
+		fault        testenv.Fault
+		failures     int
+		wantAttempts int
+		wantAccepted int
+		wantLog      string // in the function's log
+	}{
+		{name: "two 503s, then accepted", fault: testenv.FaultUnavailable, failures: 2, wantAttempts: 3, wantAccepted: 1},
+		{name: "a dropped connection is retried", fault: testenv.FaultDrop, failures: 1, wantAttempts: 2, wantAccepted: 1},
+		{name: "a hanging attempt is retried after its time limit", fault: testenv.FaultHang, failures: 1, wantAttempts: 2, wantAccepted: 1},
+		{name: "a 400 is final and logged", fault: testenv.FaultBadRequest, failures: 5, wantAttempts: 1, wantAccepted: 0,
+			wantLog: "HTTP 400"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id := fmt.Sprintf("answer-%d", i)
+			responder.FailFirst(id, tt.failures, tt.fault)
+			raw := event(t, "cfn-create.json", map[string]string{"RESPONSE_URL": responder.URL(id), "STACK_ID": stack,
+				"REQUEST_ID": id, "LOGICAL_ID": "Enabler"})
+			start := time.Now()
+			// A function error (the 400 case) is an answer too.
+			out, err := rie.Invoke(context.Background(), raw)
+			took := time.Since(start)
+			attempts, accepted := responder.Attempts(id), responder.Responses(id)
+			if len(attempts) != tt.wantAttempts || len(accepted) != tt.wantAccepted {
+				t.Fatalf("%d attempts, %d accepted; want %d and %d (invocation answered %s, %v)",
+					len(attempts), len(accepted), tt.wantAttempts, tt.wantAccepted, out, err)
+			}
+			for _, a := range attempts {
+				if a.Body.Status != cfn.StatusSuccess || a.Body.PhysicalResourceID != reconcile.PhysicalID(stack, "Enabler") ||
+					string(a.Raw) != string(attempts[0].Raw) {
+					t.Errorf("attempt %s: %s %q, want the same SUCCESS body each time", a.Fault, a.Body.Status, a.Body.PhysicalResourceID)
+				}
+			}
+			if took >= timeout || strings.Contains(rie.Log(), "Task timed out") {
+				t.Errorf("the invocation took %s and timed out", took)
+			}
+			if tt.wantLog != "" && !strings.Contains(rie.Log(), tt.wantLog) {
+				t.Errorf("the function's log does not say %q", tt.wantLog)
+			}
+		})
 	}
 }

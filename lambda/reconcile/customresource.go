@@ -35,13 +35,15 @@ func PhysicalID(stackID, logicalID string) string {
 	return name + "-" + hex.EncodeToString(sum[:8])
 }
 
-// CustomResource is the CloudFormation custom resource function that
-// cfn.LambdaWrap answers for. Create and Update reconcile every tagged VPC;
-// Delete removes this stack's flow logs when RemoveFlowLogsOnDelete is true.
+// CustomResource is the CloudFormation custom resource function, in the
+// shape of cfn.CustomResourceFunction; Handle answers for it (see answer).
+// Create and Update reconcile every tagged VPC; Delete removes this stack's
+// flow logs when RemoveFlowLogsOnDelete is true.
 //
-// It recovers its own panics: cfn.LambdaWrap's fallback answers a panic on
-// Create with the request id as physical id, which differs from the one a
-// later Update or Delete would carry.
+// It recovers its own panics, so that a panic is answered FAILED with the
+// deterministic physical id (cfn.LambdaWrap's fallback would use the
+// request id on Create, which differs from the one a later Update or Delete
+// would carry).
 func (h *Handler) CustomResource(ctx context.Context, ev cfn.Event) (physicalID string, data map[string]any, err error) {
 	physicalID = PhysicalID(ev.StackID, ev.LogicalResourceID)
 	if ev.RequestType == cfn.RequestDelete && ev.PhysicalResourceID != "" {

@@ -13,18 +13,34 @@ import (
 )
 
 // describeTagged lists the VPCs carrying cfg.TagKey with one of
-// cfg.TagValues, or with any value when the list is empty.
+// cfg.TagValues, or with any value when the list is empty. EC2 takes at
+// most 200 values a filter, so the values go in chunks (see inChunks), one
+// listing each: a VPC carries one value of a key, so no VPC is in two
+// chunks' answers, and the ids are de-duplicated anyway.
 func (r *Reconciler) describeTagged(ctx context.Context, api FlowLogAPI, cfg settings.Enabler) ([]string, error) {
-	f := types.Filter{Name: aws.String("tag-key"), Values: []string{cfg.TagKey}}
-	if len(cfg.TagValues) > 0 {
-		f = types.Filter{Name: aws.String("tag:" + cfg.TagKey), Values: cfg.TagValues}
+	if len(cfg.TagValues) == 0 {
+		return r.describeVPCsFiltered(ctx, api, types.Filter{Name: aws.String("tag-key"), Values: []string{cfg.TagKey}})
 	}
+	var ids []string
+	err := r.inChunks(sortedUnique(cfg.TagValues), func(values []string) error {
+		found, err := r.describeVPCsFiltered(ctx, api, types.Filter{Name: aws.String("tag:" + cfg.TagKey), Values: values})
+		ids = append(ids, found...)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return sortedUnique(ids), nil
+}
+
+// describeVPCsFiltered pages through the ids of the VPCs matching f.
+func (r *Reconciler) describeVPCsFiltered(ctx context.Context, api FlowLogAPI, f types.Filter) ([]string, error) {
 	var ids []string
 	p := ec2.NewDescribeVpcsPaginator(api, &ec2.DescribeVpcsInput{Filters: []types.Filter{f}, MaxResults: aws.Int32(r.pageSize())})
 	for p.HasMorePages() {
 		out, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("describing VPCs tagged %s: %w", cfg.TagKey, err)
+			return nil, fmt.Errorf("describing VPCs by %s (%d values from %q): %w", aws.ToString(f.Name), len(f.Values), f.Values[0], err)
 		}
 		for _, v := range out.Vpcs {
 			ids = append(ids, aws.ToString(v.VpcId))

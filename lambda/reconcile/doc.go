@@ -2,15 +2,18 @@
 // enabler Lambda.
 //
 // A run has three parts. Discover lists the VPCs carrying the configured tag
-// (DescribeVpcs with tag filters) and every flow log of the account and
-// region (DescribeFlowLogs without a filter, 1,000 a page), which holds the
-// tagged VPCs' flow logs and this deployment's own anywhere. A run for an
+// (DescribeVpcs with tag filters, up to 200 of the configured values a
+// call) and every flow log of the account and region (DescribeFlowLogs
+// without a filter, 1,000 a page), which holds the tagged VPCs' flow logs
+// and this deployment's own anywhere. A run for an
 // event naming at most 200 VPCs instead filters DescribeVpcs and
 // DescribeFlowLogs by their ids; EC2 takes at most 200 values a filter.
 // NewPlan then decides per VPC:
 //
 //   - covered: a flow log, whoever created it, delivers the traffic type
-//     (or ALL) to the log group: left alone;
+//     (or ALL) to the log group of this account (the delivery role's) and
+//     region (Reconciler.Region): left alone. A LogDestination ARN of a
+//     group with the same name elsewhere covers nothing;
 //   - missing: a flow log is created with the configured settings, unless the
 //     VPC already has AWS's maximum of two (reported per VPC, no call made);
 //   - stale: one of this deployment's flow logs differs from the settings or
@@ -27,8 +30,10 @@
 // flow log. Throttling is retried by the SDK's retryer (see awsconfig).
 //
 // Handler is the one entry point of the Lambda: CloudFormation custom
-// resource requests (answered through cfn.LambdaWrap before the deadline,
-// with a deterministic physical id and a response within 4,096 bytes), tag
+// resource requests (answered before the deadline, with a deterministic
+// physical id and a response within 4,096 bytes, by an AnswerClient that
+// limits each PUT's time and retries 429, 5xx and network errors with
+// backoff, where cfn.LambdaWrap sends once with no time limit), tag
 // change and CloudTrail CreateVpc events (only the VPCs they name, read
 // afresh), CloudTrail DeleteFlowLogs events and the scheduled sweep
 // (everything). A deleted flow log's VPC can no longer be looked up, so a

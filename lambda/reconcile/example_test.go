@@ -24,7 +24,8 @@ func ExampleNewPlan() {
 		return types.FlowLog{FlowLogId: strptr(id), ResourceId: strptr(vpc), LogGroupName: strptr("/vpc/flowlogs"),
 			DeliverLogsPermissionArn: strptr(cfg.DeliveryRoleARN), TrafficType: tt, Tags: tags}
 	}
-	p := reconcile.NewPlan(cfg, []string{"vpc-1", "vpc-2", "vpc-3"}, []types.FlowLog{
+	home := reconcile.HomeOf("us-east-1", cfg.DeliveryRoleARN)
+	p := reconcile.NewPlan(cfg, home, []string{"vpc-1", "vpc-2", "vpc-3"}, []types.FlowLog{
 		flowLog("fl-1", "vpc-1", types.TrafficTypeAll, nil),
 		flowLog("fl-3", "vpc-3", types.TrafficTypeAccept, ours),
 		flowLog("fl-4", "vpc-4", types.TrafficTypeReject, ours),

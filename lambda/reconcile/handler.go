@@ -132,7 +132,7 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (any, error) 
 		if err := json.Unmarshal(raw, &ev); err != nil {
 			return nil, fmt.Errorf("decoding the CloudFormation request: %w", err)
 		}
-		return cfn.LambdaWrap(h.CustomResource)(ctx, ev)
+		return h.answer(ctx, ev)
 	case env.DetailType == detailScheduled:
 		return h.run(ctx, Target{Trigger: "schedule"})
 	case env.Source == sourceTag && env.DetailType == detailTagChange:

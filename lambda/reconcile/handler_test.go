@@ -162,8 +162,8 @@ func (failingAPI) DeleteFlowLogs(context.Context, *ec2.DeleteFlowLogsInput, ...f
 	return &ec2.DeleteFlowLogsOutput{}, nil
 }
 
-// TestCustomResourceInProcess drives the handler through the real
-// cfn.LambdaWrap with a local ResponseURL, using small fakes for what moto
+// TestCustomResourceInProcess drives the handler and its answer to a local
+// ResponseURL, using small fakes for what moto
 // cannot produce: a panic, and thousands of failures.
 func TestCustomResourceInProcess(t *testing.T) {
 	responder := testenv.StartCFNResponder()
@@ -190,7 +190,7 @@ func TestCustomResourceInProcess(t *testing.T) {
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			id := fmt.Sprintf("in-process-%d", i)
-			h := reconcile.NewHandler(&reconcile.Reconciler{API: tt.api}, getenv(testEnv()))
+			h := reconcile.NewHandler(&reconcile.Reconciler{API: tt.api, Region: testenv.Region}, getenv(testEnv()))
 			raw := event(t, tt.file, map[string]string{"RESPONSE_URL": responder.URL(id), "STACK_ID": stack,
 				"REQUEST_ID": id, "LOGICAL_ID": "Enabler", "PHYSICAL_ID": tt.physicalID})
 			if _, err := h.Handle(context.Background(), raw); err != nil {
@@ -205,7 +205,7 @@ func TestCustomResourceInProcess(t *testing.T) {
 			if wantID == "" {
 				wantID = reconcile.PhysicalID(stack, "Enabler")
 			}
-			if r.Body.Status != tt.wantStatus || r.Body.PhysicalResourceID != wantID || !strings.Contains(r.Body.Reason, tt.wantReason) {
+			if string(r.Body.Status) != tt.wantStatus || r.Body.PhysicalResourceID != wantID || !strings.Contains(r.Body.Reason, tt.wantReason) {
 				t.Errorf("response = %s %q %q, want %s %q, reason containing %q", r.Body.Status, r.Body.PhysicalResourceID, r.Body.Reason, tt.wantStatus, wantID, tt.wantReason)
 			}
 			if len(r.Raw) > reconcile.MaxResponseBytes {

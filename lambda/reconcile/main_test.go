@@ -95,7 +95,7 @@ func newFixture(t *testing.T) *fixture {
 		direct:  ec2.NewFromConfig(clientConfig(moto.URL)),
 		metrics: &syncBuffer{},
 	}
-	f.rec = &reconcile.Reconciler{API: f.ec2, Metrics: f.metrics, PageSize: 5, BatchSize: 4}
+	f.rec = &reconcile.Reconciler{API: f.ec2, Region: testenv.Region, Metrics: f.metrics, PageSize: 5, BatchSize: 4}
 	f.logGroup(testGroup)
 	return f
 }

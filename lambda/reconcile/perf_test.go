@@ -33,7 +33,7 @@ func TestAPICalls(t *testing.T) {
 		}
 	}
 	f := newFixture(t)
-	f.rec = &reconcile.Reconciler{API: f.ec2}
+	f.rec = &reconcile.Reconciler{API: f.ec2, Region: testRegion}
 	createTagged(t, f, n)
 	goal := 5 + 3*((n+999)/1000)
 

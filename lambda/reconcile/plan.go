@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/vpcflowlogs/flowlogs/lambda/settings"
@@ -78,8 +79,9 @@ type Plan struct {
 // flow log, or needs this owner's stale flow logs replaced, and, when
 // cfg.RemoveOnUntag is set, which of this owner's flow logs sit on VPCs no
 // longer tagged. flowLogs are every flow log of the tagged VPCs plus this
-// owner's flow logs anywhere; tagged VPC ids may repeat.
-func NewPlan(cfg settings.Enabler, tagged []string, flowLogs []types.FlowLog) Plan {
+// owner's flow logs anywhere; tagged VPC ids may repeat. home is where the
+// configured log group is.
+func NewPlan(cfg settings.Enabler, home Home, tagged []string, flowLogs []types.FlowLog) Plan {
 	byVPC := map[string][]types.FlowLog{}
 	seen := map[string]bool{}
 	for _, fl := range flowLogs {
@@ -101,13 +103,13 @@ func NewPlan(cfg settings.Enabler, tagged []string, flowLogs []types.FlowLog) Pl
 		for _, fl := range byVPC[vpc] {
 			switch {
 			case IsOwned(fl, cfg.Owner):
-				if why := StaleReason(fl, cfg); why != "" {
+				if why := StaleReason(fl, cfg, home); why != "" {
 					stale = append(stale, aws.ToString(fl.FlowLogId))
 					reasons = append(reasons, aws.ToString(fl.FlowLogId)+": "+why)
 				} else if covering == "" {
 					covering = aws.ToString(fl.FlowLogId)
 				}
-			case Covers(fl, cfg) && covering == "":
+			case Covers(fl, cfg, home) && covering == "":
 				covering = aws.ToString(fl.FlowLogId)
 			}
 		}
@@ -171,23 +173,78 @@ func IsOwned(fl types.FlowLog, owner string) bool {
 	return false
 }
 
+// Home is the partition, region and account the enabler works in: the
+// configured log group is the one of that name there.
+type Home struct {
+	Partition, Region, Account string
+}
+
+// HomeOf is the home of an enabler whose EC2 client works in region and
+// whose delivery role is roleARN: IAM ARNs carry the partition and the
+// account, not the region. A roleARN that does not parse leaves both
+// empty, and then no log group ARN is at home.
+func HomeOf(region, roleARN string) Home {
+	h := Home{Region: region}
+	if a, err := arn.Parse(roleARN); err == nil {
+		h.Partition, h.Account = a.Partition, a.AccountID
+	}
+	return h
+}
+
 // Covers reports whether fl, whoever created it, delivers the configured
 // traffic to the configured log group: ALL covers every traffic type. A
 // flow log whose delivery FAILED delivers nothing and covers nothing.
-func Covers(fl types.FlowLog, cfg settings.Enabler) bool {
+// The log group must be home's: a flow log's LogDestination can be the ARN
+// of a group of the same name in another account or region, which
+// anyone can create.
+func Covers(fl types.FlowLog, cfg settings.Enabler, home Home) bool {
 	if aws.ToString(fl.DeliverLogsStatus) == deliveryFailed {
 		return false
 	}
 	if dt := fl.LogDestinationType; dt != "" && dt != types.LogDestinationTypeCloudWatchLogs {
 		return false
 	}
+	if destinationDiffers(fl, cfg, home) != "" {
+		return false
+	}
 	tt := string(fl.TrafficType)
-	return aws.ToString(fl.LogGroupName) == cfg.LogGroupName && (tt == cfg.TrafficType || tt == settings.TrafficAll)
+	return tt == cfg.TrafficType || tt == settings.TrafficAll
+}
+
+// destinationDiffers says how fl's log group is not cfg's log group at
+// home, "" when it is. LogGroupName, when set, must be the configured name;
+// LogDestination, when set, must be the ARN of that group at home (with or
+// without the ":*" suffix). A flow log with neither delivers nowhere known.
+func destinationDiffers(fl types.FlowLog, cfg settings.Enabler, home Home) string {
+	name, dest := aws.ToString(fl.LogGroupName), aws.ToString(fl.LogDestination)
+	if name == "" && dest == "" {
+		return "no log group"
+	}
+	if name != "" && name != cfg.LogGroupName {
+		return fmt.Sprintf("log group %q, want %q", name, cfg.LogGroupName)
+	}
+	if dest == "" {
+		// A group given by name is in the flow log's own account and
+		// region, which are the ones DescribeFlowLogs was asked about.
+		return ""
+	}
+	want := Home{}
+	a, err := arn.Parse(dest)
+	if err == nil && a.Service == "logs" {
+		want = Home{Partition: a.Partition, Region: a.Region, Account: a.AccountID}
+	}
+	group, isGroup := strings.CutPrefix(a.Resource, "log-group:")
+	group = strings.TrimSuffix(group, ":*")
+	if err != nil || !isGroup || group != cfg.LogGroupName || want != home || home.Account == "" || home.Region == "" {
+		return fmt.Sprintf("log destination %q, want the log group %q of account %q in region %q",
+			dest, cfg.LogGroupName, home.Account, home.Region)
+	}
+	return ""
 }
 
 // StaleReason says why one of this owner's flow logs no longer matches cfg
-// (or fails to deliver), "" when it matches.
-func StaleReason(fl types.FlowLog, cfg settings.Enabler) string {
+// at home (or fails to deliver), "" when it matches.
+func StaleReason(fl types.FlowLog, cfg settings.Enabler, home Home) string {
 	var why []string
 	differs := func(what, got, want string) {
 		if got != want {
@@ -199,7 +256,11 @@ func StaleReason(fl types.FlowLog, cfg settings.Enabler) string {
 		dt = string(types.LogDestinationTypeCloudWatchLogs)
 	}
 	differs("destination type", dt, string(types.LogDestinationTypeCloudWatchLogs))
-	differs("log group", aws.ToString(fl.LogGroupName), cfg.LogGroupName)
+	if d := destinationDiffers(fl, cfg, home); d != "" {
+		// The owner tag is anyone's to write: a flow log carrying it that
+		// delivers elsewhere is replaced, never counted.
+		why = append(why, d)
+	}
 	differs("delivery role", aws.ToString(fl.DeliverLogsPermissionArn), cfg.DeliveryRoleARN)
 	differs("traffic type", string(fl.TrafficType), cfg.TrafficType)
 	differs("aggregation interval", fmt.Sprint(aws.ToInt32(fl.MaxAggregationInterval)), fmt.Sprint(cfg.MaxAggregationInterval))

@@ -18,6 +18,13 @@ const (
 	testGroup = "/vpc/flowlogs"
 )
 
+// testHome is where testConfig's log group is: moto's region, the
+// delivery role's account.
+var testHome = reconcile.Home{Partition: "aws", Region: testRegion, Account: "123456789012"}
+
+// testRegion is moto's region (testenv.Region).
+const testRegion = "us-east-1"
+
 func testConfig() settings.Enabler {
 	return settings.Enabler{
 		TagKey:                 "flowlogs",
@@ -71,6 +78,12 @@ func failed(msg string) func(*types.FlowLog) {
 
 func group(g string) func(*types.FlowLog) {
 	return func(f *types.FlowLog) { f.LogGroupName = aws.String(g) }
+}
+
+// dest sets LogDestination, as AWS reports it for a flow log created with
+// a log group ARN (and, in AWS, for every CloudWatch Logs flow log).
+func dest(arn string) func(*types.FlowLog) {
+	return func(f *types.FlowLog) { f.LogDestination = aws.String(arn) }
 }
 
 // describe renders a plan compactly: covered VPCs, steps, blocked VPCs.
@@ -131,6 +144,60 @@ func TestNewPlan(t *testing.T) {
 			tagged:   []string{"vpc-1"},
 			flowLogs: []types.FlowLog{fl("fl-1", "vpc-1", group("/elsewhere"))},
 			want:     "create vpc-1 []",
+		},
+		// A flow log's LogDestination may be a log group ARN of any account
+		// and region; only this account's and region's group of that name
+		// is the configured one. Before, the name alone decided.
+		{
+			name:   "a flow log to this account's and region's group given by ARN covers",
+			tagged: []string{"vpc-1", "vpc-2"},
+			flowLogs: []types.FlowLog{fl("fl-1", "vpc-1", dest("arn:aws:logs:us-east-1:123456789012:log-group:/vpc/flowlogs")),
+				fl("fl-2", "vpc-2", dest("arn:aws:logs:us-east-1:123456789012:log-group:/vpc/flowlogs:*"))},
+			want: "covered vpc-1; covered vpc-2",
+		},
+		{
+			name:     "a group of the same name in another account does not cover",
+			tagged:   []string{"vpc-1"},
+			flowLogs: []types.FlowLog{fl("fl-1", "vpc-1", dest("arn:aws:logs:us-east-1:999999999999:log-group:/vpc/flowlogs"))},
+			want:     "create vpc-1 []",
+		},
+		{
+			name:     "a group of the same name in another region does not cover",
+			tagged:   []string{"vpc-1"},
+			flowLogs: []types.FlowLog{fl("fl-1", "vpc-1", dest("arn:aws:logs:eu-west-1:123456789012:log-group:/vpc/flowlogs"))},
+			want:     "create vpc-1 []",
+		},
+		{
+			name:     "a group of the same name in another partition does not cover",
+			tagged:   []string{"vpc-1"},
+			flowLogs: []types.FlowLog{fl("fl-1", "vpc-1", dest("arn:aws-cn:logs:us-east-1:123456789012:log-group:/vpc/flowlogs"))},
+			want:     "create vpc-1 []",
+		},
+		{
+			name:     "a destination ARN naming another group does not cover, whatever LogGroupName says",
+			tagged:   []string{"vpc-1"},
+			flowLogs: []types.FlowLog{fl("fl-1", "vpc-1", dest("arn:aws:logs:us-east-1:123456789012:log-group:/other"))},
+			want:     "create vpc-1 []",
+		},
+		{
+			name:   "a destination that is no log group ARN does not cover",
+			tagged: []string{"vpc-1", "vpc-2", "vpc-3"},
+			flowLogs: []types.FlowLog{fl("fl-1", "vpc-1", dest("arn:aws:s3:::bucket/log-group:/vpc/flowlogs")),
+				fl("fl-2", "vpc-2", dest("/vpc/flowlogs")),
+				fl("fl-3", "vpc-3", dest("arn:aws:logs:us-east-1:123456789012:destination:/vpc/flowlogs"))},
+			want: "create vpc-1 []; create vpc-2 []; create vpc-3 []",
+		},
+		{
+			name:     "a flow log with neither group name nor destination does not cover",
+			tagged:   []string{"vpc-1"},
+			flowLogs: []types.FlowLog{fl("fl-1", "vpc-1", func(f *types.FlowLog) { f.LogGroupName = nil })},
+			want:     "create vpc-1 []",
+		},
+		{
+			name:     "ours delivering to another account's group of that name is replaced",
+			tagged:   []string{"vpc-1"},
+			flowLogs: []types.FlowLog{fl("fl-1", "vpc-1", owned(testOwner), dest("arn:aws:logs:us-east-1:999999999999:log-group:/vpc/flowlogs"))},
+			want:     "replace vpc-1 [fl-1]",
 		},
 		{
 			name:     "another deployment's flow log counts as someone else's",
@@ -232,7 +299,7 @@ func TestNewPlan(t *testing.T) {
 			if tt.cfg != nil {
 				tt.cfg(&cfg)
 			}
-			if got := describe(reconcile.NewPlan(cfg, tt.tagged, tt.flowLogs)); got != tt.want {
+			if got := describe(reconcile.NewPlan(cfg, testHome, tt.tagged, tt.flowLogs)); got != tt.want {
 				t.Errorf("plan = %q\n want %q", got, tt.want)
 			}
 		})

@@ -1,6 +1,7 @@
 package reconcile_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -46,8 +47,8 @@ func TestReconcile(t *testing.T) {
 					}
 				}
 				fl := f.flowLogs(v["on"])[0]
-				if reconcile.StaleReason(fl, testConfig()) != "" || aws.ToString(fl.LogGroupName) != testGroup {
-					t.Errorf("created flow log does not match the settings: %s", reconcile.StaleReason(fl, testConfig()))
+				if reconcile.StaleReason(fl, testConfig(), testHome) != "" || aws.ToString(fl.LogGroupName) != testGroup {
+					t.Errorf("created flow log does not match the settings: %s", reconcile.StaleReason(fl, testConfig(), testHome))
 				}
 			},
 		},
@@ -482,7 +483,7 @@ func TestFilterValues(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
-			f.rec = &reconcile.Reconciler{API: f.ec2}
+			f.rec = &reconcile.Reconciler{API: f.ec2, Region: testRegion}
 			createTagged(t, f, tt.vpcs)
 			out, err := f.direct.DescribeVpcs(f.ctx, &ec2.DescribeVpcsInput{})
 			if err != nil {
@@ -598,5 +599,20 @@ func TestClientTokenOnTheWire(t *testing.T) {
 	}
 	if tokens[2] == tokens[0] {
 		t.Errorf("the next run resent token %q: EC2 would replay it and create nothing", tokens[2])
+	}
+}
+
+// TestRunNeedsRegion proves that a Reconciler without a Region refuses to
+// plan rather than count no log group ARN as this region's (and replace
+// every flow log of its own); a teardown needs no Region.
+func TestRunNeedsRegion(t *testing.T) {
+	rec := &reconcile.Reconciler{API: panicAPI{}}
+	if _, err := rec.Run(context.Background(), testConfig(), reconcile.Target{Trigger: "schedule"}); err == nil || !strings.Contains(err.Error(), "no Region") {
+		t.Errorf("error %v, want one saying the Region is missing", err)
+	}
+	cfg := testConfig()
+	cfg.RemoveOnDelete = false
+	if _, err := rec.Run(context.Background(), cfg, reconcile.Target{Trigger: "cloudformation-delete", Teardown: true}); err != nil {
+		t.Errorf("teardown: %v", err)
 	}
 }

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"maps"
@@ -41,6 +42,11 @@ const (
 type Reconciler struct {
 	// API is the EC2 client.
 	API FlowLogAPI
+	// Region is API's region. With the account of the delivery role, it
+	// says which log group the configured name means: a flow log to a
+	// group of that name in another account or region covers nothing.
+	// Required for every run but a teardown.
+	Region string
 	// Metrics receives one EMF line per run, without dimensions (the
 	// dashboard reads them so); nil discards them.
 	Metrics io.Writer
@@ -107,6 +113,12 @@ func (r *Reconciler) pageSize() int32 {
 	return DefaultPageSize
 }
 
+// home is where cfg's log group is: this region, the delivery role's
+// account.
+func (r *Reconciler) home(cfg settings.Enabler) Home {
+	return HomeOf(r.Region, cfg.DeliveryRoleARN)
+}
+
 func (r *Reconciler) maxSplitCalls() int {
 	if r.MaxSplitCalls > 0 {
 		return r.MaxSplitCalls
@@ -156,6 +168,9 @@ func (r *Reconciler) Run(ctx context.Context, cfg settings.Enabler, t Target) (R
 	start := r.now()
 	api := &countingAPI{api: r.API, calls: map[string]int{}}
 	res := Result{Trigger: t.Trigger, DryRun: cfg.DryRun}
+	if r.Region == "" && !t.Teardown {
+		return res, errors.New("the reconciler has no Region: it cannot tell this region's log group from another's")
+	}
 	p, missing, err := r.plan(ctx, api, cfg, t)
 	if err != nil {
 		res.Calls = api.snapshot()
@@ -221,7 +236,7 @@ func (r *Reconciler) plan(ctx context.Context, api FlowLogAPI, cfg settings.Enab
 			if err != nil {
 				return Plan{}, nil, err
 			}
-			return NewPlan(cfg, tagged, fls), missing, nil
+			return NewPlan(cfg, r.home(cfg), tagged, fls), missing, nil
 		}
 		// Beyond the filter limit, one listing of every flow log costs
 		// fewer calls than filters of 200 ids. Only the named VPCs' flow
@@ -237,7 +252,7 @@ func (r *Reconciler) plan(ctx context.Context, api FlowLogAPI, cfg settings.Enab
 				fls = append(fls, fl)
 			}
 		}
-		return NewPlan(cfg, tagged, fls), missing, nil
+		return NewPlan(cfg, r.home(cfg), tagged, fls), missing, nil
 
 	default:
 		tagged, err := r.describeTagged(ctx, api, cfg)
@@ -252,7 +267,7 @@ func (r *Reconciler) plan(ctx context.Context, api FlowLogAPI, cfg settings.Enab
 		if err != nil {
 			return Plan{}, nil, err
 		}
-		return NewPlan(cfg, tagged, fls), nil, nil
+		return NewPlan(cfg, r.home(cfg), tagged, fls), nil, nil
 	}
 }
 

@@ -193,7 +193,7 @@ func (b *FaultBench) RunFaults(ctx context.Context, seed uint64, rate float64, r
 		}
 		run.Answers[string(rt)] = len(answers)
 		for _, a := range answers {
-			run.Statuses[string(rt)] = append(run.Statuses[string(rt)], a.Body.Status)
+			run.Statuses[string(rt)] = append(run.Statuses[string(rt)], string(a.Body.Status))
 		}
 		if len(answers) != 1 {
 			problem("%s got %d answers", rt, len(answers))
