@@ -23,6 +23,7 @@ import (
 // scheduled invocation writes the digest, checkpoints it, emits metrics and
 // publishes the text to an SNS topic whose HTTP subscriber is this test.
 func TestBootstrapUnderRIE(t *testing.T) {
+	testenv.NeedLambda(t)
 	f := newFixture(t)
 	_, p := emulator(t)
 	bin, err := testenv.Bootstrap("summarizer", t.TempDir())

@@ -35,6 +35,7 @@ var bootstrap = sync.OnceValues(func() (string, error) {
 // environment.
 func startEnabler(t *testing.T, timeout time.Duration) *testenv.RIE {
 	t.Helper()
+	testenv.NeedLambda(t)
 	path, err := bootstrap()
 	if err != nil {
 		t.Fatal(err)
