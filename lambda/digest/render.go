@@ -37,6 +37,12 @@ func (d *Digest) Text() string {
 		p("PARTIAL: this run stopped before %s; the next run continues from %s.\n",
 			d.Window.PlannedTo.UTC().Format("2006-01-02 15:04:05"), d.Window.To.UTC().Format("15:04:05"))
 	}
+	if d.Incomplete != nil {
+		p("INCOMPLETE: %s.\n", d.Incomplete.Reason)
+	}
+	if d.Gap != nil {
+		p("WARNING: skipped %s to %s: %s.\n", d.Gap.From.UTC().Format("2006-01-02 15:04:05"), d.Gap.To.UTC().Format("2006-01-02 15:04:05"), d.Gap.Reason)
+	}
 	p("\n")
 	if d.SkipData.Records > 0 {
 		p("WARNING: %s.\n", d.SkipData.Message)

@@ -66,7 +66,9 @@ const (
 )
 
 func sAttr(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
-func nAttr(v int64) types.AttributeValue  { return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)} }
+func nAttr(v int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
+}
 func tAttr(t time.Time) types.AttributeValue {
 	if t.IsZero() {
 		return sAttr("")
