@@ -28,6 +28,7 @@ const (
 	keySummarySchedule        = "summarySchedule"
 	keySummaryTopicARN        = "summaryTopicArn"
 	keySettleLagMinutes       = "settleLagMinutes"
+	keyMaxCatchUpHours        = "maxCatchUpHours"
 	keyDryRun                 = "dryRun"
 )
 
@@ -52,6 +53,7 @@ func PropsFromContext(get func(key *string) any) (vpcflowlogs.Props, error) {
 		SummarySchedule:        c.str(keySummarySchedule, settings.ValidateSchedule),
 		SummaryTopicARN:        c.str(keySummaryTopicARN, validateTopicARN),
 		SettleLag:              time.Duration(c.integer(keySettleLagMinutes, validateSettleLag)) * time.Minute,
+		MaxCatchUpHours:        c.integer(keyMaxCatchUpHours, settings.ValidateMaxCatchUpHours),
 	}
 	if b := c.boolean(keyDryRun); b != nil {
 		p.DryRun = *b

@@ -51,6 +51,8 @@ func TestDefaultsFromCDKJSON(t *testing.T) {
 		t.Errorf("removal = %v %v", p.RemoveFlowLogsOnDelete, p.RemoveFlowLogsOnUntag)
 	case p.SweepSchedule != "rate(6 hours)" || p.SummarySchedule != "rate(1 hour)" || p.SettleLag != 15*time.Minute:
 		t.Errorf("schedules = %q %q %s", p.SweepSchedule, p.SummarySchedule, p.SettleLag)
+	case p.MaxCatchUpHours != 24:
+		t.Errorf("maxCatchUpHours = %d", p.MaxCatchUpHours)
 	}
 }
 
@@ -80,6 +82,8 @@ func TestContextKeys(t *testing.T) {
 		{keySummarySchedule, "rate(2 hours)", "rate(0 hours)", "positive"},
 		{keySummaryTopicARN, "arn:aws:sns:us-east-1:123456789012:digest", "digest", "SNS topic ARN"},
 		{keySettleLagMinutes, "5", "-1", "0 to 1440"},
+		{keyMaxCatchUpHours, "744", "745", "1 to 744"},
+		{keyMaxCatchUpHours, "1", "0", "1 to 744"},
 		{keyDryRun, "true", "sometimes", "true or false"},
 	}
 	for _, c := range cases {
