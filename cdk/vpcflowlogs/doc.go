@@ -11,7 +11,8 @@
 //   - the enabler function and the custom resource backed directly by it,
 //     which reconciles on every stack create and update, on EC2 tag changes,
 //     on CloudTrail CreateVpc calls and on a periodic sweep;
-//   - the summarizer function, its schedule and its checkpoint parameter;
+//   - the summarizer function, its schedule and its run state table
+//     (DynamoDB, written only by the summarizer);
 //   - a dashboard and saved Logs Insights queries over the flow log group.
 //
 // Every role has only inline permissions scoped to the resources above; the

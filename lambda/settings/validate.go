@@ -178,7 +178,7 @@ var (
 // a-z, A-Z, 0-9, '_', '-', '.'.
 func ValidateTableName(name string) error {
 	if !tableNameRE.MatchString(name) {
-		return fmt.Errorf("table name %q is not valid: use 3 to 255 characters from a-z A-Z 0-9 _ - .", name)
+		return fmt.Errorf("table name %q is not valid: use 3 to 255 characters from a-z A-Z 0-9 and _ - . (dot)", name)
 	}
 	return nil
 }
