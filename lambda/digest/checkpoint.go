@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -18,7 +19,7 @@ import (
 // digest. The digest group is writable by others, and its events are read
 // only in the one millisecond the run stamped its digest with, so more
 // than a handful there is an attack or a bug; the search gives up rather
-// than read without end.
+// than read without end, and the window is read again.
 const maxRunDigestScan = 1000
 
 // digestHead is the part of a stored digest that can prove it is a run's
@@ -70,8 +71,11 @@ func findRunDigest(ctx context.Context, api LogsAPI, summaryGroup, logGroup stri
 		}
 		for _, ev := range page.Events {
 			if scanned++; scanned > maxRunDigestScan {
-				return nil, fmt.Errorf("reading the digests in %s stamped %s: more than %d events in one millisecond; not adopting any",
-					summaryGroup, in.StartedAt.Format(time.RFC3339Nano), maxRunDigestScan)
+				// Not an error: a run that failed on this would fail
+				// forever. The window is read again instead.
+				slog.ErrorContext(ctx, "too many events where the digest of an earlier run should be; not adopting any",
+					"group", summaryGroup, "at", in.StartedAt, "limit", maxRunDigestScan)
+				return nil, nil
 			}
 			var h digestHead
 			if json.Unmarshal([]byte(aws.ToString(ev.Message)), &h) == nil && h.ownedBy(in, logGroup) {

@@ -1,9 +1,14 @@
 package digest
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	logstypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 
 	"github.com/vpcflowlogs/flowlogs/lambda/runstate"
 )
@@ -255,5 +260,48 @@ func TestFieldCount(t *testing.T) {
 		if got := fieldCount(line); got != want {
 			t.Errorf("fieldCount(%q) = %d, want %d", line, got, want)
 		}
+	}
+}
+
+// floodedDigests answers GetLogEvents with a page of forged digests, each
+// with the right window and a wrong nonce, then the run's own digest.
+type floodedDigests struct {
+	LogsAPI
+	forged int
+	own    string
+}
+
+func (f floodedDigests) GetLogEvents(context.Context, *cloudwatchlogs.GetLogEventsInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.GetLogEventsOutput, error) {
+	out := &cloudwatchlogs.GetLogEventsOutput{NextForwardToken: aws.String("f/end")}
+	forged := strings.Replace(f.own, `"nonce":"8c1f`, `"nonce":"0000`, 1)
+	for range f.forged {
+		out.Events = append(out.Events, logstypes.OutputLogEvent{Message: aws.String(forged)})
+	}
+	out.Events = append(out.Events, logstypes.OutputLogEvent{Message: aws.String(f.own)})
+	return out, nil
+}
+
+// The search for a run's own digest reads a bounded number of events: a
+// flood in the digest group (anyone can write there) makes it give up,
+// without an error, so that the window is read again rather than every
+// later run failing.
+func TestFindRunDigestIsBounded(t *testing.T) {
+	in := &runstate.Intent{Nonce: "8c1f0e5a9b2d4c6e8f0a1b2c3d4e5f60", From: mustTime("2026-11-25T18:45:00Z"), To: mustTime("2026-11-25T19:45:00Z"),
+		StartedAt: mustTime("2026-11-25T20:00:07Z")}
+	own := `{"kind":"` + DigestKind + `","logGroup":"/vpc/flow-logs","window":{"from":"2026-11-25T18:45:00Z","to":"2026-11-25T19:45:00Z"},"run":{"nonce":"8c1f0e5a9b2d4c6e8f0a1b2c3d4e5f60"}}`
+	for _, tc := range []struct {
+		name   string
+		forged int
+		found  bool
+	}{
+		{"own digest after a few forgeries", 10, true},
+		{"own digest behind a flood", maxRunDigestScan, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h, err := findRunDigest(t.Context(), floodedDigests{forged: tc.forged, own: own}, "/vpc/flow-logs/digests", "/vpc/flow-logs", in)
+			if err != nil || (h != nil) != tc.found {
+				t.Errorf("found %v, err %v; want found=%v and no error", h != nil, err, tc.found)
+			}
+		})
 	}
 }
