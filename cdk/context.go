@@ -30,6 +30,7 @@ const (
 	keySummaryTopicKMSKeyARN  = "summaryTopicKmsKeyArn"
 	keyAlarmTopicARN          = "alarmTopicArn"
 	keySettleLagMinutes       = "settleLagMinutes"
+	keyMaxCatchUpHours        = "maxCatchUpHours"
 	keyDryRun                 = "dryRun"
 )
 
@@ -55,6 +56,7 @@ func PropsFromContext(get func(key *string) any) (vpcflowlogs.Props, error) {
 		SummaryTopicARN:        c.str(keySummaryTopicARN, settings.ValidateTopicARN),
 		AlarmTopicARN:          c.str(keyAlarmTopicARN, settings.ValidateTopicARN),
 		SettleLag:              time.Duration(c.integer(keySettleLagMinutes, validateSettleLag)) * time.Minute,
+		MaxCatchUpHours:        c.integer(keyMaxCatchUpHours, settings.ValidateMaxCatchUpHours),
 	}
 	if b := c.boolean(keyDryRun); b != nil {
 		p.DryRun = *b

@@ -63,6 +63,8 @@ func TestDefaultsFromCDKJSON(t *testing.T) {
 		t.Errorf("removal = %v %v", p.RemoveFlowLogsOnDelete, p.RemoveFlowLogsOnUntag)
 	case p.SweepSchedule != "rate(6 hours)" || p.SummarySchedule != "rate(1 hour)" || p.SettleLag != 15*time.Minute:
 		t.Errorf("schedules = %q %q %s", p.SweepSchedule, p.SummarySchedule, p.SettleLag)
+	case p.MaxCatchUpHours != 24:
+		t.Errorf("maxCatchUpHours = %d", p.MaxCatchUpHours)
 	}
 }
 
@@ -95,6 +97,8 @@ func TestContextKeys(t *testing.T) {
 		{keyAlarmTopicARN, "arn:aws:sns:us-east-1:123456789012:alarms", "alarms", "SNS topic ARN"},
 		{keyAlarmTopicARN, "arn:aws-cn:sns:cn-north-1:123456789012:alarms", "arn:aws:sqs:us-east-1:123456789012:alarms", "arn:<partition>:sns"},
 		{keySettleLagMinutes, "5", "-1", "0 to 1440"},
+		{keyMaxCatchUpHours, "744", "745", "1 to 744"},
+		{keyMaxCatchUpHours, "1", "0", "1 to 744"},
 		{keyDryRun, "true", "sometimes", "true or false"},
 	}
 	for _, c := range cases {

@@ -13,7 +13,8 @@
 //     on CloudTrail CreateVpc and DeleteFlowLogs calls and on a periodic
 //     sweep; every rule depends on the custom resource, so a stack deletion
 //     removes the rules before the custom resource removes the flow logs;
-//   - the summarizer function, its schedule and its checkpoint parameter;
+//   - the summarizer function, its schedule and its run state table
+//     (DynamoDB, written only by the summarizer);
 //   - alarms on either function's errors, digest staleness, uncovered and
 //     failed VPCs and lost records (SKIPDATA), optionally notifying an SNS
 //     topic, and a dashboard that shows them beside the functions' metrics;

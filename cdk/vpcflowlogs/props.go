@@ -61,6 +61,10 @@ type Props struct {
 	// SettleLag is how long the digest waits for late delivery before
 	// reading a window. Default 15 minutes.
 	SettleLag time.Duration
+	// MaxCatchUpHours bounds how far back one digest run reads, 1 to 744.
+	// A checkpoint older than that skips ahead and the digest reports the
+	// gap. Default 24 (settings.DefaultMaxCatchUpHours).
+	MaxCatchUpHours int
 	// SummaryTopicARN, when set, receives a plain-text digest on every run.
 	SummaryTopicARN string
 	// SummaryTopicKMSKeyARN is the KMS key of SummaryTopicARN when the topic
@@ -116,6 +120,9 @@ func (p Props) withDefaults() (Props, error) {
 	if p.SettleLag == 0 {
 		p.SettleLag = DefaultSettleLag
 	}
+	if p.MaxCatchUpHours == 0 {
+		p.MaxCatchUpHours = settings.DefaultMaxCatchUpHours
+	}
 	if p.EnablerCode == nil {
 		p.EnablerCode = awslambda.Code_FromAsset(ptr(DefaultEnablerAsset), nil)
 	}
@@ -135,6 +142,7 @@ func (p Props) withDefaults() (Props, error) {
 		{"MaxAggregationInterval", settings.ValidateMaxAggregationInterval(p.MaxAggregationInterval)},
 		{"SweepSchedule", settings.ValidateSchedule(p.SweepSchedule)},
 		{"SummarySchedule", settings.ValidateSchedule(p.SummarySchedule)},
+		{"MaxCatchUpHours", settings.ValidateMaxCatchUpHours(p.MaxCatchUpHours)},
 	}
 	if p.LogFormat != "" {
 		checks = append(checks, check{"LogFormat", settings.ValidateLogFormat(p.LogFormat)})

@@ -4,16 +4,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsssm"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/vpcflowlogs/flowlogs/lambda/settings"
@@ -42,8 +43,8 @@ type VPCFlowLogs struct {
 	Enabler awslambda.Function
 	// Summarizer writes the digests.
 	Summarizer awslambda.Function
-	// Checkpoint holds the end of the last summarized window.
-	Checkpoint awsssm.StringParameter
+	// State is the run state table: the summarizer's checkpoint.
+	State awsdynamodb.Table
 	// Reconcile is the custom resource that reconciles on every deployment.
 	Reconcile awscdk.CustomResource
 	// Alarms say when anything stops (see alarms.go).
@@ -123,16 +124,14 @@ func New(scope constructs.Construct, id string, props Props) (*VPCFlowLogs, erro
 	})
 	addEnablerRules(c, p)
 
-	c.Checkpoint = awsssm.NewStringParameter(c.Construct, jsii.String("Checkpoint"), &awsssm.StringParameterProps{
-		Description: jsii.String("End of the last flow log window the summarizer digested ({} before the first run)"),
-		StringValue: jsii.String("{}"),
-	})
+	c.State = newStateTable(c.Construct, key)
 	// One digest at a time: two would read the same window.
 	c.Summarizer = newFunction(c.Construct, "Summarizer", p.SummarizerCode, "Summarizes new VPC flow log streams into a digest", jsii.Number(1))
 	c.Summarizer.AddEnvironment(jsii.String(settings.EnvLogGroupName), c.FlowLogGroup.LogGroupName(), nil)
 	c.Summarizer.AddEnvironment(jsii.String(settings.EnvSummaryLogGroupName), c.DigestLogGroup.LogGroupName(), nil)
-	c.Summarizer.AddEnvironment(jsii.String(settings.EnvCheckpointParameter), c.Checkpoint.ParameterName(), nil)
+	wireSummarizerState(c.Summarizer, stack, c.State, key)
 	c.Summarizer.AddEnvironment(jsii.String(settings.EnvSettleLag), jsii.String(p.SettleLag.String()), nil)
+	c.Summarizer.AddEnvironment(jsii.String(settings.EnvMaxCatchUp), jsii.String((time.Duration(p.MaxCatchUpHours) * time.Hour).String()), nil)
 	c.Summarizer.AddEnvironment(jsii.String(settings.EnvSchedulePeriod), jsii.String(schedulePeriod(p.SummarySchedule).String()), nil)
 	c.Summarizer.AddEnvironment(jsii.String(settings.EnvMetricsNamespace), jsii.String(settings.DefaultMetricsNamespace), nil)
 	if p.SummaryTopicARN != "" {
@@ -304,8 +303,8 @@ func grantSummarizer(c *VPCFlowLogs, p Props) {
 	}))
 	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid: jsii.String("WriteAndReadDigests"),
-		// GetLogEvents reads the newest digest: the digest group, not the
-		// checkpoint, says which window was last written.
+		// GetLogEvents finds the digest of a run that wrote it and failed
+		// to checkpoint (it carries the nonce kept in the run state).
 		Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents", "logs:GetLogEvents"),
 		Resources: jsii.Strings(groupARN(stack, c.DigestLogGroup), *c.DigestLogGroup.LogGroupArn()),
 	}))
@@ -314,13 +313,6 @@ func grantSummarizer(c *VPCFlowLogs, p Props) {
 		Actions: jsii.Strings("ec2:DescribeNetworkInterfaces", "ec2:DescribeFlowLogs"),
 		// EC2 Describe calls support no resource-level permissions.
 		Resources: jsii.Strings("*"),
-	}))
-	// Only the two calls on the one parameter (GrantRead would add
-	// DescribeParameters and GetParameterHistory).
-	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:       jsii.String("Checkpoint"),
-		Actions:   jsii.Strings("ssm:GetParameter", "ssm:PutParameter"),
-		Resources: &[]*string{c.Checkpoint.ParameterArn()},
 	}))
 	if p.SummaryTopicARN != "" {
 		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{

@@ -2,6 +2,7 @@ package vpcflowlogs_test
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -228,15 +229,66 @@ func TestFunctions(t *testing.T) {
 	assert(t, "summarizer environment", func() {
 		tmpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
 			"Environment": map[string]any{"Variables": map[string]any{
-				settings.EnvSettleLag:           "15m0s",
-				settings.EnvSchedulePeriod:      "1h0m0s",
-				settings.EnvCheckpointParameter: map[string]any{"Ref": assertions.Match_StringLikeRegexp(jsii.String("Checkpoint"))},
+				settings.EnvSettleLag:      "15m0s",
+				settings.EnvSchedulePeriod: "1h0m0s",
+				settings.EnvMaxCatchUp:     "24h0m0s",
+				settings.EnvStateTable:     map[string]any{"Ref": assertions.Match_StringLikeRegexp(jsii.String("State"))},
+				settings.EnvSourceAccount:  map[string]any{"Ref": "AWS::AccountId"},
+				settings.EnvSourceRegion:   map[string]any{"Ref": "AWS::Region"},
 			}},
 		})
 	})
-	assert(t, "checkpoint starts empty", func() {
-		tmpl.HasResourceProperties(jsii.String("AWS::SSM::Parameter"), map[string]any{"Type": "String", "Value": "{}"})
+	assert(t, "no SSM parameter any more", func() {
+		tmpl.ResourceCountIs(jsii.String("AWS::SSM::Parameter"), jsii.Number(0))
 	})
+}
+
+func TestStateTable(t *testing.T) {
+	_, tmpl := synth(t, vpcflowlogs.Props{MaxCatchUpHours: 48})
+	keys := map[string]any{
+		"KeySchema": []any{
+			map[string]any{"AttributeName": "pk", "KeyType": "HASH"},
+			map[string]any{"AttributeName": "sk", "KeyType": "RANGE"},
+		},
+		"AttributeDefinitions": []any{
+			map[string]any{"AttributeName": "pk", "AttributeType": "S"},
+			map[string]any{"AttributeName": "sk", "AttributeType": "S"},
+		},
+		"BillingMode":                      "PAY_PER_REQUEST",
+		"PointInTimeRecoverySpecification": map[string]any{"PointInTimeRecoveryEnabled": true},
+	}
+	assert(t, "one table: string pk and sk, on demand, point-in-time recovery, AWS owned key", func() {
+		tmpl.ResourceCountIs(jsii.String("AWS::DynamoDB::Table"), jsii.Number(1))
+		props := maps.Clone(keys)
+		// SSEEnabled false is DynamoDB's AWS owned key: data at rest is
+		// always encrypted.
+		props["SSESpecification"] = map[string]any{"SSEEnabled": false}
+		tmpl.HasResourceProperties(jsii.String("AWS::DynamoDB::Table"), props)
+	})
+	assert(t, "the catch-up reaches the summarizer", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
+			"Environment": map[string]any{"Variables": map[string]any{settings.EnvMaxCatchUp: "48h0m0s"}},
+		})
+	})
+
+	key := "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+	_, tmpl = synth(t, vpcflowlogs.Props{KMSKeyARN: key})
+	assert(t, "encrypted with the configured key", func() {
+		props := maps.Clone(keys)
+		props["SSESpecification"] = map[string]any{"SSEEnabled": true, "SSEType": "KMS", "KMSMasterKeyId": key}
+		tmpl.HasResourceProperties(jsii.String("AWS::DynamoDB::Table"), props)
+	})
+	sids := bySid(policyStatements(t, tmpl, "SummarizerRole"))
+	s := sids["RunStateKey"]
+	if got := fmt.Sprint(s["Action"]); got != "[kms:Decrypt kms:Encrypt kms:GenerateDataKey kms:DescribeKey]" {
+		t.Errorf("RunStateKey actions %s", got)
+	}
+	if got := fmt.Sprint(s["Resource"]); got != key {
+		t.Errorf("RunStateKey on %s, want %s", got, key)
+	}
+	if got := fmt.Sprint(s["Condition"]); !strings.Contains(got, "kms:ViaService") || !strings.Contains(got, "dynamodb.") {
+		t.Errorf("RunStateKey condition %s, want kms:ViaService dynamodb", got)
+	}
 }
 
 func TestCustomResource(t *testing.T) {
@@ -384,7 +436,7 @@ func TestSummarizerPermissions(t *testing.T) {
 		"ReadFlowLogGroup":                      "[logs:DescribeLogStreams logs:FilterLogEvents]",
 		"WriteAndReadDigests":                   "[logs:CreateLogStream logs:PutLogEvents logs:GetLogEvents]",
 		"DescribeHasNoResourceLevelPermissions": "[ec2:DescribeNetworkInterfaces ec2:DescribeFlowLogs]",
-		"Checkpoint":                            "[ssm:GetParameter ssm:PutParameter]",
+		"RunState":                              "[dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem]",
 		"PublishDigest":                         "sns:Publish",
 	}
 	for sid, actions := range checks {
@@ -395,12 +447,19 @@ func TestSummarizerPermissions(t *testing.T) {
 	if got := fmt.Sprint(sids["PublishDigest"]["Resource"]); got != topic {
 		t.Errorf("sns:Publish on %s, want %s", got, topic)
 	}
-	if got := fmt.Sprint(sids["Checkpoint"]["Resource"]); !strings.Contains(got, "Checkpoint") {
-		t.Errorf("ssm on %s, want the checkpoint parameter only", got)
+	if got := fmt.Sprint(sids["RunState"]["Resource"]); !strings.Contains(got, "State") || !strings.Contains(got, "Arn") || strings.Contains(got, "*") {
+		t.Errorf("dynamodb on %s, want the state table's ARN only", got)
+	}
+	if len(sids) != len(checks) {
+		t.Errorf("summarizer statements %v, want exactly %d", slices.Sorted(maps.Keys(sids)), len(checks))
 	}
 	_, tmpl = synth(t, vpcflowlogs.Props{})
-	if _, ok := bySid(policyStatements(t, tmpl, "SummarizerRole"))["PublishDigest"]; ok {
+	sids = bySid(policyStatements(t, tmpl, "SummarizerRole"))
+	if _, ok := sids["PublishDigest"]; ok {
 		t.Error("sns:Publish granted without a topic")
+	}
+	if _, ok := sids["RunStateKey"]; ok {
+		t.Error("kms granted without a key")
 	}
 }
 
@@ -440,6 +499,7 @@ func TestPropsValidation(t *testing.T) {
 		{"bad key", vpcflowlogs.Props{KMSKeyARN: "alias/mine"}, "KMSKeyARN"},
 		{"bad sweep", vpcflowlogs.Props{SweepSchedule: "every hour"}, "SweepSchedule"},
 		{"bad summary", vpcflowlogs.Props{SummarySchedule: "rate(1 hours)"}, "SummarySchedule"},
+		{"catch-up too long", vpcflowlogs.Props{MaxCatchUpHours: 745}, "MaxCatchUpHours"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

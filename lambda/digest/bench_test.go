@@ -149,7 +149,7 @@ func summarizePages(tb testing.TB, api LogsAPI, slice time.Duration, conc int) (
 	tb.Helper()
 	ctx := context.Background()
 	r := &reader{api: api, group: "/vpc/flow-logs", fs: defaultFormats(), opts: flowrecord.Options{TopK: 10}}
-	out, err := r.readSlices(ctx, ctx, benchWindow.slices(slice), conc)
+	out, err := r.readSlices(ctx, ctx, benchWindow.sliceIter(slice), conc)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -5,111 +5,61 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
+	"log/slog"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	logstypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/vpcflowlogs/flowlogs/lambda/runstate"
 )
 
-// CheckpointVersion is the version of the checkpoint JSON this code writes.
-const CheckpointVersion = 1
+// maxRunDigestScan bounds the events read while looking for a run's own
+// digest. The digest group is writable by others, and its events are read
+// only in the one millisecond the run stamped its digest with, so more
+// than a handful there is an attack or a bug; the search gives up rather
+// than read without end, and the window is read again.
+const maxRunDigestScan = 1000
 
-// Checkpoint is the JSON value of the checkpoint parameter. The stack
-// creates the parameter as {}, the zero Checkpoint: no run yet.
-type Checkpoint struct {
-	Version int `json:"version,omitempty"`
-	// End is the exclusive end of all event time counted so far: the next
-	// window starts here. Zero before the first run.
-	End time.Time `json:"end,omitzero"`
-	// Partial is true when the run that wrote it stopped before the end it
-	// planned; the next run continues from End.
-	Partial bool `json:"partial,omitempty"`
-	// SliceSeconds is the slice length the next run uses; 0 means the
-	// configured one. A run that stopped before finishing any slice halves
-	// it, so that a window too dense for one run still makes progress.
-	SliceSeconds int64 `json:"sliceSeconds,omitempty"`
-	// UpdatedAt is when it was written.
-	UpdatedAt time.Time `json:"updatedAt,omitzero"`
-}
-
-// loadCheckpoint reads and decodes the checkpoint parameter.
-func loadCheckpoint(ctx context.Context, api ParameterAPI, name string) (Checkpoint, error) {
-	out, err := api.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(name)})
-	if err != nil {
-		var nf *ssmtypes.ParameterNotFound
-		if errors.As(err, &nf) {
-			return Checkpoint{}, fmt.Errorf("reading checkpoint parameter %s: it does not exist (the stack creates it with the value {}): %w", name, err)
-		}
-		return Checkpoint{}, fmt.Errorf("reading checkpoint parameter %s: %w", name, err)
-	}
-	return decodeCheckpoint(name, aws.ToString(out.Parameter.Value))
-}
-
-func decodeCheckpoint(name, value string) (Checkpoint, error) {
-	var cp Checkpoint
-	if strings.TrimSpace(value) == "" {
-		return cp, nil
-	}
-	if err := json.Unmarshal([]byte(value), &cp); err != nil {
-		return Checkpoint{}, fmt.Errorf("decoding checkpoint parameter %s value %q: %w", name, value, err)
-	}
-	if cp.Version > CheckpointVersion {
-		return Checkpoint{}, fmt.Errorf("checkpoint parameter %s has version %d; this code knows up to %d", name, cp.Version, CheckpointVersion)
-	}
-	return cp, nil
-}
-
-// saveCheckpoint overwrites the checkpoint parameter.
-func saveCheckpoint(ctx context.Context, api ParameterAPI, name string, cp Checkpoint) error {
-	cp.Version = CheckpointVersion
-	b, err := json.Marshal(cp)
-	if err != nil {
-		return fmt.Errorf("encoding checkpoint: %w", err)
-	}
-	_, err = api.PutParameter(ctx, &ssm.PutParameterInput{
-		Name:      aws.String(name),
-		Value:     aws.String(string(b)),
-		Type:      ssmtypes.ParameterTypeString,
-		Overwrite: aws.Bool(true),
-	})
-	if err != nil {
-		return fmt.Errorf("writing checkpoint parameter %s: %w", name, err)
-	}
-	return nil
-}
-
-// digestHead is the part of a stored digest that decides where a run
-// starts.
+// digestHead is the part of a stored digest that can prove it is a run's
+// own: the run's nonce and the window.
 type digestHead struct {
 	Kind     string `json:"kind"`
 	LogGroup string `json:"logGroup"`
 	Window   struct {
-		From time.Time `json:"from"`
-		To   time.Time `json:"to"`
+		From    time.Time `json:"from"`
+		To      time.Time `json:"to"`
+		Partial bool      `json:"partial"`
 	} `json:"window"`
+	Run struct {
+		Nonce string `json:"nonce"`
+	} `json:"run"`
 }
 
-// digestsSince returns the heads of the digests about logGroup that the
-// summary group holds with a timestamp from since on, oldest first (digests
-// are written with the time of their run as timestamp).
-//
-// It reads forward from since to the end of the stream. GetLogEvents pages
-// by time, and a page can be empty while events remain, above all when
-// reading backwards on a stream as sparse as the digests' (one event a
-// run): an empty page is no answer, only a repeated nextForwardToken is
-// the end of the stream.
-func digestsSince(ctx context.Context, api LogsAPI, summaryGroup, logGroup string, since time.Time) ([]*digestHead, error) {
+// ownedBy reports whether h is the digest of the run that wrote intent:
+// same log group, the intent's nonce, a window that starts where the
+// intent's does and ends within it (a partial digest ends earlier). Nothing
+// else found in the digest group, whoever wrote it, moves the checkpoint.
+func (h *digestHead) ownedBy(in *runstate.Intent, logGroup string) bool {
+	return h.Kind == DigestKind && h.LogGroup == logGroup && in.Nonce != "" && h.Run.Nonce == in.Nonce &&
+		h.Window.From.Equal(in.From) && h.Window.To.After(in.From) && !h.Window.To.After(in.To)
+}
+
+// findRunDigest looks in the digest stream for the digest of the run that
+// wrote intent, and returns it, or nil when that run wrote none. A run
+// stamps its digest with the time it started (intent.StartedAt), so only
+// that millisecond is read.
+func findRunDigest(ctx context.Context, api LogsAPI, summaryGroup, logGroup string, in *runstate.Intent) (*digestHead, error) {
+	at := in.StartedAt.UnixMilli()
 	p := cloudwatchlogs.NewGetLogEventsPaginator(api, &cloudwatchlogs.GetLogEventsInput{
 		LogGroupName:  aws.String(summaryGroup),
 		LogStreamName: aws.String(DigestStreamName),
 		StartFromHead: aws.Bool(true),
-		StartTime:     aws.Int64(since.UnixMilli()),
+		StartTime:     aws.Int64(at),
+		EndTime:       aws.Int64(at + 1), // exclusive
 	}, func(o *cloudwatchlogs.GetLogEventsPaginatorOptions) { o.StopOnDuplicateToken = true })
-	var heads []*digestHead
+	scanned := 0
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
@@ -117,38 +67,23 @@ func digestsSince(ctx context.Context, api LogsAPI, summaryGroup, logGroup strin
 			if errors.As(err, &nf) {
 				return nil, nil // no digest stream yet: no digest
 			}
-			return nil, fmt.Errorf("reading the digests in %s since %s: %w", summaryGroup, since.Format(time.RFC3339), err)
+			return nil, fmt.Errorf("reading the digests in %s stamped %s: %w", summaryGroup, in.StartedAt.Format(time.RFC3339Nano), err)
 		}
 		for _, ev := range page.Events {
-			if h := decodeDigestHead(aws.ToString(ev.Message), logGroup); h != nil {
-				heads = append(heads, h)
+			if scanned++; scanned > maxRunDigestScan {
+				// Not an error: a run that failed on this would fail
+				// forever. The window is read again instead.
+				slog.ErrorContext(ctx, "too many events where the digest of an earlier run should be; not adopting any",
+					"group", summaryGroup, "at", in.StartedAt, "limit", maxRunDigestScan)
+				return nil, nil
+			}
+			var h digestHead
+			if json.Unmarshal([]byte(aws.ToString(ev.Message)), &h) == nil && h.ownedBy(in, logGroup) {
+				return &h, nil
 			}
 		}
 	}
-	return heads, nil
-}
-
-// digestSearchStart is the earliest digest timestamp that can matter to
-// planWindow. A digest it adopts starts at the checkpoint's end and was
-// written at least the settle lag after its own end, so after cp.End; one
-// schedule period earlier is margin for the clocks. Before the first run
-// (cp.End zero) only a digest ending after now-lag-period matters, and it
-// was written after that end; two periods more are margin.
-func digestSearchStart(cp Checkpoint, now time.Time, lag, period time.Duration) time.Time {
-	if cp.End.IsZero() {
-		return now.Add(-lag - 3*period)
-	}
-	return cp.End.Add(-period)
-}
-
-// decodeDigestHead returns the head of a digest about logGroup, or nil for
-// anything else, which says nothing about where to start.
-func decodeDigestHead(msg, logGroup string) *digestHead {
-	var h digestHead
-	if json.Unmarshal([]byte(msg), &h) != nil || h.Kind != DigestKind || h.LogGroup != logGroup {
-		return nil
-	}
-	return &h
+	return nil, nil
 }
 
 // window is the event time a run covers: [From, To).
@@ -156,46 +91,67 @@ type window struct {
 	From, To time.Time
 }
 
-// planWindow decides the window of a run started at now, given the digests
-// written since the checkpoint, oldest first.
-//
-// The window ends the settle lag before now, on a whole minute. It starts
-// at the checkpoint; before the first run, one schedule period earlier. A
-// digest that starts at the checkpoint was written by a run that did not
-// advance the checkpoint: its range is counted already, and the window
-// starts at its end instead; so on along the chain, when several runs in a
-// row failed after writing.
-func planWindow(cp Checkpoint, written []*digestHead, now time.Time, lag, period time.Duration) (w window, adopted bool) {
-	w.To = now.Add(-lag).Truncate(time.Minute)
-	if cp.End.IsZero() {
-		w.From = w.To.Add(-period)
-		if len(written) > 0 {
-			if last := written[len(written)-1]; last != nil && last.Window.To.After(w.From) {
-				w.From, adopted = last.Window.To, true
-			}
-		}
-		return w, adopted
+// checkWindow refuses a window that ends after limit (now minus the settle
+// lag), wherever it came from: its records may not all be delivered yet.
+func checkWindow(w window, limit time.Time) error {
+	if w.To.After(limit) {
+		return fmt.Errorf("refusing the window %s to %s: it ends after %s (now minus the settle lag)",
+			w.From.Format(time.RFC3339), w.To.Format(time.RFC3339), limit.Format(time.RFC3339))
 	}
-	w.From = cp.End
-	for _, h := range written {
-		if h != nil && h.Window.From.Equal(w.From) && h.Window.To.After(w.From) {
-			w.From, adopted = h.Window.To, true
-		}
-	}
-	return w, adopted
+	return nil
 }
 
-// slices cuts w into consecutive slices of length d, aligned to multiples
-// of d since the Unix epoch so that boundaries read well.
-func (w window) slices(d time.Duration) []window {
-	var out []window
-	for from := w.From; from.Before(w.To); {
+// plan is the window a run reads and the gap it skipped to get there.
+type plan struct {
+	w   window
+	gap *Gap
+}
+
+// planWindow decides the window of a run started at now.
+//
+// The window ends the settle lag before now, on a whole minute (limit). It
+// starts at the checkpoint; before the first run, one schedule period
+// earlier. It starts no earlier than maxCatchUp before limit: an older
+// checkpoint skips the gap, and the digest says so. While runs that took
+// such a gap keep failing, their intent's start is kept, so that the
+// failure budget counts them on one window.
+func planWindow(cp runstate.Checkpoint, now time.Time, lag, period, maxCatchUp time.Duration) plan {
+	var p plan
+	limit := now.Add(-lag).Truncate(time.Minute)
+	p.w.To = limit
+	if cp.End.IsZero() {
+		p.w.From = limit.Add(-period)
+		return p
+	}
+	p.w.From = cp.End
+	if earliest := limit.Add(-maxCatchUp); cp.End.Before(earliest) {
+		to := earliest
+		if in := cp.Intent; in != nil && in.From.After(cp.End) && !in.From.Before(earliest) && in.From.Before(limit) {
+			to = in.From
+		}
+		p.gap = &Gap{From: cp.End, To: to, Reason: fmt.Sprintf(
+			"the checkpoint was %s behind, more than the catch-up limit of %s: the records from %s to %s are not counted",
+			limit.Sub(cp.End).Round(time.Minute), maxCatchUp, cp.End.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339))}
+		p.w.From = to
+	}
+	return p
+}
+
+// sliceIter cuts w into consecutive slices of length d, aligned to
+// multiples of d so that boundaries read well, one at a time: a window of
+// years costs no more memory than one of an hour.
+func (w window) sliceIter(d time.Duration) func() (window, bool) {
+	from := w.From
+	return func() (window, bool) {
+		if !from.Before(w.To) {
+			return window{}, false
+		}
 		to := from.Truncate(d).Add(d)
 		if to.After(w.To) {
 			to = w.To
 		}
-		out = append(out, window{From: from, To: to})
+		s := window{From: from, To: to}
 		from = to
+		return s, true
 	}
-	return out
 }

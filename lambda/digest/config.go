@@ -8,9 +8,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/vpcflowlogs/flowlogs/lambda/flowrecord"
+	"github.com/vpcflowlogs/flowlogs/lambda/runstate"
 	"github.com/vpcflowlogs/flowlogs/lambda/settings"
 )
 
@@ -31,24 +31,19 @@ type EC2API interface {
 	DescribeNetworkInterfaces(context.Context, *ec2.DescribeNetworkInterfacesInput, ...func(*ec2.Options)) (*ec2.DescribeNetworkInterfacesOutput, error)
 }
 
-// ParameterAPI reads and writes the checkpoint parameter.
-type ParameterAPI interface {
-	GetParameter(context.Context, *ssm.GetParameterInput, ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
-	PutParameter(context.Context, *ssm.PutParameterInput, ...func(*ssm.Options)) (*ssm.PutParameterOutput, error)
-}
-
 // TopicAPI publishes the plain-text digest.
 type TopicAPI interface {
 	Publish(context.Context, *sns.PublishInput, ...func(*sns.Options)) (*sns.PublishOutput, error)
 }
 
 // Clients are the AWS clients a Summarizer uses, built once by the caller.
-// Topic may be nil when no topic is configured.
+// State is the DynamoDB client of the run state table (see package
+// runstate). Topic may be nil when no topic is configured.
 type Clients struct {
-	Logs       LogsAPI
-	EC2        EC2API
-	Parameters ParameterAPI
-	Topic      TopicAPI
+	Logs  LogsAPI
+	EC2   EC2API
+	State runstate.API
+	Topic TopicAPI
 }
 
 // DigestStreamName is the log stream of the summary group that holds the
@@ -83,6 +78,11 @@ const (
 	DefaultMaxTracked = flowrecord.DefaultMaxTracked
 	// DefaultMalformedSamples is how many malformed lines a digest quotes.
 	DefaultMalformedSamples = 5
+	// DefaultMaxAttempts is the failure budget of a window: after this many
+	// runs started on the same window without finishing it (a crash, a
+	// timeout, an error), the next run does not read it again; it writes a
+	// digest marked incomplete for it and moves on.
+	DefaultMaxAttempts = 3
 )
 
 // Config is everything one run needs besides the clients.
@@ -97,6 +97,7 @@ type Config struct {
 	MaxNewInterfaces int           // 0: DefaultMaxNewInterfaces
 	MaxTracked       int           // 0: DefaultMaxTracked
 	MalformedSamples int           // 0: DefaultMalformedSamples
+	MaxAttempts      int           // 0: DefaultMaxAttempts
 
 	// MetricsOutput receives the embedded metric format lines; nil means
 	// os.Stdout, where Lambda sends them to CloudWatch.
@@ -126,6 +127,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MalformedSamples <= 0 {
 		c.MalformedSamples = DefaultMalformedSamples
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = DefaultMaxAttempts
+	}
+	if c.MaxCatchUp <= 0 {
+		c.MaxCatchUp = settings.DefaultMaxCatchUpHours * time.Hour
 	}
 	if c.TopK <= 0 {
 		c.TopK = 10

@@ -30,6 +30,14 @@ type Digest struct {
 	LogGroup    string    `json:"logGroup"`
 	GeneratedAt time.Time `json:"generatedAt"`
 	Window      Window    `json:"window"`
+	// Run names the run that wrote the digest; see RunInfo.
+	Run RunInfo `json:"run"`
+	// Gap, when set, is event time before the window that no digest
+	// counts: the checkpoint was older than the catch-up limit.
+	Gap *Gap `json:"gap,omitempty"`
+	// Incomplete, when set, says that the window's records were not
+	// counted: runs kept failing on it.
+	Incomplete *Incomplete `json:"incomplete,omitempty"`
 
 	// SkipData comes first after the window: AWS lost records.
 	SkipData SkipData                `json:"skipData"`
@@ -61,6 +69,32 @@ type Window struct {
 	// continues from To.
 	Partial   bool      `json:"partial"`
 	PlannedTo time.Time `json:"plannedTo,omitzero"`
+}
+
+// RunInfo names the run that wrote a digest. Nonce is the random value
+// the run recorded in the run state before reading; a digest found in the
+// digest group counts as written by a run only when it carries that run's
+// nonce and window.
+type RunInfo struct {
+	Nonce string `json:"nonce"`
+	// Attempt is how many runs started on this window, this one included.
+	Attempt int `json:"attempt"`
+}
+
+// Gap is event time skipped without being read, [From, To), and why.
+type Gap struct {
+	From   time.Time `json:"from"`
+	To     time.Time `json:"to"`
+	Reason string    `json:"reason"`
+}
+
+// Incomplete marks a digest whose window was not read.
+type Incomplete struct {
+	Reason string `json:"reason"`
+	// FailedRuns is how many runs started on the window without
+	// finishing it, the first at Since.
+	FailedRuns int       `json:"failedRuns"`
+	Since      time.Time `json:"since"`
 }
 
 // SkipData reports the records AWS lost.
@@ -128,6 +162,9 @@ type buildInput struct {
 	logGroup    string
 	generatedAt time.Time
 	window      Window
+	run         RunInfo
+	gap         *Gap
+	incomplete  *Incomplete
 	summary     flowrecord.Summary
 	tally       tally
 	newIfaces   []newInterface
@@ -147,6 +184,9 @@ func buildDigest(in buildInput) Digest {
 		LogGroup:    in.logGroup,
 		GeneratedAt: in.generatedAt.UTC(),
 		Window:      in.window,
+		Run:         in.run,
+		Gap:         in.gap,
+		Incomplete:  in.incomplete,
 		SkipData:    SkipData{SkipData: s.SkipData, Message: skipDataMessage(s.SkipData)},
 		Totals: Totals{
 			Totals:        s.Totals,

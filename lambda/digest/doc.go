@@ -4,27 +4,40 @@
 // records (SKIPDATA).
 //
 // One Run covers the half-open window [from, to) that starts at the
-// checkpoint (an SSM parameter) and ends the settle lag before now. It lists
-// the flow log group's streams (DescribeLogStreams) to find the ones created
-// in the window, describes their interfaces (DescribeNetworkInterfaces),
-// reads the window's events (FilterLogEvents, all pages), parses each line
-// with the format of the flow log that wrote it (DescribeFlowLogs) and
-// aggregates the records with package flowrecord. It then writes the digest
-// as one JSON event to the summary log group, emits embedded metrics,
-// advances the checkpoint, and last publishes a plain-text rendering to SNS
-// when a topic is configured: a failed publish leaves the window counted
-// once and is reported as the run's error.
+// checkpoint and ends the settle lag before now. It lists the flow log
+// group's streams (DescribeLogStreams) to find the ones created in the
+// window, describes their interfaces (DescribeNetworkInterfaces), reads the
+// window's events (FilterLogEvents, all pages), parses each line with the
+// format of the flow log that wrote it (DescribeFlowLogs) and aggregates the
+// records with package flowrecord. It then writes the digest as one JSON
+// event to the summary log group, emits embedded metrics, advances the
+// checkpoint, and last publishes a plain-text rendering to SNS when a topic
+// is configured: a failed publish leaves the window counted once and is
+// reported as the run's error.
+//
+// The run's state lives in a DynamoDB table only the functions can write
+// (package runstate), never in the digest group, which other roles can
+// write: before reading, a run records an intent (a random nonce, its
+// window, the attempts on the window) with a write conditional on the
+// item's version, and its digest carries the nonce. A run that wrote its
+// digest but failed to advance the checkpoint is not redone: the next run
+// finds, at the intent's start time, the digest carrying exactly that nonce
+// and window and moves the checkpoint to its end; nothing else found in the
+// group moves it. No window, planned or from an intent, ends after now
+// minus the settle lag.
 //
 // Exactly once: a record belongs to the window holding its event timestamp.
-// The window is read in time slices, finished in order; when the Lambda
-// deadline nears, the run stops at the last finished slice, writes a digest
-// marked partial with the range it covered, and checkpoints that range's end.
-// A run that wrote its digest but failed to advance the checkpoint is not
-// redone: the newest digest in the summary group is the source of truth, and
-// a digest that starts at the checkpoint moves the checkpoint to its end.
-// The run finds it by reading the digest stream forward from shortly before
-// the checkpoint to the stream's end (a repeated nextForwardToken); empty
-// pages on the way are not the end.
+// The window is read in time slices, produced one at a time and finished in
+// order; when the Lambda deadline nears, the run stops at the last finished
+// slice, writes a digest marked partial with the range it covered, and
+// checkpoints that range's end. Two runs racing on one checkpoint version:
+// the second write fails its condition and that run counts nothing.
+//
+// Bounded catch-up and failure: a checkpoint older than the catch-up limit
+// (MaxCatchUp) skips to it and the digest reports the gap; a window on which
+// MaxAttempts runs started without finishing gets a digest marked
+// incomplete, and the checkpoint moves past it. Every run that finds a
+// checkpoint emits its age (CheckpointAgeSeconds).
 //
 // Records, stream names and interface descriptions are written by others:
 // the plain text escapes and caps every string it did not make itself
@@ -32,5 +45,6 @@
 // the delivery service's form (streamInterface). DIGEST.md lists the rules.
 //
 // The AWS clients are narrow interfaces declared here (LogsAPI, EC2API,
-// ParameterAPI, TopicAPI), satisfied by the SDK's clients.
+// TopicAPI) and in package runstate (runstate.API), satisfied by the SDK's
+// clients.
 package digest

@@ -6,8 +6,8 @@ import (
 	"os"
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/vpcflowlogs/flowlogs/lambda/awsconfig"
 	"github.com/vpcflowlogs/flowlogs/lambda/digest"
@@ -29,9 +29,9 @@ func Example() {
 		return
 	}
 	s, err := digest.New(digest.Config{Summarizer: conf}, digest.Clients{
-		Logs:       cloudwatchlogs.NewFromConfig(cfg),
-		EC2:        ec2.NewFromConfig(cfg),
-		Parameters: ssm.NewFromConfig(cfg),
+		Logs:  cloudwatchlogs.NewFromConfig(cfg),
+		EC2:   ec2.NewFromConfig(cfg),
+		State: dynamodb.NewFromConfig(cfg),
 	})
 	if err != nil {
 		slog.ErrorContext(ctx, "creating the summarizer", "error", err)

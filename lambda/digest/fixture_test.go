@@ -20,16 +20,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	logstypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/vpcflowlogs/flowlogs/lambda/awsconfig"
 	"github.com/vpcflowlogs/flowlogs/lambda/digest"
 	"github.com/vpcflowlogs/flowlogs/lambda/flowrecord"
 	"github.com/vpcflowlogs/flowlogs/lambda/internal/motoproxy"
 	"github.com/vpcflowlogs/flowlogs/lambda/internal/testenv"
+	"github.com/vpcflowlogs/flowlogs/lambda/runstate"
 	"github.com/vpcflowlogs/flowlogs/lambda/settings"
 )
 
@@ -81,24 +82,27 @@ func emulator(t testing.TB) (*testenv.Moto, *motoproxy.Proxy) {
 }
 
 const (
-	flowGroup     = "/vpc/flow-logs"
-	summaryGroup  = "/vpc/flow-logs/digests"
-	checkpointKey = "/vpc-flow-logs/summarizer/checkpoint"
-	lag           = 15 * time.Minute
+	flowGroup    = "/vpc/flow-logs"
+	summaryGroup = "/vpc/flow-logs/digests"
+	stateTable   = "VpcFlowLogs-State"
+	account      = "123456789012"
+	lag          = 15 * time.Minute
 )
 
 // fixture is one test's world in moto: the flow log group, the summary
-// group and the checkpoint parameter as the stack creates them, SDK clients,
+// group and the run state table as the stack creates them, SDK clients,
 // and a clock the test moves.
 type fixture struct {
 	t    *testing.T
 	ctx  context.Context
 	logs *cloudwatchlogs.Client
 	ec2  *ec2.Client
-	ssm  *ssm.Client
-	sns  *sns.Client
-	cfg  digest.Config
-	now  time.Time
+	db   *dynamodb.Client
+	// state, when set, stands in for db as the summarizer's client.
+	state runstate.API
+	sns   *sns.Client
+	cfg   digest.Config
+	now   time.Time
 	// real is the wall-clock minute the fixture started: moto stamps
 	// streams with the real time, so generated records sit around it.
 	real time.Time
@@ -121,7 +125,7 @@ func newFixture(t *testing.T) *fixture {
 		ctx:  ctx,
 		logs: cloudwatchlogs.NewFromConfig(awsCfg),
 		ec2:  ec2.NewFromConfig(awsCfg),
-		ssm:  ssm.NewFromConfig(awsCfg),
+		db:   dynamodb.NewFromConfig(awsCfg),
 		sns:  sns.NewFromConfig(awsCfg),
 		real: time.Now().UTC().Truncate(time.Minute),
 	}
@@ -130,7 +134,9 @@ func newFixture(t *testing.T) *fixture {
 		Summarizer: settings.Summarizer{
 			LogGroupName:        flowGroup,
 			SummaryLogGroupName: summaryGroup,
-			CheckpointParameter: checkpointKey,
+			StateTable:          stateTable,
+			Account:             account,
+			Region:              testenv.Region,
 			SettleLag:           lag,
 			SchedulePeriod:      2 * time.Hour,
 			TopK:                10,
@@ -145,36 +151,68 @@ func newFixture(t *testing.T) *fixture {
 			t.Fatal(err)
 		}
 	}
-	f.setCheckpoint("{}")
+	f.createTable()
 	return f
 }
 
-func (f *fixture) setCheckpoint(value string) {
+// createTable creates the run state table as the stack defines it.
+func (f *fixture) createTable() {
 	f.t.Helper()
-	_, err := f.ssm.PutParameter(f.ctx, &ssm.PutParameterInput{
-		Name: aws.String(checkpointKey), Value: aws.String(value),
-		Type: ssmtypes.ParameterTypeString, Overwrite: aws.Bool(true),
+	_, err := f.db.CreateTable(f.ctx, &dynamodb.CreateTableInput{
+		TableName: aws.String(stateTable),
+		AttributeDefinitions: []dbtypes.AttributeDefinition{
+			{AttributeName: aws.String(runstate.PartitionKey), AttributeType: dbtypes.ScalarAttributeTypeS},
+			{AttributeName: aws.String(runstate.SortKey), AttributeType: dbtypes.ScalarAttributeTypeS},
+		},
+		KeySchema: []dbtypes.KeySchemaElement{
+			{AttributeName: aws.String(runstate.PartitionKey), KeyType: dbtypes.KeyTypeHash},
+			{AttributeName: aws.String(runstate.SortKey), KeyType: dbtypes.KeyTypeRange},
+		},
+		BillingMode: dbtypes.BillingModePayPerRequest,
 	})
 	if err != nil {
 		f.t.Fatal(err)
 	}
 }
 
-func (f *fixture) checkpoint() digest.Checkpoint {
+// store is the summarizer's run state store, as the tests read and set it.
+func (f *fixture) store() *runstate.Store {
 	f.t.Helper()
-	out, err := f.ssm.GetParameter(f.ctx, &ssm.GetParameterInput{Name: aws.String(checkpointKey)})
+	s, err := runstate.New(f.db, stateTable, runstate.Key{Account: account, Region: testenv.Region, Source: runstate.LogGroupSource(flowGroup)})
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	var cp digest.Checkpoint
-	if err := json.Unmarshal([]byte(aws.ToString(out.Parameter.Value)), &cp); err != nil {
-		f.t.Fatalf("checkpoint %q: %v", aws.ToString(out.Parameter.Value), err)
+	return s
+}
+
+// setCheckpoint overwrites the checkpoint as a finished run would leave it.
+func (f *fixture) setCheckpoint(end time.Time) {
+	f.t.Helper()
+	s := f.store()
+	cp, err := s.Load(f.ctx)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if _, err := s.Save(f.ctx, cp, runstate.Checkpoint{End: end, UpdatedAt: f.now}, "test"); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func (f *fixture) checkpoint() runstate.Checkpoint {
+	f.t.Helper()
+	cp, err := f.store().Load(f.ctx)
+	if err != nil {
+		f.t.Fatal(err)
 	}
 	return cp
 }
 
 func (f *fixture) clients() digest.Clients {
-	return digest.Clients{Logs: f.logs, EC2: f.ec2, Parameters: f.ssm, Topic: f.sns}
+	c := digest.Clients{Logs: f.logs, EC2: f.ec2, State: f.db, Topic: f.sns}
+	if f.state != nil {
+		c.State = f.state
+	}
+	return c
 }
 
 // run runs one digest with the fixture's configuration and clock.

@@ -307,27 +307,31 @@ func (r *reader) readSlice(ctx context.Context, w window) sliceResult {
 // readOutcome is what reading a window's slices gave.
 type readOutcome struct {
 	finished int                    // slices finished, from the first
+	covered  time.Time              // the end of the last finished slice
 	agg      *flowrecord.Aggregator // their records; nil when none finished
 	t        tally
 	stopped  bool // the read deadline stopped the reading
 }
 
-// readSlices reads the slices with at most conc at a time and merges them
-// in order. A slice counts only when it and every slice before it
-// finished, so the outcome always covers a prefix of the window exactly.
+// pendingSlice is a slice being read, in the order next gave it.
+type pendingSlice struct {
+	w   window
+	res chan sliceResult
+}
+
+// readSlices reads the slices next gives, with at most conc at a time, and
+// merges them in order. A slice counts only when it and every slice before
+// it finished, so the outcome always covers a prefix of the window exactly.
 // When readCtx ends (the run's read deadline) the outcome is that prefix;
-// any other failure is an error. At most conc slices are held at once,
-// read or waiting for an earlier one, which bounds memory.
-func (r *reader) readSlices(ctx, readCtx context.Context, slices []window, conc int) (readOutcome, error) {
+// any other failure is an error. Slices are drawn from next only as reads
+// start, and at most conc are held at once, read or waiting for an earlier
+// one, which bounds memory whatever the window's length.
+func (r *reader) readSlices(ctx, readCtx context.Context, next func() (window, bool), conc int) (readOutcome, error) {
 	var out readOutcome
-	if len(slices) == 0 {
-		return out, nil
-	}
 	runCtx, cancel := context.WithCancel(readCtx)
-	results := make([]chan sliceResult, len(slices))
-	for i := range results {
-		results[i] = make(chan sliceResult, 1)
-	}
+	// Every slice in order holds a token of sem until merged, so order
+	// never holds more than conc and the feeder never blocks on it.
+	order := make(chan pendingSlice, conc)
 	sem := make(chan struct{}, conc)
 	var wg sync.WaitGroup
 	// Cancel, then wait, in this order: the feeder may be blocked on sem,
@@ -337,7 +341,12 @@ func (r *reader) readSlices(ctx, readCtx context.Context, slices []window, conc 
 		wg.Wait()
 	}()
 	wg.Go(func() {
-		for i, w := range slices {
+		defer close(order)
+		for {
+			w, ok := next()
+			if !ok {
+				return
+			}
 			select {
 			case sem <- struct{}{}:
 			case <-runCtx.Done():
@@ -346,16 +355,18 @@ func (r *reader) readSlices(ctx, readCtx context.Context, slices []window, conc 
 			if runCtx.Err() != nil {
 				return
 			}
-			wg.Go(func() { results[i] <- r.readSlice(runCtx, w) })
+			p := pendingSlice{w: w, res: make(chan sliceResult, 1)}
+			wg.Go(func() { p.res <- r.readSlice(runCtx, w) })
+			order <- p
 		}
 	})
-	for i := range slices {
+	for p := range order {
 		var res sliceResult
 		select {
-		case res = <-results[i]: // a finished slice counts even at the deadline
+		case res = <-p.res: // a finished slice counts even at the deadline
 		default:
 			select {
-			case res = <-results[i]:
+			case res = <-p.res:
 			case <-runCtx.Done():
 				res.err = runCtx.Err()
 			}
@@ -374,7 +385,13 @@ func (r *reader) readSlices(ctx, readCtx context.Context, slices []window, conc 
 		}
 		out.t.add(res.t)
 		out.finished++
+		out.covered = p.w.To
 		<-sem
 	}
+	// The feeder also stops when the contexts end before a read starts.
+	if err := ctx.Err(); err != nil {
+		return out, err
+	}
+	out.stopped = readCtx.Err() != nil
 	return out, nil
 }

@@ -23,7 +23,7 @@ func TestEmptyPagesAreNotTheEnd(t *testing.T) {
 		src.emptyEvery = every
 		ctx := context.Background()
 		r := &reader{api: src, group: "g", fs: defaultFormats(), opts: flowrecord.Options{}, pageLimit: 1000}
-		out, err := r.readSlices(ctx, ctx, benchWindow.slices(10*time.Minute), 2)
+		out, err := r.readSlices(ctx, ctx, benchWindow.sliceIter(10*time.Minute), 2)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -52,7 +52,7 @@ func (f failingLogs) FilterLogEvents(_ context.Context, in *cloudwatchlogs.Filte
 // once, with no deadline to stop the other slices (a fake: the failure is
 // chosen per slice).
 func TestReadErrorReturnsPromptly(t *testing.T) {
-	sl := benchWindow.slices(5 * time.Minute)
+	const slice = 5 * time.Minute
 	for _, tc := range []struct {
 		name string
 		fail int // the first failing slice
@@ -64,7 +64,7 @@ func TestReadErrorReturnsPromptly(t *testing.T) {
 		{"later slice, two at a time", 3, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			api := failingLogs{failFrom: sl[tc.fail].From.UnixMilli()}
+			api := failingLogs{failFrom: benchWindow.From.Add(time.Duration(tc.fail) * slice).UnixMilli()}
 			r := &reader{api: api, group: "g", fs: defaultFormats(), opts: flowrecord.Options{}}
 			type result struct {
 				out readOutcome
@@ -73,7 +73,7 @@ func TestReadErrorReturnsPromptly(t *testing.T) {
 			done := make(chan result, 1)
 			go func() {
 				ctx := context.Background() // no deadline
-				out, err := r.readSlices(ctx, ctx, sl, tc.conc)
+				out, err := r.readSlices(ctx, ctx, benchWindow.sliceIter(slice), tc.conc)
 				done <- result{out, err}
 			}()
 			select {

@@ -53,6 +53,12 @@ func (d *Digest) textHeader(w *textWriter) {
 		w.printf("PARTIAL: this run stopped before %s; the next run continues from %s.\n",
 			d.Window.PlannedTo.UTC().Format("2006-01-02 15:04:05"), d.Window.To.UTC().Format("15:04:05"))
 	}
+	if d.Incomplete != nil {
+		w.printf("INCOMPLETE: %s.\n", clean(d.Incomplete.Reason, maxTextLong))
+	}
+	if d.Gap != nil {
+		w.printf("WARNING: skipped %s to %s: %s.\n", d.Gap.From.UTC().Format("2006-01-02 15:04:05"), d.Gap.To.UTC().Format("2006-01-02 15:04:05"), clean(d.Gap.Reason, maxTextLong))
+	}
 	w.printf("\n")
 	if d.SkipData.Records > 0 {
 		w.printf("WARNING: %s.\n", clean(d.SkipData.Message, maxTextLong))

@@ -17,6 +17,7 @@ import (
 
 	"github.com/vpcflowlogs/flowlogs/lambda/flowrecord"
 	"github.com/vpcflowlogs/flowlogs/lambda/metrics"
+	"github.com/vpcflowlogs/flowlogs/lambda/runstate"
 )
 
 // Summarizer runs digests. Build it once per process; Run is called once
@@ -26,7 +27,7 @@ type Summarizer struct {
 	logs    LogsAPI
 	paced   pacedLogs
 	ec2     EC2API
-	params  ParameterAPI
+	state   *runstate.Store
 	topic   TopicAPI
 	metrics io.Writer
 }
@@ -40,16 +41,20 @@ func New(cfg Config, c Clients) (*Summarizer, error) {
 		return nil, errors.New("creating the summarizer: no CloudWatch Logs client")
 	case c.EC2 == nil:
 		return nil, errors.New("creating the summarizer: no EC2 client")
-	case c.Parameters == nil:
-		return nil, errors.New("creating the summarizer: no SSM client")
 	case cfg.TopicARN != "" && c.Topic == nil:
 		return nil, errors.New("creating the summarizer: a topic ARN is set but no SNS client")
+	}
+	state, err := runstate.New(c.State, cfg.StateTable, runstate.Key{
+		Account: cfg.Account, Region: cfg.Region, Source: runstate.LogGroupSource(cfg.LogGroupName),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("creating the summarizer: %w", err)
 	}
 	s := &Summarizer{
 		cfg:     cfg,
 		logs:    c.Logs,
 		ec2:     c.EC2,
-		params:  c.Parameters,
+		state:   state,
 		topic:   c.Topic,
 		metrics: cfg.MetricsOutput,
 	}
@@ -66,7 +71,10 @@ type Result struct {
 	To      time.Time `json:"to"`
 	Partial bool      `json:"partial"`
 	// Empty is true when there was no window to summarize yet.
-	Empty         bool   `json:"empty,omitempty"`
+	Empty bool `json:"empty,omitempty"`
+	// Incomplete is true when the run gave up on a window that kept
+	// failing and wrote a digest that counts none of its records.
+	Incomplete    bool   `json:"incomplete,omitempty"`
 	Records       uint64 `json:"records"`
 	Malformed     uint64 `json:"malformed"`
 	SkipData      uint64 `json:"skipData"`
@@ -76,35 +84,168 @@ type Result struct {
 	Published     bool   `json:"published"`
 }
 
+// runCtx is what the steps of one run share.
+type runCtx struct {
+	now   time.Time
+	limit time.Time // now minus the settle lag: no window ends later
+	nonce string
+}
+
 // Run summarizes the next window: see the package documentation.
 func (s *Summarizer) Run(ctx context.Context) (Result, error) {
 	cfg := s.cfg
 	now := cfg.Now().UTC()
-	cp, err := loadCheckpoint(ctx, s.params, cfg.CheckpointParameter)
+	rc := runCtx{now: now, limit: now.Add(-cfg.SettleLag).Truncate(time.Minute)}
+	nonce, err := runstate.NewNonce()
 	if err != nil {
 		return Result{}, err
 	}
-	since := digestSearchStart(cp, now, cfg.SettleLag, cfg.SchedulePeriod)
-	written, err := digestsSince(ctx, s.logs, cfg.SummaryLogGroupName, cfg.LogGroupName, since)
+	rc.nonce = nonce
+	cp, err := s.state.Load(ctx)
 	if err != nil {
 		return Result{}, err
 	}
-	w, adopted := planWindow(cp, written, now, cfg.SettleLag, cfg.SchedulePeriod)
-	if adopted {
-		slog.WarnContext(ctx, "digests were written but not checkpointed; continuing after them",
-			"checkpoint", cp.End, "continueFrom", w.From)
+	s.emitCheckpointAge(ctx, now, cp)
+	if cp, err = s.recover(ctx, rc, cp); err != nil {
+		return Result{}, err
 	}
-	if !w.To.After(w.From) {
-		slog.InfoContext(ctx, "nothing to summarize yet", "from", w.From, "to", w.To)
-		if adopted {
-			cp.End, cp.Partial, cp.UpdatedAt = w.From, false, now
-			if err := saveCheckpoint(ctx, s.params, cfg.CheckpointParameter, cp); err != nil {
-				return Result{}, err
-			}
-		}
-		return Result{From: w.From, To: w.From, Empty: true}, nil
+	p := planWindow(cp, now, cfg.SettleLag, cfg.SchedulePeriod, cfg.MaxCatchUp)
+	if err := checkWindow(p.w, rc.limit); err != nil {
+		return Result{}, err
 	}
+	if !p.w.To.After(p.w.From) {
+		slog.InfoContext(ctx, "nothing to summarize yet", "from", p.w.From, "to", p.w.To)
+		return Result{From: p.w.From, To: p.w.From, Empty: true}, nil
+	}
+	if p.gap != nil {
+		slog.WarnContext(ctx, "skipping a gap older than the catch-up limit", "from", p.gap.From, "to", p.gap.To)
+	}
+	if in := cp.Intent; in != nil && in.From.Equal(p.w.From) && in.Attempts >= cfg.MaxAttempts {
+		return s.giveUp(ctx, rc, cp, p)
+	}
+	if cp, err = s.begin(ctx, rc, cp, p.w); err != nil {
+		return Result{}, err
+	}
+	return s.summarize(ctx, rc, cp, p)
+}
 
+// recover settles the intent a failed run left in cp: when that run's own
+// digest (its nonce, its window) is in the digest group, the checkpoint
+// moves to that digest's end. An intent whose window ends after the limit
+// is refused and dropped.
+func (s *Summarizer) recover(ctx context.Context, rc runCtx, cp runstate.Checkpoint) (runstate.Checkpoint, error) {
+	in := cp.Intent
+	if in == nil {
+		return cp, nil
+	}
+	if err := checkWindow(window{From: in.From, To: in.To}, rc.limit); err != nil || !in.To.After(in.From) {
+		slog.ErrorContext(ctx, "dropping the intent of an earlier run", "error", err, "from", in.From, "to", in.To)
+		cp.Intent = nil
+		return cp, nil
+	}
+	h, err := findRunDigest(ctx, s.logs, s.cfg.SummaryLogGroupName, s.cfg.LogGroupName, in)
+	if err != nil {
+		return cp, err
+	}
+	if h == nil {
+		slog.WarnContext(ctx, "an earlier run did not finish its window", "from", in.From, "to", in.To,
+			"attempts", in.Attempts, "since", in.FirstStartedAt)
+		return cp, nil
+	}
+	slog.WarnContext(ctx, "an earlier run wrote its digest but did not checkpoint it; adopting it",
+		"from", h.Window.From, "to", h.Window.To, "nonce", in.Nonce)
+	next := runstate.Checkpoint{End: h.Window.To, Partial: h.Window.Partial, UpdatedAt: rc.now}
+	if h.Window.Partial {
+		next.SliceSeconds = cp.SliceSeconds
+	}
+	return s.state.Save(ctx, cp, next, rc.nonce)
+}
+
+// begin records the run's intent before it reads: its nonce, its window,
+// and how many runs started on a window with that start.
+func (s *Summarizer) begin(ctx context.Context, rc runCtx, cp runstate.Checkpoint, w window) (runstate.Checkpoint, error) {
+	in := &runstate.Intent{Nonce: rc.nonce, From: w.From, To: w.To, Attempts: 1, FirstStartedAt: rc.now, StartedAt: rc.now}
+	if prev := cp.Intent; prev != nil && prev.From.Equal(w.From) {
+		in.Attempts, in.FirstStartedAt = prev.Attempts+1, prev.FirstStartedAt
+	}
+	next := cp
+	next.Intent = in
+	return s.state.Save(ctx, cp, next, rc.nonce)
+}
+
+// giveUp writes, for a window that has used up its failure budget, a
+// digest marked incomplete that counts none of its records, and moves the
+// checkpoint past it. It follows the same protocol as a normal run.
+func (s *Summarizer) giveUp(ctx context.Context, rc runCtx, cp runstate.Checkpoint, p plan) (Result, error) {
+	failed := *cp.Intent
+	w := window{From: failed.From, To: failed.To}
+	cp, err := s.begin(ctx, rc, cp, w)
+	if err != nil {
+		return Result{}, err
+	}
+	inc := &Incomplete{
+		FailedRuns: failed.Attempts,
+		Since:      failed.FirstStartedAt.UTC(),
+		Reason: fmt.Sprintf("%d runs started on this window since %s without finishing it: its records are not counted",
+			failed.Attempts, failed.FirstStartedAt.UTC().Format(time.RFC3339)),
+	}
+	slog.ErrorContext(ctx, "giving up on a window", "from", w.From, "to", w.To, "reason", inc.Reason)
+	d := buildDigest(buildInput{
+		logGroup: s.cfg.LogGroupName, generatedAt: rc.now, window: Window{From: w.From, To: w.To},
+		run: RunInfo{Nonce: rc.nonce, Attempt: cp.Intent.Attempts}, gap: p.gap, incomplete: inc,
+		maxNew: s.cfg.MaxNewInterfaces, topK: s.cfg.TopK,
+	})
+	res, err := s.finish(ctx, rc, cp, &d, runstate.Checkpoint{End: w.To, UpdatedAt: rc.now})
+	res.Incomplete = true
+	return res, err
+}
+
+// finish writes the digest, emits its metrics, advances the checkpoint to
+// next (clearing the intent, on condition of the version the intent was
+// written at), and last publishes the text.
+func (s *Summarizer) finish(ctx context.Context, rc runCtx, cp runstate.Checkpoint, d *Digest, next runstate.Checkpoint) (Result, error) {
+	body, err := d.encode(MaxDigestBytes)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := s.writeDigest(ctx, rc.now, body); err != nil {
+		return Result{}, err
+	}
+	// Metrics right after the digest: a later failure leaves the digest
+	// counted, so its metrics must be too.
+	if err := s.emitMetrics(rc.now, d); err != nil {
+		slog.ErrorContext(ctx, "emitting metrics failed", "error", err)
+	}
+	if _, err := s.state.Save(ctx, cp, next, rc.nonce); err != nil {
+		return Result{}, err
+	}
+	res := Result{
+		From:          d.Window.From,
+		To:            d.Window.To,
+		Partial:       d.Window.Partial,
+		Records:       d.Totals.Records,
+		Malformed:     d.Malformed.Count,
+		SkipData:      d.SkipData.Records,
+		NewInterfaces: d.NewInterfaces.Count,
+		FilterCalls:   d.Read.FilterCalls,
+		DigestBytes:   len(body),
+	}
+	slog.InfoContext(ctx, "digest written", "from", res.From, "to", res.To, "partial", res.Partial,
+		"records", res.Records, "newInterfaces", res.NewInterfaces, "skipData", res.SkipData, "bytes", len(body))
+	if s.cfg.TopicARN != "" {
+		if err := s.publish(ctx, d); err != nil {
+			return res, err
+		}
+		res.Published = true
+	}
+	return res, nil
+}
+
+// summarize reads the planned window, slice by slice until the read
+// deadline, and writes the digest of what it finished.
+func (s *Summarizer) summarize(ctx context.Context, rc runCtx, cp runstate.Checkpoint, p plan) (Result, error) {
+	cfg := s.cfg
+	w := p.w
 	fs, warnings, err := loadFormats(ctx, s.ec2, cfg.LogGroupName)
 	if err != nil {
 		return Result{}, err
@@ -119,8 +260,50 @@ func (s *Summarizer) Run(ctx context.Context) (Result, error) {
 	}
 	defer cancelRead()
 
-	// Listing the streams and reading the events use different quotas and
-	// overlap.
+	sliceLen := cfg.Slice
+	if cp.SliceSeconds > 0 {
+		sliceLen = time.Duration(cp.SliceSeconds) * time.Second
+	}
+	var calls atomic.Int64
+	started := time.Now()
+	out, streams, warnings, err := s.read(ctx, readCtx, fs, w.sliceIter(sliceLen), &calls, warnings)
+	if err != nil {
+		return Result{}, err
+	}
+	slog.InfoContext(ctx, "read the window", "from", w.From, "to", w.To, "finished", out.finished,
+		"events", out.t.Events, "filterCalls", calls.Load(), "seconds", time.Since(started).Seconds())
+
+	if out.finished == 0 {
+		// Not one slice fit in the budget: the next run tries finer ones.
+		next := max(sliceLen/2, MinSlice)
+		slog.WarnContext(ctx, "stopped before finishing a slice; nothing counted", "slice", sliceLen, "nextSlice", next)
+		done := runstate.Checkpoint{End: cp.End, Partial: true, SliceSeconds: int64(next / time.Second), UpdatedAt: rc.now}
+		if _, err := s.state.Save(ctx, cp, done, rc.nonce); err != nil {
+			return Result{}, err
+		}
+		return Result{From: w.From, To: w.From, Partial: true, FilterCalls: calls.Load()}, nil
+	}
+
+	covered := window{From: w.From, To: out.covered}
+	partial := covered.To.Before(w.To)
+	dw := Window{From: covered.From, To: covered.To, Partial: partial}
+	if partial {
+		dw.PlannedTo = w.To
+	}
+	d, err := s.buildRead(ctx, rc, cp, out, streams, fs, buildInput{window: dw, gap: p.gap, warnings: warnings}, calls.Load())
+	if err != nil {
+		return Result{}, err
+	}
+	next := runstate.Checkpoint{End: covered.To, Partial: partial, UpdatedAt: rc.now}
+	if partial {
+		next.SliceSeconds = cp.SliceSeconds // keep what made progress
+	}
+	return s.finish(ctx, rc, cp, &d, next)
+}
+
+// read lists the streams while it reads the slices: the two use different
+// quotas and overlap.
+func (s *Summarizer) read(ctx, readCtx context.Context, fs *formats, next func() (window, bool), calls *atomic.Int64, warnings []string) (readOutcome, []stream, []string, error) {
 	type listing struct {
 		streams []stream
 		err     error
@@ -129,64 +312,43 @@ func (s *Summarizer) Run(ctx context.Context) (Result, error) {
 	listCtx, cancelList := context.WithCancel(readCtx)
 	defer cancelList()
 	go func() {
-		st, err := listStreams(listCtx, s.paced, cfg.LogGroupName)
+		st, err := listStreams(listCtx, s.paced, s.cfg.LogGroupName)
 		listDone <- listing{st, err}
 	}()
-
-	sliceLen := cfg.Slice
-	if cp.SliceSeconds > 0 {
-		sliceLen = time.Duration(cp.SliceSeconds) * time.Second
-	}
-	sl := w.slices(sliceLen)
-	var calls atomic.Int64
 	paced := s.paced
-	paced.filterCalls = &calls
+	paced.filterCalls = calls
 	r := &reader{
 		api:       paced,
-		group:     cfg.LogGroupName,
+		group:     s.cfg.LogGroupName,
 		fs:        fs,
-		opts:      flowrecord.Options{TopK: cfg.TopK, MaxTracked: cfg.MaxTracked, MalformedSamples: cfg.MalformedSamples},
-		pageLimit: cfg.PageLimit,
+		opts:      flowrecord.Options{TopK: s.cfg.TopK, MaxTracked: s.cfg.MaxTracked, MalformedSamples: s.cfg.MalformedSamples},
+		pageLimit: s.cfg.PageLimit,
 	}
-	started := time.Now()
-	out, err := r.readSlices(ctx, readCtx, sl, cfg.ReadConcurrency)
+	out, err := r.readSlices(ctx, readCtx, next, s.cfg.ReadConcurrency)
 	if err != nil {
 		cancelList()
 		<-listDone
-		return Result{}, err
+		return out, nil, warnings, err
 	}
 	ls := <-listDone
 	if ls.err != nil {
 		if ctx.Err() != nil || readCtx.Err() == nil {
-			return Result{}, ls.err
+			return out, nil, warnings, ls.err
 		}
 		// A group with so many streams that listing them outlasts the read
 		// budget: the records still count, the new interfaces go unreported.
 		slog.ErrorContext(ctx, "listing the streams did not finish before the read deadline", "error", ls.err)
 		warnings = append(warnings, "listing the log streams did not finish in time: new interfaces of this window are not reported")
 	}
-	slog.InfoContext(ctx, "read the window", "from", w.From, "to", w.To, "slices", len(sl), "finished", out.finished,
-		"events", out.t.Events, "filterCalls", calls.Load(), "seconds", time.Since(started).Seconds())
+	return out, ls.streams, warnings, nil
+}
 
-	if out.finished == 0 {
-		// Not one slice fit in the budget: the next run tries finer ones.
-		next := max(sliceLen/2, MinSlice)
-		slog.WarnContext(ctx, "stopped before finishing a slice; nothing counted", "slice", sliceLen, "nextSlice", next)
-		cp.End, cp.Partial, cp.SliceSeconds, cp.UpdatedAt = w.From, true, int64(next/time.Second), now
-		if err := saveCheckpoint(ctx, s.params, cfg.CheckpointParameter, cp); err != nil {
-			return Result{}, err
-		}
-		return Result{From: w.From, To: w.From, Partial: true, FilterCalls: calls.Load()}, nil
-	}
-
-	covered := window{From: w.From, To: sl[out.finished-1].To}
-	partial := covered.To.Before(w.To)
-	dw := Window{From: covered.From, To: covered.To, Partial: partial}
-	if partial {
-		dw.PlannedTo = w.To
-	}
+// buildRead builds the digest of what was read: in carries the window,
+// the gap and the warnings so far.
+func (s *Summarizer) buildRead(ctx context.Context, rc runCtx, cp runstate.Checkpoint, out readOutcome, streams []stream, fs *formats, in buildInput, calls int64) (Digest, error) {
+	cfg := s.cfg
 	summary := out.agg.Summary()
-	fresh := newInterfaces(ls.streams, covered)
+	fresh := newInterfaces(streams, window{From: in.window.From, To: in.window.To})
 	listed := listedNew(fresh, &summary, cfg.MaxNewInterfaces)
 	ids := make([]string, 0, len(listed))
 	for _, n := range listed {
@@ -195,71 +357,39 @@ func (s *Summarizer) Run(ctx context.Context) (Result, error) {
 	infos, err := describeInterfaces(ctx, s.ec2, ids)
 	if err != nil {
 		if ctx.Err() != nil {
-			return Result{}, err
+			return Digest{}, err
 		}
 		slog.ErrorContext(ctx, "describing the new interfaces failed; the digest lists them undescribed", "error", err)
-		warnings = append(warnings, fmt.Sprintf("describing the new interfaces failed: %v", err))
+		in.warnings = append(in.warnings, fmt.Sprintf("describing the new interfaces failed: %v", err))
 		infos = nil
 	}
-	d := buildDigest(buildInput{
-		logGroup:    cfg.LogGroupName,
-		generatedAt: now,
-		window:      dw,
-		summary:     summary,
-		tally:       out.t,
-		newIfaces:   fresh,
-		infos:       infos,
-		maxNew:      cfg.MaxNewInterfaces,
-		topK:        cfg.TopK,
-		read: ReadInfo{
-			FlowLogs:      fs.flowLogs,
-			Slices:        out.finished,
-			Events:        out.t.Events,
-			FilterCalls:   calls.Load(),
-			OtherFormat:   out.t.OtherFormat,
-			OutsideWindow: out.t.OutsideWindow,
-		},
-		warnings: warnings,
-	})
-	body, err := d.encode(MaxDigestBytes)
-	if err != nil {
-		return Result{}, err
+	in.logGroup, in.generatedAt = cfg.LogGroupName, rc.now
+	in.run = RunInfo{Nonce: rc.nonce, Attempt: cp.Intent.Attempts}
+	in.summary, in.tally, in.newIfaces, in.infos = summary, out.t, fresh, infos
+	in.maxNew, in.topK = cfg.MaxNewInterfaces, cfg.TopK
+	in.read = ReadInfo{
+		FlowLogs:      fs.flowLogs,
+		Slices:        out.finished,
+		Events:        out.t.Events,
+		FilterCalls:   calls,
+		OtherFormat:   out.t.OtherFormat,
+		OutsideWindow: out.t.OutsideWindow,
 	}
-	if err := s.writeDigest(ctx, now, body); err != nil {
-		return Result{}, err
+	return buildDigest(in), nil
+}
+
+// emitCheckpointAge emits how far the checkpoint lags behind now, on every
+// run that finds one, before anything can fail: an alarm on it tells when
+// digests stop, whatever the reason.
+func (s *Summarizer) emitCheckpointAge(ctx context.Context, now time.Time, cp runstate.Checkpoint) {
+	if cp.End.IsZero() {
+		return // the first run: no checkpoint yet
 	}
-	// Metrics right after the digest: a later failure leaves the digest
-	// counted, so its metrics must be too.
-	if err := s.emitMetrics(now, &d); err != nil {
-		slog.ErrorContext(ctx, "emitting metrics failed", "error", err)
+	age := max(now.Sub(cp.End), 0).Seconds()
+	if err := metrics.Emit(s.metrics, s.cfg.MetricsNamespace, nil, now,
+		metrics.Metric{Name: metrics.CheckpointAge, Value: age, Unit: metrics.Seconds}); err != nil {
+		slog.ErrorContext(ctx, "emitting the checkpoint age failed", "error", err)
 	}
-	next := Checkpoint{End: covered.To, Partial: partial, UpdatedAt: now}
-	if partial {
-		next.SliceSeconds = cp.SliceSeconds // keep what made progress
-	}
-	if err := saveCheckpoint(ctx, s.params, cfg.CheckpointParameter, next); err != nil {
-		return Result{}, err
-	}
-	res := Result{
-		From:          covered.From,
-		To:            covered.To,
-		Partial:       partial,
-		Records:       d.Totals.Records,
-		Malformed:     d.Malformed.Count,
-		SkipData:      d.SkipData.Records,
-		NewInterfaces: d.NewInterfaces.Count,
-		FilterCalls:   calls.Load(),
-		DigestBytes:   len(body),
-	}
-	slog.InfoContext(ctx, "digest written", "from", covered.From, "to", covered.To, "partial", partial,
-		"records", res.Records, "newInterfaces", res.NewInterfaces, "skipData", res.SkipData, "bytes", len(body))
-	if cfg.TopicARN != "" {
-		if err := s.publish(ctx, &d); err != nil {
-			return res, err
-		}
-		res.Published = true
-	}
-	return res, nil
 }
 
 // writeDigest puts the digest as one event on the digest stream, creating

@@ -12,13 +12,16 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
+	"github.com/aws/smithy-go"
 	"github.com/vpcflowlogs/flowlogs/lambda/digest"
 	"github.com/vpcflowlogs/flowlogs/lambda/flowrecord"
 	"github.com/vpcflowlogs/flowlogs/lambda/internal/motoproxy"
 	"github.com/vpcflowlogs/flowlogs/lambda/metrics"
+	"github.com/vpcflowlogs/flowlogs/lambda/runstate"
 )
 
 // generator returns a generator whose records start inside the 40 minutes
@@ -97,7 +100,7 @@ func TestDigestEqualsGeneratorTotals(t *testing.T) {
 	if d.NewInterfaces.Count != 8 || d.NewInterfaces.Gone != 8 {
 		t.Errorf("new interfaces %d (%d gone), want 8 new, all gone from EC2", d.NewInterfaces.Count, d.NewInterfaces.Gone)
 	}
-	if cp := f.checkpoint(); !cp.End.Equal(d.Window.To) || cp.Partial || cp.Version != digest.CheckpointVersion {
+	if cp := f.checkpoint(); !cp.End.Equal(d.Window.To) || cp.Partial || cp.Intent != nil || d.Run.Nonce == "" || cp.WrittenBy != d.Run.Nonce {
 		t.Errorf("checkpoint %+v, want end %s, complete", cp, d.Window.To)
 	}
 	if res.Records != exp.Totals.Records || res.FilterCalls != int64(p.Count("FilterLogEvents")) {
@@ -128,7 +131,7 @@ func TestConsecutiveWindowsCountEachRecordOnce(t *testing.T) {
 	f := newFixture(t)
 	g := f.generator(2, 15_000, 6, nil)
 	lines := f.generate(g)
-	f.setCheckpoint(`{"version":1,"end":"` + f.real.Add(-60*time.Minute).Format(time.RFC3339) + `"}`)
+	f.setCheckpoint(f.real.Add(-60 * time.Minute))
 
 	for _, end := range []time.Duration{-35 * time.Minute, -20 * time.Minute, 5 * time.Minute} {
 		f.now = f.real.Add(end + lag)
@@ -219,20 +222,20 @@ func TestRunStoppedByDeadlineResumes(t *testing.T) {
 	t.Logf("%d runs (%d failed at the deadline), %d digests", partials+failed+1, failed, len(ds))
 }
 
-// failSSMWrite answers the next PutParameter with an access error, as a
+// failCheckpointWrite fails the next write that advances the checkpoint
+// (the UpdateItem that removes the intent) with an access error, as a
 // checkpoint write denied after the digest went out.
-func failSSMWrite(p *motoproxy.Proxy) {
-	armed := true
-	p.AddHook(func(w http.ResponseWriter, _ *http.Request, c motoproxy.Call) bool {
-		if c.Action != "PutParameter" || !armed {
-			return false
-		}
-		armed = false
-		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-		w.WriteHeader(http.StatusBadRequest)
-		_, _ = w.Write([]byte(`{"__type":"AccessDeniedException","message":"not authorized to perform ssm:PutParameter"}`))
-		return true
-	})
+type failCheckpointWrite struct {
+	runstate.API
+	armed bool
+}
+
+func (f *failCheckpointWrite) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, o ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	if f.armed && strings.Contains(aws.ToString(in.UpdateExpression), "REMOVE #intent") {
+		f.armed = false
+		return nil, &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "not authorized to perform dynamodb:UpdateItem"}
+	}
+	return f.API.UpdateItem(ctx, in, o...)
 }
 
 // emptyLogPages answers the next n GetLogEvents calls with an empty page
@@ -256,14 +259,15 @@ func emptyLogPages(p *motoproxy.Proxy, n int) *atomic.Int32 {
 	return &served
 }
 
+// A run that wrote its digest and failed to advance the checkpoint left its
+// intent; the next run finds the digest carrying the intent's nonce and
+// window, adopts it exactly once and reads on from its end.
 func TestFailureAfterDigestIsNotCountedTwice(t *testing.T) {
-	first := func(*fixture) string { return "{}" }
-	later := func(f *fixture) string {
-		return `{"version":1,"end":"` + f.real.Add(-90*time.Minute).Format(time.RFC3339) + `"}`
-	}
+	first := func(*fixture) {}
+	later := func(f *fixture) { f.setCheckpoint(f.real.Add(-90 * time.Minute)) }
 	for _, tc := range []struct {
 		name       string
-		checkpoint func(f *fixture) string
+		checkpoint func(f *fixture)
 		// emptyPages is how many empty pages with a token the digest
 		// stream answers before its events.
 		emptyPages int
@@ -277,12 +281,12 @@ func TestFailureAfterDigestIsNotCountedTwice(t *testing.T) {
 			f := newFixture(t)
 			g := f.generator(4, 8_000, 4, nil)
 			lines := f.generate(g)
-			f.setCheckpoint(tc.checkpoint(f))
+			tc.checkpoint(f)
 			before := f.checkpoint()
 			_, p := emulator(t)
 
 			f.now = f.real.Add(lag - 25*time.Minute)
-			failSSMWrite(p)
+			f.state = &failCheckpointWrite{API: f.db, armed: true}
 			if _, err := f.run(f.ctx); err == nil || !strings.Contains(err.Error(), "checkpoint") {
 				t.Fatalf("run with the checkpoint write denied: err = %v, want a checkpoint error", err)
 			}
@@ -293,6 +297,7 @@ func TestFailureAfterDigestIsNotCountedTwice(t *testing.T) {
 				t.Fatalf("%d digests after the failed run, want the 1 it wrote", n)
 			}
 
+			f.state = nil
 			f.now = f.real.Add(lag + 5*time.Minute)
 			served := emptyLogPages(p, tc.emptyPages)
 			if _, err := f.run(f.ctx); err != nil {
@@ -315,8 +320,13 @@ func TestFailureAfterDigestIsNotCountedTwice(t *testing.T) {
 			if exp := g.Expected(flowrecord.Options{}); got != exp.Totals {
 				t.Errorf("sum over digests %+v, generator wrote %+v", got, exp.Totals)
 			}
-			if cp := f.checkpoint(); !cp.End.Equal(ds[1].Window.To) {
-				t.Errorf("checkpoint %s, want the second digest's end %s", cp.End, ds[1].Window.To)
+			if cp := f.checkpoint(); !cp.End.Equal(ds[1].Window.To) || cp.Intent != nil {
+				t.Errorf("checkpoint %+v, want the second digest's end %s and no intent", cp, ds[1].Window.To)
+			}
+			// Adopted once: a third run finds nothing more to adopt.
+			res, err := f.run(f.ctx)
+			if err != nil || !res.Empty || len(f.digests()) != 2 {
+				t.Errorf("third run %+v, %v, %d digests; want an empty run and still 2 digests", res, err, len(f.digests()))
 			}
 		})
 	}

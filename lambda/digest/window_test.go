@@ -1,9 +1,16 @@
 package digest
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	logstypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+
+	"github.com/vpcflowlogs/flowlogs/lambda/runstate"
 )
 
 func mustTime(s string) time.Time {
@@ -16,17 +23,12 @@ func mustTime(s string) time.Time {
 
 func TestPlanWindow(t *testing.T) {
 	now := mustTime("2026-11-25T20:00:07Z")
-	head := func(from, to string) *digestHead {
-		h := &digestHead{Kind: DigestKind}
-		h.Window.From, h.Window.To = mustTime(from), mustTime(to)
-		return h
-	}
+	const lag, period, maxCatchUp = 15 * time.Minute, time.Hour, 24 * time.Hour
 	for _, tc := range []struct {
-		name        string
-		cp          Checkpoint
-		last        *digestHead
-		from, to    string
-		wantAdopted bool
+		name     string
+		cp       runstate.Checkpoint
+		from, to string
+		gapFrom  string // "" for no gap
 	}{
 		{
 			name: "first run covers one schedule period",
@@ -34,47 +36,115 @@ func TestPlanWindow(t *testing.T) {
 		},
 		{
 			name: "next run starts at the checkpoint",
-			cp:   Checkpoint{End: mustTime("2026-11-25T18:45:00Z")},
-			last: head("2026-11-25T17:45:00Z", "2026-11-25T18:45:00Z"),
-			from: "2026-11-25T18:45:00Z", to: "2026-11-25T19:45:00Z",
-		},
-		{
-			name: "a digest written but not checkpointed is not redone",
-			cp:   Checkpoint{End: mustTime("2026-11-25T18:45:00Z")},
-			last: head("2026-11-25T18:45:00Z", "2026-11-25T19:10:00Z"),
-			from: "2026-11-25T19:10:00Z", to: "2026-11-25T19:45:00Z", wantAdopted: true,
-		},
-		{
-			name: "first run after a first digest that was not checkpointed",
-			last: head("2026-11-25T17:30:00Z", "2026-11-25T19:00:00Z"),
-			from: "2026-11-25T19:00:00Z", to: "2026-11-25T19:45:00Z", wantAdopted: true,
-		},
-		{
-			name: "an old digest does not stretch the first window",
-			last: head("2026-10-01T00:00:00Z", "2026-10-01T01:00:00Z"),
-			from: "2026-11-25T18:45:00Z", to: "2026-11-25T19:45:00Z",
-		},
-		{
-			name: "a digest that does not start at the checkpoint is ignored",
-			cp:   Checkpoint{End: mustTime("2026-11-25T18:45:00Z")},
-			last: head("2026-11-25T18:00:00Z", "2026-11-25T19:10:00Z"),
+			cp:   runstate.Checkpoint{End: mustTime("2026-11-25T18:45:00Z")},
 			from: "2026-11-25T18:45:00Z", to: "2026-11-25T19:45:00Z",
 		},
 		{
 			name: "a late partial run catches up from the checkpoint",
-			cp:   Checkpoint{End: mustTime("2026-11-25T12:20:00Z"), Partial: true},
+			cp:   runstate.Checkpoint{End: mustTime("2026-11-25T12:20:00Z"), Partial: true},
 			from: "2026-11-25T12:20:00Z", to: "2026-11-25T19:45:00Z",
 		},
 		{
 			name: "a checkpoint at the end leaves an empty window",
-			cp:   Checkpoint{End: mustTime("2026-11-25T19:45:00Z")},
+			cp:   runstate.Checkpoint{End: mustTime("2026-11-25T19:45:00Z")},
 			from: "2026-11-25T19:45:00Z", to: "2026-11-25T19:45:00Z",
+		},
+		{
+			name: "a checkpoint exactly the catch-up limit old takes no gap",
+			cp:   runstate.Checkpoint{End: mustTime("2026-11-24T19:45:00Z")},
+			from: "2026-11-24T19:45:00Z", to: "2026-11-25T19:45:00Z",
+		},
+		// Fails on the code before the catch-up limit: it planned every
+		// hour since 2000.
+		{
+			name: "a checkpoint from the year 2000 skips to the catch-up limit",
+			cp:   runstate.Checkpoint{End: mustTime("2000-01-01T00:00:00Z")},
+			from: "2026-11-24T19:45:00Z", to: "2026-11-25T19:45:00Z", gapFrom: "2000-01-01T00:00:00Z",
+		},
+		{
+			name: "failing runs after a gap keep their window's start",
+			cp: runstate.Checkpoint{End: mustTime("2000-01-01T00:00:00Z"),
+				Intent: &runstate.Intent{From: mustTime("2026-11-24T18:45:00Z"), To: mustTime("2026-11-25T18:45:00Z"), Attempts: 2}},
+			from: "2026-11-24T19:45:00Z", to: "2026-11-25T19:45:00Z", gapFrom: "2000-01-01T00:00:00Z",
+		},
+		{
+			name: "an intent within the catch-up limit keeps the start",
+			cp: runstate.Checkpoint{End: mustTime("2000-01-01T00:00:00Z"),
+				Intent: &runstate.Intent{From: mustTime("2026-11-24T20:45:00Z"), To: mustTime("2026-11-25T18:45:00Z"), Attempts: 2}},
+			from: "2026-11-24T20:45:00Z", to: "2026-11-25T19:45:00Z", gapFrom: "2000-01-01T00:00:00Z",
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			w, adopted := planWindow(tc.cp, []*digestHead{tc.last}, now, 15*time.Minute, time.Hour)
-			if !w.From.Equal(mustTime(tc.from)) || !w.To.Equal(mustTime(tc.to)) || adopted != tc.wantAdopted {
-				t.Errorf("window [%s, %s) adopted=%v, want [%s, %s) adopted=%v", w.From.Format(time.RFC3339), w.To.Format(time.RFC3339), adopted, tc.from, tc.to, tc.wantAdopted)
+			p := planWindow(tc.cp, now, lag, period, maxCatchUp)
+			if !p.w.From.Equal(mustTime(tc.from)) || !p.w.To.Equal(mustTime(tc.to)) {
+				t.Errorf("window [%s, %s), want [%s, %s)", p.w.From.Format(time.RFC3339), p.w.To.Format(time.RFC3339), tc.from, tc.to)
+			}
+			switch {
+			case tc.gapFrom == "" && p.gap != nil:
+				t.Errorf("gap %+v, want none", *p.gap)
+			case tc.gapFrom != "" && (p.gap == nil || !p.gap.From.Equal(mustTime(tc.gapFrom)) || !p.gap.To.Equal(p.w.From) ||
+				!strings.Contains(p.gap.Reason, "catch-up limit of 24h0m0s")):
+				t.Errorf("gap %+v, want one from %s to the window's start, saying why", p.gap, tc.gapFrom)
+			}
+		})
+	}
+}
+
+// A window that ends after now minus the settle lag is refused, whatever
+// its source. Before the run state, a digest in the group (anyone can write
+// one) with a far end moved the checkpoint there.
+func TestCheckWindowRefusesTheFuture(t *testing.T) {
+	limit := mustTime("2026-11-25T19:45:00Z")
+	for _, tc := range []struct {
+		name string
+		to   string
+		ok   bool
+	}{
+		{"ends at the limit", "2026-11-25T19:45:00Z", true},
+		{"ends before", "2026-11-25T19:00:00Z", true},
+		{"ends a minute after", "2026-11-25T19:46:00Z", false},
+		{"ends in 2099", "2099-01-01T00:00:00Z", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := checkWindow(window{From: mustTime("2026-11-25T18:45:00Z"), To: mustTime(tc.to)}, limit)
+			if (err == nil) != tc.ok || (err != nil && !strings.Contains(err.Error(), tc.to)) {
+				t.Errorf("err = %v, want ok=%v and an error naming the end", err, tc.ok)
+			}
+		})
+	}
+}
+
+// Only the digest of the run that wrote the intent is adopted: its nonce,
+// its group, its window's start and an end within the intent's window.
+// Before the run state any digest starting at the checkpoint was adopted,
+// so each forged case below moved the checkpoint.
+func TestOwnedByNeedsNonceAndWindow(t *testing.T) {
+	in := &runstate.Intent{Nonce: "8c1f0e5a9b2d4c6e8f0a1b2c3d4e5f60", From: mustTime("2026-11-25T18:45:00Z"), To: mustTime("2026-11-25T19:45:00Z")}
+	head := func(nonce, group, from, to string) *digestHead {
+		h := &digestHead{Kind: DigestKind, LogGroup: group}
+		h.Run.Nonce = nonce
+		h.Window.From, h.Window.To = mustTime(from), mustTime(to)
+		return h
+	}
+	const g = "/vpc/flow-logs"
+	for _, tc := range []struct {
+		name string
+		h    *digestHead
+		want bool
+	}{
+		{"the run's digest", head(in.Nonce, g, "2026-11-25T18:45:00Z", "2026-11-25T19:45:00Z"), true},
+		{"the run's partial digest", head(in.Nonce, g, "2026-11-25T18:45:00Z", "2026-11-25T19:05:00Z"), true},
+		{"forged: no nonce", head("", g, "2026-11-25T18:45:00Z", "2026-11-25T19:45:00Z"), false},
+		{"forged: wrong nonce", head("8c1f0e5a9b2d4c6e8f0a1b2c3d4e5f61", g, "2026-11-25T18:45:00Z", "2026-11-25T19:45:00Z"), false},
+		{"forged: the nonce with a far end", head(in.Nonce, g, "2026-11-25T18:45:00Z", "2099-01-01T00:00:00Z"), false},
+		{"forged: the nonce three hours on", head(in.Nonce, g, "2026-11-25T18:45:00Z", "2026-11-25T22:45:00Z"), false},
+		{"forged: another start", head(in.Nonce, g, "2026-11-25T18:00:00Z", "2026-11-25T19:45:00Z"), false},
+		{"empty window", head(in.Nonce, g, "2026-11-25T18:45:00Z", "2026-11-25T18:45:00Z"), false},
+		{"another group", head(in.Nonce, "/other", "2026-11-25T18:45:00Z", "2026-11-25T19:45:00Z"), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.h.ownedBy(in, g); got != tc.want {
+				t.Errorf("ownedBy = %v, want %v", got, tc.want)
 			}
 		})
 	}
@@ -96,24 +166,45 @@ func TestWindowSlices(t *testing.T) {
 		{"empty", "2026-11-25T18:45:00Z", "2026-11-25T18:45:00Z", 10 * time.Minute, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			sl := window{From: mustTime(tc.from), To: mustTime(tc.to)}.slices(tc.slice)
+			next := window{From: mustTime(tc.from), To: mustTime(tc.to)}.sliceIter(tc.slice)
 			var got []string
-			for i, s := range sl {
-				got = append(got, s.From.Format("15:04"))
-				if i > 0 && !s.From.Equal(sl[i-1].To) {
-					t.Errorf("slice %d starts at %s, slice %d ended at %s", i, s.From, i-1, sl[i-1].To)
+			var prev window
+			for s, ok := next(); ok; s, ok = next() {
+				if !prev.To.IsZero() && !s.From.Equal(prev.To) {
+					t.Errorf("slice starts at %s, the one before ended at %s", s.From, prev.To)
 				}
-				if i == len(sl)-1 {
-					got = append(got, s.To.Format("15:04"))
-					if !s.To.Equal(mustTime(tc.to)) {
-						t.Errorf("last slice ends at %s, want the window's end %s", s.To, tc.to)
-					}
+				got = append(got, s.From.Format("15:04"))
+				prev = s
+			}
+			if len(got) > 0 {
+				got = append(got, prev.To.Format("15:04"))
+				if !prev.To.Equal(mustTime(tc.to)) {
+					t.Errorf("last slice ends at %s, want the window's end %s", prev.To, tc.to)
 				}
 			}
 			if strings.Join(got, " ") != strings.Join(tc.want, " ") {
 				t.Errorf("slices %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// Planning a window from the year 2000 holds one slice at a time: no
+// allocation per slice. The code before built a slice of every window
+// slice up front (1.4 million for 26 years of ten-minute slices, above
+// 400 MiB with the run's other state).
+func TestSlicesArePlannedLazily(t *testing.T) {
+	w := window{From: mustTime("2000-01-01T00:00:00Z"), To: mustTime("2026-11-25T19:45:00Z")}
+	allocs := testing.AllocsPerRun(10, func() {
+		next := w.sliceIter(10 * time.Minute)
+		for range 1000 {
+			if _, ok := next(); !ok {
+				t.Fatal("the window ended early")
+			}
+		}
+	})
+	if allocs > 2 {
+		t.Errorf("%.0f allocations to plan 1,000 slices of a 26-year window, want at most 2 whatever the count", allocs)
 	}
 }
 
@@ -173,97 +264,45 @@ func TestFieldCount(t *testing.T) {
 	}
 }
 
-func TestDecodeCheckpoint(t *testing.T) {
-	for _, tc := range []struct {
-		name, value string
-		want        Checkpoint
-		wantErr     string
-	}{
-		{name: "as the stack creates it", value: "{}"},
-		{name: "written by a run", value: `{"version":1,"end":"2026-11-25T19:45:00Z","partial":true,"sliceSeconds":300,"updatedAt":"2026-11-25T20:00:07Z"}`,
-			want: Checkpoint{Version: 1, End: mustTime("2026-11-25T19:45:00Z"), Partial: true, SliceSeconds: 300, UpdatedAt: mustTime("2026-11-25T20:00:07Z")}},
-		{name: "not JSON", value: "2026-11-25", wantErr: "decoding checkpoint parameter /p"},
-		{name: "from newer code", value: `{"version":2}`, wantErr: "version 2"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := decodeCheckpoint("/p", tc.value)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want one containing %q", err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil || got != tc.want {
-				t.Errorf("got %+v, %v; want %+v", got, err, tc.want)
-			}
-		})
-	}
+// floodedDigests answers GetLogEvents with a page of forged digests, each
+// with the right window and a wrong nonce, then the run's own digest.
+type floodedDigests struct {
+	LogsAPI
+	forged int
+	own    string
 }
 
-// Any digest planWindow would adopt was written at least the settle lag
-// after its end; the search for the newest digest must start no later.
-func TestDigestSearchStartCoversAdoptableDigests(t *testing.T) {
-	now := mustTime("2026-11-25T20:00:07Z")
-	const lag, period = 15 * time.Minute, time.Hour
-	for _, tc := range []struct {
-		name     string
-		cp       Checkpoint
-		from, to string // the earliest-written digest planWindow adopts
-	}{
-		{
-			name: "first run",
-			from: "2026-11-25T17:00:00Z", to: "2026-11-25T18:46:00Z",
-		},
-		{
-			name: "later run",
-			cp:   Checkpoint{End: mustTime("2026-11-25T18:45:00Z")},
-			from: "2026-11-25T18:45:00Z", to: "2026-11-25T18:46:00Z",
-		},
-		{
-			name: "checkpoint days old",
-			cp:   Checkpoint{End: mustTime("2026-11-20T00:00:00Z")},
-			from: "2026-11-20T00:00:00Z", to: "2026-11-20T00:01:00Z",
-		},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			h := &digestHead{Kind: DigestKind}
-			h.Window.From, h.Window.To = mustTime(tc.from), mustTime(tc.to)
-			if _, adopted := planWindow(tc.cp, []*digestHead{h}, now, lag, period); !adopted {
-				t.Fatalf("planWindow does not adopt %+v; the case tests nothing", h.Window)
-			}
-			written := h.Window.To.Add(lag)
-			if since := digestSearchStart(tc.cp, now, lag, period); since.After(written) {
-				t.Errorf("search starts at %s, after the digest written at %s", since, written)
-			}
-		})
+func (f floodedDigests) GetLogEvents(context.Context, *cloudwatchlogs.GetLogEventsInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.GetLogEventsOutput, error) {
+	out := &cloudwatchlogs.GetLogEventsOutput{NextForwardToken: aws.String("f/end")}
+	forged := strings.Replace(f.own, `"nonce":"8c1f`, `"nonce":"0000`, 1)
+	for range f.forged {
+		out.Events = append(out.Events, logstypes.OutputLogEvent{Message: aws.String(forged)})
 	}
+	out.Events = append(out.Events, logstypes.OutputLogEvent{Message: aws.String(f.own)})
+	return out, nil
 }
 
-// Two runs in a row wrote their digests and failed to checkpoint: the
-// third continues after both.
-func TestPlanWindowFollowsTheChain(t *testing.T) {
-	now := time.Date(2026, 11, 25, 12, 20, 0, 0, time.UTC)
-	at := func(hhmm string) time.Time {
-		tm, err := time.Parse("15:04", hhmm)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return time.Date(2026, 11, 25, tm.Hour(), tm.Minute(), 0, 0, time.UTC)
-	}
-	head := func(from, to string) *digestHead {
-		h := &digestHead{Kind: DigestKind}
-		h.Window.From, h.Window.To = at(from), at(to)
-		return h
-	}
-	cp := Checkpoint{End: at("09:00")}
-	written := []*digestHead{head("08:00", "09:00"), head("09:00", "10:00"), head("10:00", "11:00")}
-	w, adopted := planWindow(cp, written, now, 15*time.Minute, time.Hour)
-	if !adopted || !w.From.Equal(at("11:00")) || !w.To.Equal(at("12:05")) {
-		t.Errorf("window %s to %s (adopted %v), want 11:00 to 12:05 adopted", w.From.Format("15:04"), w.To.Format("15:04"), adopted)
-	}
-	// A gap breaks the chain: only digests that continue it count.
-	written = []*digestHead{head("09:00", "10:00"), head("10:30", "11:00")}
-	if w, _ := planWindow(cp, written, now, 15*time.Minute, time.Hour); !w.From.Equal(at("10:00")) {
-		t.Errorf("window starts %s, want 10:00", w.From.Format("15:04"))
+// The search for a run's own digest reads a bounded number of events: a
+// flood in the digest group (anyone can write there) makes it give up,
+// without an error, so that the window is read again rather than every
+// later run failing.
+func TestFindRunDigestIsBounded(t *testing.T) {
+	in := &runstate.Intent{Nonce: "8c1f0e5a9b2d4c6e8f0a1b2c3d4e5f60", From: mustTime("2026-11-25T18:45:00Z"), To: mustTime("2026-11-25T19:45:00Z"),
+		StartedAt: mustTime("2026-11-25T20:00:07Z")}
+	own := `{"kind":"` + DigestKind + `","logGroup":"/vpc/flow-logs","window":{"from":"2026-11-25T18:45:00Z","to":"2026-11-25T19:45:00Z"},"run":{"nonce":"8c1f0e5a9b2d4c6e8f0a1b2c3d4e5f60"}}`
+	for _, tc := range []struct {
+		name   string
+		forged int
+		found  bool
+	}{
+		{"own digest after a few forgeries", 10, true},
+		{"own digest behind a flood", maxRunDigestScan, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h, err := findRunDigest(t.Context(), floodedDigests{forged: tc.forged, own: own}, "/vpc/flow-logs/digests", "/vpc/flow-logs", in)
+			if err != nil || (h != nil) != tc.found {
+				t.Errorf("found %v, err %v; want found=%v and no error", h != nil, err, tc.found)
+			}
+		})
 	}
 }

@@ -39,9 +39,12 @@ const (
 // EnvLogGroupName and EnvMetricsNamespace).
 const (
 	EnvSummaryLogGroupName = "SUMMARY_LOG_GROUP_NAME"
-	EnvCheckpointParameter = "CHECKPOINT_PARAMETER"
+	EnvStateTable          = "STATE_TABLE"     // the DynamoDB table of the run state
+	EnvSourceAccount       = "SOURCE_ACCOUNT"  // the account of the flow log group (12 digits)
+	EnvSourceRegion        = "SOURCE_REGION"   // the region of the flow log group
 	EnvSettleLag           = "SETTLE_LAG"      // a Go duration, e.g. 15m
 	EnvSchedulePeriod      = "SCHEDULE_PERIOD" // a Go duration: the window of the first run
+	EnvMaxCatchUp          = "MAX_CATCH_UP"    // a Go duration in whole hours, e.g. 24h
 	EnvTopicARN            = "TOPIC_ARN"       // optional SNS topic for a plain-text digest
 	EnvTopK                = "TOP_K"           // length of each top-N list in the digest
 )
@@ -195,12 +198,19 @@ func EnablerFromProperties(props map[string]any, base Enabler) (Enabler, error) 
 type Summarizer struct {
 	LogGroupName        string
 	SummaryLogGroupName string
-	CheckpointParameter string
-	SettleLag           time.Duration
-	SchedulePeriod      time.Duration
-	TopicARN            string // empty: no SNS message
-	TopK                int
-	MetricsNamespace    string
+	// StateTable is the DynamoDB table holding the checkpoint; Account and
+	// Region name the flow log group's account and region in its key.
+	StateTable     string
+	Account        string
+	Region         string
+	SettleLag      time.Duration
+	SchedulePeriod time.Duration
+	// MaxCatchUp bounds how far back one run reads: an older checkpoint
+	// skips ahead, and the digest says so.
+	MaxCatchUp       time.Duration
+	TopicARN         string // empty: no SNS message
+	TopK             int
+	MetricsNamespace string
 }
 
 // SummarizerFromEnv reads the summarizer's configuration from the
@@ -213,9 +223,12 @@ func SummarizerFromEnv(getenv func(string) string) (Summarizer, error) {
 	s := Summarizer{
 		LogGroupName:        r.str(EnvLogGroupName, ""),
 		SummaryLogGroupName: r.str(EnvSummaryLogGroupName, ""),
-		CheckpointParameter: r.str(EnvCheckpointParameter, ""),
+		StateTable:          r.str(EnvStateTable, ""),
+		Account:             r.str(EnvSourceAccount, ""),
+		Region:              r.str(EnvSourceRegion, ""),
 		SettleLag:           r.duration(EnvSettleLag, 15*time.Minute),
 		SchedulePeriod:      r.duration(EnvSchedulePeriod, time.Hour),
+		MaxCatchUp:          r.duration(EnvMaxCatchUp, DefaultMaxCatchUpHours*time.Hour),
 		TopicARN:            r.str(EnvTopicARN, ""),
 		TopK:                r.integer(EnvTopK, 10),
 		MetricsNamespace:    r.str(EnvMetricsNamespace, DefaultMetricsNamespace),
@@ -227,8 +240,19 @@ func SummarizerFromEnv(getenv func(string) string) (Summarizer, error) {
 	if err := ValidateLogGroupName(s.SummaryLogGroupName); err != nil {
 		errs = append(errs, fmt.Errorf("%s: %w", EnvSummaryLogGroupName, err))
 	}
-	if s.CheckpointParameter == "" {
-		errs = append(errs, fmt.Errorf("%s is not set", EnvCheckpointParameter))
+	if err := ValidateTableName(s.StateTable); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", EnvStateTable, err))
+	}
+	if err := ValidateAccountID(s.Account); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", EnvSourceAccount, err))
+	}
+	if err := ValidateRegion(s.Region); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", EnvSourceRegion, err))
+	}
+	if s.MaxCatchUp%time.Hour != 0 {
+		errs = append(errs, fmt.Errorf("%s=%s: want whole hours", EnvMaxCatchUp, s.MaxCatchUp))
+	} else if err := ValidateMaxCatchUpHours(int(s.MaxCatchUp / time.Hour)); err != nil {
+		errs = append(errs, fmt.Errorf("%s=%s: %w", EnvMaxCatchUp, s.MaxCatchUp, err))
 	}
 	if s.SettleLag < 0 {
 		errs = append(errs, fmt.Errorf("%s=%s is negative", EnvSettleLag, s.SettleLag))

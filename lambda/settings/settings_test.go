@@ -103,20 +103,27 @@ func TestSummarizerFromEnv(t *testing.T) {
 	m := map[string]string{
 		settings.EnvLogGroupName:        "/vpc/flow-logs",
 		settings.EnvSummaryLogGroupName: "/vpc/flow-logs/digests",
-		settings.EnvCheckpointParameter: "/cp",
+		settings.EnvStateTable:          "VpcFlowLogs-State",
+		settings.EnvSourceAccount:       "123456789012",
+		settings.EnvSourceRegion:        "eu-west-1",
 	}
 	s, err := settings.SummarizerFromEnv(env(m))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.SettleLag != 15*time.Minute || s.SchedulePeriod != time.Hour || s.TopK != 10 || s.TopicARN != "" {
+	if s.SettleLag != 15*time.Minute || s.SchedulePeriod != time.Hour || s.TopK != 10 || s.TopicARN != "" ||
+		s.MaxCatchUp != settings.DefaultMaxCatchUpHours*time.Hour {
 		t.Errorf("defaults not applied: %+v", s)
 	}
 	m[settings.EnvSettleLag] = "soon"
 	m[settings.EnvTopK] = "0"
-	delete(m, settings.EnvCheckpointParameter)
+	delete(m, settings.EnvStateTable)
+	m[settings.EnvSourceAccount] = "12345"
+	m[settings.EnvSourceRegion] = "Europe"
+	m[settings.EnvMaxCatchUp] = "745h"
 	_, err = settings.SummarizerFromEnv(env(m))
-	for _, w := range []string{"SETTLE_LAG=soon", "TOP_K=0", "CHECKPOINT_PARAMETER is not set"} {
+	for _, w := range []string{"SETTLE_LAG=soon", "TOP_K=0", `STATE_TABLE: table name ""`, `SOURCE_ACCOUNT: account id "12345"`,
+		`SOURCE_REGION: region "Europe"`, "MAX_CATCH_UP=745h0m0s: maximum catch-up of 745 hours"} {
 		if err == nil || !strings.Contains(err.Error(), w) {
 			t.Errorf("error %v does not report %q", err, w)
 		}
@@ -179,6 +186,16 @@ func TestValidators(t *testing.T) {
 		{"topic key alias", settings.ValidateTopicKey("arn:aws:sns:eu-west-1:123456789012:t", "arn:aws:kms:eu-west-1:123456789012:alias/sns"), false},
 		{"topic key without topic", settings.ValidateTopicKey("", "arn:aws:kms:eu-west-1:123456789012:key/1234abcd"), false},
 		{"topic key in another region", settings.ValidateTopicKey("arn:aws:sns:eu-west-1:123456789012:t", "arn:aws:kms:us-east-1:123456789012:key/1234abcd"), false},
+		{"catch-up 1 hour", settings.ValidateMaxCatchUpHours(1), true},
+		{"catch-up 744 hours", settings.ValidateMaxCatchUpHours(744), true},
+		{"catch-up 0 hours", settings.ValidateMaxCatchUpHours(0), false},
+		{"catch-up 745 hours", settings.ValidateMaxCatchUpHours(745), false},
+		{"region gov", settings.ValidateRegion("us-gov-west-1"), true},
+		{"region upper", settings.ValidateRegion("US-EAST-1"), false},
+		{"account", settings.ValidateAccountID("123456789012"), true},
+		{"account token", settings.ValidateAccountID("${Token[AWS.AccountId.1]}"), false},
+		{"table", settings.ValidateTableName("Stack-StateTable0A1B-XYZ"), true},
+		{"table short", settings.ValidateTableName("ab"), false},
 	} {
 		if (c.err == nil) != c.ok {
 			t.Errorf("%s: %v, want ok=%v", c.name, c.err, c.ok)

@@ -190,3 +190,52 @@ func TopicRegion(arn string) string {
 	}
 	return ""
 }
+
+// DefaultMaxCatchUpHours is how far back one digest run reads by default: a
+// day. A checkpoint older than that (a summarizer stopped for a week, or a
+// restored table) skips ahead instead of reading, and holding in a Lambda
+// run, everything since.
+const DefaultMaxCatchUpHours = 24
+
+// MaxCatchUpHoursLimit is the largest catch-up: 31 days.
+const MaxCatchUpHoursLimit = 744
+
+// ValidateMaxCatchUpHours checks the catch-up bound: 1 to 744 hours.
+func ValidateMaxCatchUpHours(hours int) error {
+	if hours < 1 || hours > MaxCatchUpHoursLimit {
+		return fmt.Errorf("maximum catch-up of %d hours is not valid: use 1 to %d", hours, MaxCatchUpHoursLimit)
+	}
+	return nil
+}
+
+var (
+	tableNameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{3,255}$`)
+	accountRE   = regexp.MustCompile(`^\d{12}$`)
+	regionRE    = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d{1,2}$`)
+)
+
+// ValidateTableName checks a DynamoDB table name: 3 to 255 characters from
+// a-z, A-Z, 0-9, '_', '-', '.'.
+func ValidateTableName(name string) error {
+	if !tableNameRE.MatchString(name) {
+		return fmt.Errorf("table name %q is not valid: use 3 to 255 characters from a-z A-Z 0-9 and _ - . (dot)", name)
+	}
+	return nil
+}
+
+// ValidateAccountID checks an AWS account id: twelve digits.
+func ValidateAccountID(id string) error {
+	if !accountRE.MatchString(id) {
+		return fmt.Errorf("account id %q is not valid: want twelve digits", id)
+	}
+	return nil
+}
+
+// ValidateRegion checks the shape of an AWS region name, such as us-east-1 or
+// us-gov-west-1.
+func ValidateRegion(region string) error {
+	if !regionRE.MatchString(region) {
+		return fmt.Errorf("region %q is not valid: want a region name such as us-east-1", region)
+	}
+	return nil
+}

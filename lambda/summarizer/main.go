@@ -13,9 +13,9 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/vpcflowlogs/flowlogs/lambda/awsconfig"
 	"github.com/vpcflowlogs/flowlogs/lambda/digest"
@@ -42,9 +42,9 @@ func main() {
 		os.Exit(1)
 	}
 	clients := digest.Clients{
-		Logs:       cloudwatchlogs.NewFromConfig(awsCfg),
-		EC2:        ec2.NewFromConfig(awsCfg),
-		Parameters: ssm.NewFromConfig(awsCfg),
+		Logs:  cloudwatchlogs.NewFromConfig(awsCfg),
+		EC2:   ec2.NewFromConfig(awsCfg),
+		State: dynamodb.NewFromConfig(awsCfg),
 	}
 	if conf.TopicARN != "" {
 		clients.Topic = sns.NewFromConfig(awsCfg)

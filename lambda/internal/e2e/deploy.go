@@ -17,9 +17,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/vpcflowlogs/flowlogs/lambda/internal/testenv"
 )
@@ -31,9 +31,9 @@ const Account = "123456789012"
 // (never through a fault proxy: the harness plays AWS, it is not under
 // test).
 type Clients struct {
-	EC2  *ec2.Client
-	Logs *cloudwatchlogs.Client
-	SSM  *ssm.Client
+	EC2      *ec2.Client
+	Logs     *cloudwatchlogs.Client
+	DynamoDB *dynamodb.Client
 
 	cfg      aws.Config
 	endpoint string
@@ -45,7 +45,7 @@ func NewClients(url string) Clients {
 	return Clients{
 		EC2:      ec2.NewFromConfig(cfg),
 		Logs:     cloudwatchlogs.NewFromConfig(cfg),
-		SSM:      ssm.NewFromConfig(cfg),
+		DynamoDB: dynamodb.NewFromConfig(cfg),
 		cfg:      cfg,
 		endpoint: url,
 	}
@@ -88,10 +88,10 @@ type Stack struct {
 	Template *Template
 	Names    *Names
 
-	FlowLogGroup        string
-	DigestLogGroup      string
-	DeliveryRoleARN     string
-	CheckpointParameter string
+	FlowLogGroup    string
+	DigestLogGroup  string
+	DeliveryRoleARN string
+	StateTable      string
 	// Enabler, Summarizer and Reconcile are the two functions and the
 	// custom resource, as the template declares them.
 	Enabler, Summarizer, Reconcile *Resource
@@ -124,7 +124,7 @@ func Locate(t *Template, stackID string) (*Stack, error) {
 		return r
 	}
 	flow, digests := find("/FlowLogGroup/Resource"), find("/DigestLogGroup/Resource")
-	role, checkpoint := find("/DeliveryRole/Resource"), find("/Checkpoint/Resource")
+	role, state := find("/DeliveryRole/Resource"), find("/State/Resource")
 	s.Enabler, s.Summarizer = find("/Enabler/Resource"), find("/Summarizer/Resource")
 	s.Reconcile = find("/Reconcile/Default")
 	if err := errors.Join(errs...); err != nil {
@@ -132,14 +132,14 @@ func Locate(t *Template, stackID string) (*Stack, error) {
 	}
 	s.FlowLogGroup, s.DigestLogGroup = n.Ref[flow.LogicalID], n.Ref[digests.LogicalID]
 	s.DeliveryRoleARN = n.Attr[role.LogicalID]["Arn"]
-	s.CheckpointParameter = n.Ref[checkpoint.LogicalID]
+	s.StateTable = n.Ref[state.LogicalID]
 	return s, nil
 }
 
 // Deploy creates in moto what CloudFormation would create from the
 // template: every log group with its retention, every IAM role with its
 // trust policy and inline policies (and the AWS::IAM::Policy resources
-// attached to them), and every SSM parameter with its value.
+// attached to them), and every DynamoDB table with its keys.
 func Deploy(ctx context.Context, c Clients, s *Stack) error {
 	s.Created, s.NotCreated = nil, map[string]int{}
 	t, n := s.Template, s.Names
@@ -148,7 +148,7 @@ func Deploy(ctx context.Context, c Clients, s *Stack) error {
 		ids = append(ids, id)
 	}
 	// Roles before the policies that attach to them.
-	order := map[string]int{"AWS::Logs::LogGroup": 0, "AWS::IAM::Role": 1, "AWS::IAM::Policy": 2, "AWS::SSM::Parameter": 3}
+	order := map[string]int{"AWS::Logs::LogGroup": 0, "AWS::IAM::Role": 1, "AWS::IAM::Policy": 2, "AWS::DynamoDB::Table": 3}
 	sort.Slice(ids, func(i, j int) bool {
 		oi, iok := order[t.Resources[ids[i]].Type]
 		oj, jok := order[t.Resources[ids[j]].Type]
@@ -177,8 +177,8 @@ func Deploy(ctx context.Context, c Clients, s *Stack) error {
 			line, err = createRole(ctx, c, n.Ref[id], p)
 		case "AWS::IAM::Policy":
 			line, err = attachPolicy(ctx, c, p)
-		case "AWS::SSM::Parameter":
-			line, err = createParameter(ctx, c, n.Ref[id], p)
+		case "AWS::DynamoDB::Table":
+			line, err = createTable(ctx, c, n.Ref[id], p)
 		default:
 			s.NotCreated[r.Type]++
 			continue
@@ -254,17 +254,49 @@ func attachPolicy(ctx context.Context, c Clients, p map[string]any) (string, err
 	return fmt.Sprintf("policy %s on %s allows %s", name, strings.Join(names, ", "), strings.Join(actions(p["PolicyDocument"]), " ")), nil
 }
 
-func createParameter(ctx context.Context, c Clients, name string, p map[string]any) (string, error) {
-	value, _ := p["Value"].(string)
-	typ, _ := p["Type"].(string)
-	in := &ssm.PutParameterInput{Name: aws.String(name), Value: aws.String(value), Type: ssmtypes.ParameterType(typ)}
-	if d, ok := p["Description"].(string); ok {
-		in.Description = aws.String(d)
+// createTable creates a table with the template's key schema, attribute
+// definitions and billing mode (moto enforces condition expressions, which
+// the run state relies on), and point-in-time recovery when it asks.
+func createTable(ctx context.Context, c Clients, name string, p map[string]any) (string, error) {
+	in := &dynamodb.CreateTableInput{TableName: aws.String(name), BillingMode: dbtypes.BillingMode(str(p["BillingMode"]))}
+	var keys []string
+	for _, k := range list(p["KeySchema"]) {
+		in.KeySchema = append(in.KeySchema, dbtypes.KeySchemaElement{AttributeName: aws.String(str(k["AttributeName"])), KeyType: dbtypes.KeyType(str(k["KeyType"]))})
+		keys = append(keys, str(k["AttributeName"])+" "+str(k["KeyType"]))
 	}
-	if _, err := c.SSM.PutParameter(ctx, in); err != nil {
+	for _, a := range list(p["AttributeDefinitions"]) {
+		in.AttributeDefinitions = append(in.AttributeDefinitions, dbtypes.AttributeDefinition{
+			AttributeName: aws.String(str(a["AttributeName"])), AttributeType: dbtypes.ScalarAttributeType(str(a["AttributeType"])),
+		})
+	}
+	if _, err := c.DynamoDB.CreateTable(ctx, in); err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("parameter %s = %s", name, value), nil
+	line := fmt.Sprintf("table %s (%s, %s)", name, strings.Join(keys, ", "), str(p["BillingMode"]))
+	if pitr, _ := p["PointInTimeRecoverySpecification"].(map[string]any); pitr["PointInTimeRecoveryEnabled"] == true {
+		if _, err := c.DynamoDB.UpdateContinuousBackups(ctx, &dynamodb.UpdateContinuousBackupsInput{
+			TableName:                        aws.String(name),
+			PointInTimeRecoverySpecification: &dbtypes.PointInTimeRecoverySpecification{PointInTimeRecoveryEnabled: aws.Bool(true)},
+		}); err != nil {
+			return "", err
+		}
+		line += ", point-in-time recovery"
+	}
+	return line, nil
+}
+
+func str(v any) string { s, _ := v.(string); return s }
+
+// list returns the maps of a template list, skipping anything else.
+func list(v any) []map[string]any {
+	l, _ := v.([]any)
+	out := make([]map[string]any, 0, len(l))
+	for _, item := range l {
+		if m, ok := item.(map[string]any); ok {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // principals lists the service principals a trust policy names, with

@@ -8,7 +8,7 @@
 // generated records into one eni-...-all stream per interface).
 //
 // Nothing about the deployment is written down twice: log group names and
-// retention, the delivery role's trust and policy, the checkpoint parameter,
+// retention, the delivery role's trust and policy, the run state table,
 // the functions' environment and the custom resource's properties are read
 // from the template that the CDK app synthesizes, and its Ref, Fn::GetAtt
 // and Fn::Join are resolved against what the harness created.

@@ -95,7 +95,7 @@ type Names struct {
 
 // NameResources gives every resource of t the physical name CloudFormation
 // would: the name the template sets, or a generated one
-// (stack-logicalID-SUFFIX, CFN-logicalID-SUFFIX for parameters) with a
+// (stack-logicalID-SUFFIX) with a
 // suffix derived from the stack id, so that a run is reproducible.
 func NameResources(t *Template, stackName, stackID, account, region string) *Names {
 	n := &Names{
@@ -124,12 +124,13 @@ func NameResources(t *Template, stackName, stackID, account, region string) *Nam
 			}
 			n.Ref[id] = name
 			attrs["Arn"] = fmt.Sprintf("arn:%s:iam::%s:role/%s", n.Partition, account, name)
-		case "AWS::SSM::Parameter":
-			name := str("Name")
+		case "AWS::DynamoDB::Table":
+			name := str("TableName")
 			if name == "" {
-				name = "CFN-" + id + "-" + suffix
+				name = truncate(generated, 255)
 			}
 			n.Ref[id] = name
+			attrs["Arn"] = fmt.Sprintf("arn:%s:dynamodb:%s:%s:table/%s", n.Partition, region, account, name)
 		case "AWS::Lambda::Function":
 			name := str("FunctionName")
 			if name == "" {

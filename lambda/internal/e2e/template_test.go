@@ -14,7 +14,7 @@ const templateJSON = `{"Resources": {
   "Group": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": "/vpc/flow-logs"}},
   "Unnamed": {"Type": "AWS::Logs::LogGroup", "Properties": {}},
   "Role": {"Type": "AWS::IAM::Role", "Properties": {}},
-  "Param": {"Type": "AWS::SSM::Parameter", "Properties": {"Value": "{}"}},
+  "State": {"Type": "AWS::DynamoDB::Table", "Properties": {"BillingMode": "PAY_PER_REQUEST"}},
   "Fn": {"Type": "AWS::Lambda::Function", "Properties": {}}
 }}`
 
@@ -40,7 +40,8 @@ func TestResolve(t *testing.T) {
 		{"generated group name", `{"Ref": "Unnamed"}`, "S-Unnamed-", false},
 		{"group arn", `{"Fn::GetAtt": ["Group", "Arn"]}`, "arn:aws:logs:us-east-1:123456789012:log-group:/vpc/flow-logs:*", false},
 		{"role arn", `{"Fn::GetAtt": ["Role", "Arn"]}`, "arn:aws:iam::123456789012:role/S-Role-", false},
-		{"parameter name", `{"Ref": "Param"}`, "CFN-Param-", false},
+		{"table name", `{"Ref": "State"}`, "S-State-", false},
+		{"table ARN", `{"Fn::GetAtt": ["State", "Arn"]}`, "arn:aws:dynamodb:us-east-1:123456789012:table/S-State-", false},
 		{"function arn", `{"Fn::GetAtt": ["Fn", "Arn"]}`, "arn:aws:lambda:us-east-1:123456789012:function:S-Fn-", false},
 		{"join", `{"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":logs:", {"Ref": "AWS::Region"}, ":", {"Ref": "AWS::AccountId"}, ":log-group:", {"Ref": "Group"}]]}`,
 			"arn:aws:logs:us-east-1:123456789012:log-group:/vpc/flow-logs", false},

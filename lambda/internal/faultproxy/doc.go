@@ -7,8 +7,9 @@
 //   - Throttle: the throttling error in the exact shape the service's
 //     protocol sends it. EC2's query protocol: HTTP 503 with
 //     <Response><Errors><Error><Code>RequestLimitExceeded</Code>... JSON
-//     protocols (CloudWatch Logs, SSM): HTTP 400 with
-//     {"__type":"ThrottlingException","message":"Rate exceeded"}. Other
+//     protocols (CloudWatch Logs): HTTP 400 with
+//     {"__type":"ThrottlingException","message":"Rate exceeded"}; DynamoDB
+//     (JSON 1.0): HTTP 400 with {"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException",...}. Other
 //     query services (IAM, STS): HTTP 400 with an <ErrorResponse> whose code
 //     is Throttling.
 //   - InternalError and Unavailable: HTTP 500 and 503 with the service's

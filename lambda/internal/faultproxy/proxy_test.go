@@ -15,8 +15,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/smithy-go"
 
 	"github.com/vpcflowlogs/flowlogs/lambda/internal/faultproxy"
@@ -40,9 +41,9 @@ func newBackend(t *testing.T) *backend {
 		case strings.Contains(string(body), "Action=DescribeVpcs"):
 			w.Header().Set("Content-Type", "text/xml")
 			_, _ = io.WriteString(w, `<DescribeVpcsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>r</requestId><vpcSet/></DescribeVpcsResponse>`)
-		case r.Header.Get("X-Amz-Target") == "AmazonSSM.GetParameter":
-			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-			_, _ = io.WriteString(w, `{"Parameter":{"Name":"p","Value":"{}"}}`)
+		case r.Header.Get("X-Amz-Target") == "DynamoDB_20120810.GetItem":
+			w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+			_, _ = io.WriteString(w, `{}`)
 		default:
 			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 			_, _ = io.WriteString(w, `{"logStreams":[]}`)
@@ -85,8 +86,9 @@ var calls = map[string]call{
 		_, err := cloudwatchlogs.NewFromConfig(cfg).DescribeLogStreams(ctx, &cloudwatchlogs.DescribeLogStreamsInput{LogGroupName: aws.String("g")})
 		return err
 	},
-	"ssm": func(ctx context.Context, cfg aws.Config) error {
-		_, err := ssm.NewFromConfig(cfg).GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("p")})
+	"dynamodb": func(ctx context.Context, cfg aws.Config) error {
+		_, err := dynamodb.NewFromConfig(cfg).GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("t"),
+			Key: map[string]dbtypes.AttributeValue{"pk": &dbtypes.AttributeValueMemberS{Value: "p"}}})
 		return err
 	},
 }
@@ -108,8 +110,9 @@ func TestShapes(t *testing.T) {
 		{"logs throttle", "logs", faultproxy.Throttle, "ThrottlingException", 400, true},
 		{"logs 500", "logs", faultproxy.InternalError, "ServiceUnavailableException", 500, false},
 		{"logs 503", "logs", faultproxy.Unavailable, "ServiceUnavailable", 503, false},
-		{"ssm throttle", "ssm", faultproxy.Throttle, "ThrottlingException", 400, true},
-		{"ssm 500", "ssm", faultproxy.InternalError, "InternalServerError", 500, false},
+		{"dynamodb throttle", "dynamodb", faultproxy.Throttle, "ThrottlingException", 400, true},
+		{"dynamodb 500", "dynamodb", faultproxy.InternalError, "InternalServerError", 500, false},
+		{"dynamodb 503", "dynamodb", faultproxy.Unavailable, "ServiceUnavailable", 503, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -179,7 +182,7 @@ func TestRateAndRetries(t *testing.T) {
 	p := start(t, faultproxy.Config{Target: b.srv.URL, Rate: 0.3, Seed: 7})
 	const n = 600
 	for i := range n {
-		svc := []string{"ec2", "logs", "ssm"}[i%3]
+		svc := []string{"ec2", "logs", "dynamodb"}[i%3]
 		if err := calls[svc](t.Context(), sdkConfig(p.URL, 10)); err != nil {
 			t.Fatalf("call %d (%s): %v", i, svc, err)
 		}
@@ -249,5 +252,29 @@ func TestConfigErrors(t *testing.T) {
 				t.Fatal("Start succeeded")
 			}
 		})
+	}
+}
+
+// DynamoDB's errors travel as JSON 1.0 with a namespaced __type, as
+// DynamoDB sends them. The proxy before answered DynamoDB as a JSON 1.1
+// service, with InternalFailure for its 500.
+func TestDynamoDBThrottleShape(t *testing.T) {
+	b := newBackend(t)
+	p := start(t, faultproxy.Config{Target: b.srv.URL, Rate: 1, Seed: 1, Mix: map[faultproxy.Kind]float64{faultproxy.Throttle: 1}})
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, p.URL+"/", strings.NewReader(`{"TableName":"t"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Amz-Target", "DynamoDB_20120810.UpdateItem")
+	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Content-Type") != "application/x-amz-json-1.0" ||
+		!strings.HasPrefix(string(body), `{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":`) {
+		t.Errorf("HTTP %d %s %s, want 400, JSON 1.0, the namespaced ThrottlingException", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 	}
 }

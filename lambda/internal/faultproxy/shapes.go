@@ -19,7 +19,7 @@ const (
 	// AWSQuery is the query protocol of IAM, STS, SNS and others.
 	AWSQuery Protocol = "awsquery"
 	// AWSJSON is the JSON 1.0 / 1.1 protocol with X-Amz-Target (CloudWatch
-	// Logs, SSM).
+	// Logs and SSM on 1.1, DynamoDB on 1.0).
 	AWSJSON Protocol = "awsjson"
 	// Unshaped is any other protocol: requests are forwarded untouched.
 	Unshaped Protocol = "other"
@@ -29,11 +29,23 @@ const (
 const ec2APIVersion = "2016-11-15"
 
 // apiError is an error code and message with the HTTP status it travels
-// with.
+// with, and for JSON services the protocol version of the body.
 type apiError struct {
 	status  int
 	code    string
 	message string
+	json10  bool
+}
+
+// dynamoDBService is the X-Amz-Target prefix of DynamoDB, which speaks
+// JSON 1.0 and qualifies its error types with a namespace.
+const dynamoDBService = "DynamoDB_20120810"
+
+// dynamoDBError is DynamoDB's shape of an error: JSON 1.0, the __type
+// qualified as com.amazonaws.dynamodb.v20120810#Code (the SDK strips the
+// namespace before it classes the code).
+func dynamoDBError(status int, code, message string) apiError {
+	return apiError{status: status, code: "com.amazonaws.dynamodb.v20120810#" + code, message: message, json10: true}
 }
 
 // errorFor is the error a service answers with for kind, in the shape of
@@ -44,36 +56,46 @@ func errorFor(kind Kind, proto Protocol, service string) apiError {
 	case EC2Query:
 		switch kind {
 		case Throttle:
-			return apiError{http.StatusServiceUnavailable, "RequestLimitExceeded", "Request limit exceeded."}
+			return apiError{status: http.StatusServiceUnavailable, code: "RequestLimitExceeded", message: "Request limit exceeded."}
 		case InternalError:
-			return apiError{http.StatusInternalServerError, "InternalError", "An internal error has occurred."}
+			return apiError{status: http.StatusInternalServerError, code: "InternalError", message: "An internal error has occurred."}
 		default:
-			return apiError{http.StatusServiceUnavailable, "Unavailable", "The server is overloaded and can't handle the request."}
+			return apiError{status: http.StatusServiceUnavailable, code: "Unavailable", message: "The server is overloaded and can't handle the request."}
 		}
 	case AWSQuery:
 		switch kind {
 		case Throttle:
-			return apiError{http.StatusBadRequest, "Throttling", "Rate exceeded"}
+			return apiError{status: http.StatusBadRequest, code: "Throttling", message: "Rate exceeded"}
 		case InternalError:
-			return apiError{http.StatusInternalServerError, "InternalFailure", "An internal error occurred."}
+			return apiError{status: http.StatusInternalServerError, code: "InternalFailure", message: "An internal error occurred."}
 		default:
-			return apiError{http.StatusServiceUnavailable, "ServiceUnavailable", "Service is unavailable."}
+			return apiError{status: http.StatusServiceUnavailable, code: "ServiceUnavailable", message: "Service is unavailable."}
+		}
+	}
+	if service == dynamoDBService {
+		switch kind {
+		case Throttle:
+			return dynamoDBError(http.StatusBadRequest, "ThrottlingException", "Rate of requests exceeds the allowed throughput.")
+		case InternalError:
+			return dynamoDBError(http.StatusInternalServerError, "InternalServerError", "Internal server error")
+		default:
+			return dynamoDBError(http.StatusServiceUnavailable, "ServiceUnavailable", "Service Unavailable")
 		}
 	}
 	switch kind {
 	case Throttle:
-		return apiError{http.StatusBadRequest, "ThrottlingException", "Rate exceeded"}
+		return apiError{status: http.StatusBadRequest, code: "ThrottlingException", message: "Rate exceeded"}
 	case InternalError:
 		// Each JSON service names its modeled 500 error differently.
 		switch service {
 		case "Logs_20140328":
-			return apiError{http.StatusInternalServerError, "ServiceUnavailableException", "The service cannot complete the request."}
+			return apiError{status: http.StatusInternalServerError, code: "ServiceUnavailableException", message: "The service cannot complete the request."}
 		case "AmazonSSM":
-			return apiError{http.StatusInternalServerError, "InternalServerError", "An error occurred on the server side."}
+			return apiError{status: http.StatusInternalServerError, code: "InternalServerError", message: "An error occurred on the server side."}
 		}
-		return apiError{http.StatusInternalServerError, "InternalFailure", "An internal error occurred."}
+		return apiError{status: http.StatusInternalServerError, code: "InternalFailure", message: "An internal error occurred."}
 	default:
-		return apiError{http.StatusServiceUnavailable, "ServiceUnavailable", "Service Unavailable"}
+		return apiError{status: http.StatusServiceUnavailable, code: "ServiceUnavailable", message: "Service Unavailable"}
 	}
 }
 
@@ -110,7 +132,11 @@ func (e apiError) write(w http.ResponseWriter, proto Protocol, requestID string)
 			Message string `json:"message"`
 		}{e.code, e.message})
 		b.Write(body)
-		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		if e.json10 {
+			w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+		} else {
+			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		}
 		w.Header().Set("X-Amzn-Requestid", requestID)
 	}
 	w.Header().Set("Content-Length", strconv.Itoa(b.Len()))

@@ -1,0 +1,23 @@
+// Package runstate keeps the run state of the functions (today the
+// summarizer's checkpoint) in a DynamoDB table that the stack owns and that
+// only the functions' roles can write.
+//
+// Why a table and not the SSM parameter it replaces: the state decides which
+// records are counted, so it must sit where no one else writes and where
+// "advance the checkpoint once" is exact. A DynamoDB write can carry a
+// condition (`version = :seen`, `attribute_not_exists(pk)` for the first), so
+// two runs racing on one version cannot both win. SSM PutParameter has no
+// conditional update, standard parameters are capped at 4 KB and 10,000 a
+// region, and the organization mode will need one checkpoint per account,
+// region and source; a table takes that without a new resource per source.
+//
+// Items are keyed pk = "<account>#<region>#<source>" (source e.g.
+// "cwlogs:/vpc/flow-logs") and sk = "checkpoint"; later kinds of state take
+// other sort keys (coverage#…, baseline#…). Every write sets version to the
+// previous version plus one and records the run that wrote it (writtenBy), so
+// that a write whose answer was lost and that the SDK retried is recognised
+// as the run's own instead of a lost race.
+//
+// The store declares the three calls it makes (API: GetItem, PutItem,
+// UpdateItem), satisfied by *dynamodb.Client.
+package runstate
