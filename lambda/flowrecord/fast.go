@@ -209,9 +209,9 @@ func (p *Parser) parseFast(line string, buf []byte, r *Record) bool {
 				case w == wordSKIPDATA:
 					r.LogStatus, end, ok = StatusSkipData, off+8, true
 				}
-			default:
+			default: // the string and tag fields
 				end = tokenEnd(buf, off, n)
-				ok = end > off
+				ok = end > off && checkToken(field, line[off:end]) == nil
 				r.setString(field, line[off:end])
 			}
 		}
