@@ -211,7 +211,7 @@ func (p *Parser) parseFast(line string, buf []byte, r *Record) bool {
 				}
 			default: // the string and tag fields
 				end = tokenEnd(buf, off, n)
-				ok = end > off && checkToken(field, line[off:end]) == nil
+				ok = end > off && (quickID(field, buf, off, end-off) || checkToken(field, line[off:end]) == nil)
 				r.setString(field, line[off:end])
 			}
 		}
@@ -225,4 +225,34 @@ func (p *Parser) parseFast(line string, buf []byte, r *Record) bool {
 	}
 	r.present = present
 	return true
+}
+
+// quickID reports whether the l bytes at buf[off:] are an account ID of 12
+// digits or an interface ID of 17 hex digits, the usual shapes of the two
+// ID fields of the default format, checking eight bytes at a time. False
+// means only that checkToken must decide.
+func quickID(field Field, buf []byte, off, l int) bool {
+	switch {
+	case field == FieldAccountID && l == 12:
+		return nonDigits(binary.LittleEndian.Uint64(buf[off:])^zeros)|
+			nonDigits(binary.LittleEndian.Uint64(buf[off+4:])^zeros) == 0
+	case field == FieldInterfaceID && l == 21:
+		return binary.LittleEndian.Uint32(buf[off:]) == 'e'|'n'<<8|'i'<<16|'-'<<24 &&
+			lowerHex8(binary.LittleEndian.Uint64(buf[off+4:])) &&
+			lowerHex8(binary.LittleEndian.Uint64(buf[off+12:])) &&
+			lowerHex8(binary.LittleEndian.Uint64(buf[off+13:]))
+	}
+	return false
+}
+
+// lowerHex8 reports whether every byte of x is a digit or a to f. Each
+// comparison adds to the low seven bits of a byte only, so no carry
+// crosses into the next byte and every byte's answer is exact.
+func lowerHex8(x uint64) bool {
+	const m = low7
+	above9 := ((x & m) + (0x7f-'9')*ones) & high
+	from0 := ((x & m) + (0x7f-'/')*ones) & high
+	fromA := ((x & m) + (0x7f-'`')*ones) & high
+	aboveF := ((x & m) + (0x7f-'f')*ones) & high
+	return x&high == 0 && (from0&^above9|fromA&^aboveF) == high
 }

@@ -1,6 +1,7 @@
 package flowrecord
 
 import (
+	"encoding/binary"
 	"strings"
 	"testing"
 )
@@ -85,5 +86,19 @@ func TestFastPathGivesUp(t *testing.T) {
 				t.Errorf("Parse(%q) error %v, want valid=%v", c.line, err, c.valid)
 			}
 		})
+	}
+}
+
+// TestLowerHex8 checks the eight-byte hex test against the table for every
+// byte value at every position.
+func TestLowerHex8(t *testing.T) {
+	for pos := range 8 {
+		for c := range 256 {
+			w := []byte("0a1b2c3d")
+			w[pos] = byte(c)
+			if got := lowerHex8(binary.LittleEndian.Uint64(w)); got != lowerHex[c] {
+				t.Fatalf("byte %#x at %d: lowerHex8 = %v", c, pos, got)
+			}
+		}
 	}
 }
