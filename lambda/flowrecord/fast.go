@@ -228,21 +228,30 @@ func (p *Parser) parseFast(line string, buf []byte, r *Record) bool {
 }
 
 // quickID reports whether the l bytes at buf[off:] are an account ID of 12
-// digits or an interface ID of 17 hex digits, the usual shapes of the two
-// ID fields of the default format, checking eight bytes at a time. False
-// means only that checkToken must decide.
+// digits or a resource ID of 17 hex digits, the usual shapes, checking
+// eight bytes at a time. False means only that checkToken must decide.
 func quickID(field Field, buf []byte, off, l int) bool {
-	switch {
-	case field == FieldAccountID && l == 12:
-		return nonDigits(binary.LittleEndian.Uint64(buf[off:])^zeros)|
+	var prefix string
+	switch field {
+	case FieldAccountID:
+		return l == 12 && nonDigits(binary.LittleEndian.Uint64(buf[off:])^zeros)|
 			nonDigits(binary.LittleEndian.Uint64(buf[off+4:])^zeros) == 0
-	case field == FieldInterfaceID && l == 21:
-		return binary.LittleEndian.Uint32(buf[off:]) == 'e'|'n'<<8|'i'<<16|'-'<<24 &&
-			lowerHex8(binary.LittleEndian.Uint64(buf[off+4:])) &&
-			lowerHex8(binary.LittleEndian.Uint64(buf[off+12:])) &&
-			lowerHex8(binary.LittleEndian.Uint64(buf[off+13:]))
+	case FieldInterfaceID, FieldNextHopInterfaceID:
+		prefix = "eni-"
+	case FieldVPCID, FieldNextHopVPCID:
+		prefix = "vpc-"
+	case FieldSubnetID, FieldNextHopSubnetID:
+		prefix = "subnet-"
+	case FieldInstanceID:
+		prefix = "i-"
+	default:
+		return false
 	}
-	return false
+	p := off + len(prefix)
+	return l == len(prefix)+17 && string(buf[off:p]) == prefix &&
+		lowerHex8(binary.LittleEndian.Uint64(buf[p:])) &&
+		lowerHex8(binary.LittleEndian.Uint64(buf[p+8:])) &&
+		lowerHex8(binary.LittleEndian.Uint64(buf[p+9:]))
 }
 
 // lowerHex8 reports whether every byte of x is a digit or a to f. Each

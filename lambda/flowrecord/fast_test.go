@@ -102,3 +102,44 @@ func TestLowerHex8(t *testing.T) {
 		}
 	}
 }
+
+// TestQuickIDAgreesWithCheckToken checks that the fast path's word-wise ID
+// test accepts the usual IDs and never a token that checkToken rejects:
+// every byte value at every position of an ID, and other lengths.
+func TestQuickIDAgreesWithCheckToken(t *testing.T) {
+	for _, c := range []struct {
+		field Field
+		valid string
+	}{
+		{FieldAccountID, "123456789010"},
+		{FieldInterfaceID, "eni-1235b8ca123456789"},
+		{FieldNextHopInterfaceID, "eni-1235b8ca123456789"},
+		{FieldVPCID, "vpc-abcdefab012345678"},
+		{FieldNextHopVPCID, "vpc-abcdefab012345678"},
+		{FieldSubnetID, "subnet-aaaaaaaa012345678"},
+		{FieldNextHopSubnetID, "subnet-aaaaaaaa012345678"},
+		{FieldInstanceID, "i-01234567890123456"},
+	} {
+		t.Run(c.field.String(), func(t *testing.T) {
+			quick := func(tok string) bool {
+				return quickID(c.field, append([]byte(tok), pad[:]...), 0, len(tok))
+			}
+			if !quick(c.valid) || checkToken(c.field, c.valid) != nil {
+				t.Fatalf("%q: quickID %v, checkToken %v", c.valid, quick(c.valid), checkToken(c.field, c.valid))
+			}
+			tokens := []string{c.valid[:len(c.valid)-1], c.valid + "0", strings.ToUpper(c.valid)}
+			for pos := range len(c.valid) {
+				for b := range 256 {
+					tok := []byte(c.valid)
+					tok[pos] = byte(b)
+					tokens = append(tokens, string(tok))
+				}
+			}
+			for _, tok := range tokens {
+				if quick(tok) && checkToken(c.field, tok) != nil {
+					t.Fatalf("quickID accepts %q, which checkToken rejects", tok)
+				}
+			}
+		})
+	}
+}
