@@ -45,8 +45,8 @@ type Digest struct {
 	// aggregator's bound, which no per-interface list holds; absent when
 	// none. A warning says so too.
 	InterfaceOverflow flowrecord.InterfaceOverflow `json:"interfaceOverflow,omitzero"`
-	ByProtocol         []flowrecord.ProtocolSummary  `json:"byProtocol"`
-	Malformed          flowrecord.Malformed          `json:"malformed"`
+	ByProtocol        []flowrecord.ProtocolSummary `json:"byProtocol"`
+	Malformed         flowrecord.Malformed         `json:"malformed"`
 
 	// Approximate is true when a top list outgrew the aggregator's bound;
 	// see flowrecord.Summary.Approximate. Totals are always exact.
