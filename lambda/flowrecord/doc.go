@@ -26,10 +26,9 @@
 // resource, or anyone who can write to the log group), so string fields
 // are checked: interface-id, vpc-id, subnet-id, instance-id and the
 // next-hop IDs must be the resource's prefix followed by 8 or 17
-// lower-case hex digits, account-id 12 digits or "unknown", region and AZ
-// IDs short lower-case names; any other string field is printable ASCII
-// of at most MaxTextToken bytes, a tag field at most MaxTagToken bytes. A
-// line that fails is malformed.
+// lower-case hex digits, account-id 12 digits or "unknown", AZ IDs short
+// lower-case names; any other string field is at most MaxTextToken bytes,
+// a tag field at most MaxTagToken bytes. A line that fails is malformed.
 //
 // A line is read in one pass, each field's reader taking its token from
 // eight-byte words and stopping at the separator; a line that pass cannot

@@ -219,16 +219,13 @@ var referenceShapes = map[Field]*regexp.Regexp{
 	FieldNextHopSubnetID:    regexp.MustCompile(`^subnet-([0-9a-f]{8}|[0-9a-f]{17})$`),
 	FieldInstanceID:         regexp.MustCompile(`^i-([0-9a-f]{8}|[0-9a-f]{17})$`),
 	FieldAccountID:          regexp.MustCompile(`^([0-9]{12}|unknown)$`),
-	FieldRegion:             regexp.MustCompile(`^[a-z0-9-]{1,32}$`),
 	FieldAZID:               regexp.MustCompile(`^[a-z0-9-]{1,32}$`),
 	FieldNextHopAZID:        regexp.MustCompile(`^[a-z0-9-]{1,32}$`),
 }
 
-var printableASCII = regexp.MustCompile(`^[!-~]+$`)
-
 // referenceToken says whether tok is a valid value of the string or tag
 // field fd: an AWS ID of its shape, a tag of at most MaxTagToken bytes, or
-// other printable ASCII text of at most MaxTextToken bytes.
+// other text of at most MaxTextToken bytes.
 func referenceToken(fd Field, tok string) bool {
 	if re, ok := referenceShapes[fd]; ok {
 		return re.MatchString(tok)
@@ -236,7 +233,7 @@ func referenceToken(fd Field, tok string) bool {
 	if fd.Kind() == KindTag {
 		return len(tok) <= MaxTagToken
 	}
-	return len(tok) <= MaxTextToken && printableASCII.MatchString(tok)
+	return len(tok) <= MaxTextToken
 }
 
 var formatToken = regexp.MustCompile(`^\$\{([a-z0-9-]+)\}$`)

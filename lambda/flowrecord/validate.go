@@ -10,17 +10,18 @@ package flowrecord
 // Caps on the tokens of string fields that have no fixed shape.
 const (
 	// MaxTextToken bounds a string field without a fixed shape (ECS names
-	// and ARNs, type, flow-direction, service names, reject-reason,
-	// resource-id, ...): ECS names are at most 255 characters and the
-	// longest ARN they appear in about 340 bytes. Such tokens must also be
-	// printable ASCII.
+	// and ARNs, region, type, flow-direction, service names,
+	// reject-reason, resource-id, ...): ECS names are at most 255
+	// characters and the longest ARN they appear in about 340 bytes. Their
+	// bytes are not checked: nothing here keeps or renders them, and what
+	// renders a Record's text must escape it.
 	MaxTextToken = 1024
 	// MaxTagToken bounds a percent-encoded tag field of version 11: a tag
 	// key of 128 and a value of 256 characters, each at most 4 bytes of
 	// UTF-8 and 3 bytes per byte once percent-encoded, fit in 4,609 bytes.
 	MaxTagToken = 5120
-	// maxNameToken bounds a region or Availability Zone ID, such as
-	// "ap-southeast-2" or "usw2-lax1-az1".
+	// maxNameToken bounds an Availability Zone ID, such as "apse2-az3" or
+	// "usw2-lax1-az1".
 	maxNameToken = 32
 )
 
@@ -38,23 +39,15 @@ func checkToken(f Field, tok string) error {
 		return checkID(tok, "i-")
 	case FieldAccountID:
 		return checkAccount(tok)
-	case FieldRegion, FieldAZID, FieldNextHopAZID:
+	case FieldAZID, FieldNextHopAZID:
 		return checkName(tok)
 	}
+	limit := MaxTextToken
 	if f.Kind() == KindTag {
-		// Decoded checks the escapes when asked; here only the size.
-		if len(tok) > MaxTagToken {
-			return ErrTooLong
-		}
-		return nil
+		limit = MaxTagToken // Decoded checks the escapes when asked
 	}
-	if len(tok) > MaxTextToken {
+	if len(tok) > limit {
 		return ErrTooLong
-	}
-	for i := 0; i < len(tok); i++ {
-		if c := tok[i]; c <= ' ' || c > '~' {
-			return ErrSyntax
-		}
 	}
 	return nil
 }
@@ -92,8 +85,8 @@ func checkAccount(tok string) error {
 	return nil
 }
 
-// checkName accepts lower-case letters, digits and '-', as region names
-// and Availability Zone IDs are written.
+// checkName accepts lower-case letters, digits and '-', as Availability
+// Zone IDs are written.
 func checkName(tok string) error {
 	if len(tok) > maxNameToken {
 		return ErrTooLong
