@@ -211,7 +211,16 @@ func (p *Parser) parseFast(line string, buf []byte, r *Record) bool {
 				}
 			default: // the string and tag fields
 				end = tokenEnd(buf, off, n)
-				ok = end > off && (quickID(field, buf, off, end-off) || checkToken(field, line[off:end]) == nil)
+				switch l := end - off; shapes[field] {
+				case shapeText:
+					ok = l > 0 && l <= MaxTextToken
+				case shapeID:
+					ok = quickID(buf, off, l, idPrefixes[field]) || checkToken(field, line[off:end]) == nil
+				case shapeAccount:
+					ok = quickAccount(buf, off, l) || checkToken(field, line[off:end]) == nil
+				default:
+					ok = l > 0 && checkToken(field, line[off:end]) == nil
+				}
 				r.setString(field, line[off:end])
 			}
 		}
@@ -227,26 +236,18 @@ func (p *Parser) parseFast(line string, buf []byte, r *Record) bool {
 	return true
 }
 
-// quickID reports whether the l bytes at buf[off:] are an account ID of 12
-// digits or a resource ID of 17 hex digits, the usual shapes, checking
-// eight bytes at a time. False means only that checkToken must decide.
-func quickID(field Field, buf []byte, off, l int) bool {
-	var prefix string
-	switch field {
-	case FieldAccountID:
-		return l == 12 && nonDigits(binary.LittleEndian.Uint64(buf[off:])^zeros)|
-			nonDigits(binary.LittleEndian.Uint64(buf[off+4:])^zeros) == 0
-	case FieldInterfaceID, FieldNextHopInterfaceID:
-		prefix = "eni-"
-	case FieldVPCID, FieldNextHopVPCID:
-		prefix = "vpc-"
-	case FieldSubnetID, FieldNextHopSubnetID:
-		prefix = "subnet-"
-	case FieldInstanceID:
-		prefix = "i-"
-	default:
-		return false
-	}
+// quickAccount reports whether the l bytes at buf[off:] are 12 digits,
+// the usual account ID, checking eight bytes at a time. False means only
+// that checkToken must decide.
+func quickAccount(buf []byte, off, l int) bool {
+	return l == 12 && nonDigits(binary.LittleEndian.Uint64(buf[off:])^zeros)|
+		nonDigits(binary.LittleEndian.Uint64(buf[off+4:])^zeros) == 0
+}
+
+// quickID reports whether the l bytes at buf[off:] are prefix and 17 hex
+// digits, the usual resource ID, checking eight bytes at a time. False
+// means only that checkToken must decide.
+func quickID(buf []byte, off, l int, prefix string) bool {
 	p := off + len(prefix)
 	return l == len(prefix)+17 && string(buf[off:p]) == prefix &&
 		lowerHex8(binary.LittleEndian.Uint64(buf[p:])) &&

@@ -25,29 +25,64 @@ const (
 	maxNameToken = 32
 )
 
+// shape is how a string field's token is checked.
+type shape uint8
+
+const (
+	shapeText    shape = iota // any bytes, at most MaxTextToken
+	shapeTag                  // any bytes, at most MaxTagToken
+	shapeID                   // idPrefixes[f] and 8 or 17 lower-case hex digits
+	shapeAccount              // 12 digits or "unknown"
+	shapeName                 // lower-case letters, digits and '-', at most maxNameToken
+)
+
+var shapes = [fieldEnd]shape{
+	FieldAccountID:          shapeAccount,
+	FieldInterfaceID:        shapeID,
+	FieldVPCID:              shapeID,
+	FieldSubnetID:           shapeID,
+	FieldInstanceID:         shapeID,
+	FieldAZID:               shapeName,
+	FieldInstanceTag:        shapeTag,
+	FieldInstanceTag2:       shapeTag,
+	FieldInterfaceTag:       shapeTag,
+	FieldInterfaceTag2:      shapeTag,
+	FieldASGTag:             shapeTag,
+	FieldASGTag2:            shapeTag,
+	FieldNextHopInterfaceID: shapeID,
+	FieldNextHopSubnetID:    shapeID,
+	FieldNextHopAZID:        shapeName,
+	FieldNextHopVPCID:       shapeID,
+}
+
+var idPrefixes = [fieldEnd]string{
+	FieldInterfaceID:        "eni-",
+	FieldVPCID:              "vpc-",
+	FieldSubnetID:           "subnet-",
+	FieldInstanceID:         "i-",
+	FieldNextHopInterfaceID: "eni-",
+	FieldNextHopSubnetID:    "subnet-",
+	FieldNextHopVPCID:       "vpc-",
+}
+
 // checkToken reports whether tok, not "-", is a valid value of the string
 // or tag field f: nil, ErrSyntax or ErrTooLong.
 func checkToken(f Field, tok string) error {
-	switch f {
-	case FieldInterfaceID, FieldNextHopInterfaceID:
-		return checkID(tok, "eni-")
-	case FieldVPCID, FieldNextHopVPCID:
-		return checkID(tok, "vpc-")
-	case FieldSubnetID, FieldNextHopSubnetID:
-		return checkID(tok, "subnet-")
-	case FieldInstanceID:
-		return checkID(tok, "i-")
-	case FieldAccountID:
+	switch shapes[f] {
+	case shapeID:
+		return checkID(tok, idPrefixes[f])
+	case shapeAccount:
 		return checkAccount(tok)
-	case FieldAZID, FieldNextHopAZID:
+	case shapeName:
 		return checkName(tok)
-	}
-	limit := MaxTextToken
-	if f.Kind() == KindTag {
-		limit = MaxTagToken // Decoded checks the escapes when asked
-	}
-	if len(tok) > limit {
-		return ErrTooLong
+	case shapeTag:
+		if len(tok) > MaxTagToken { // Decoded checks the escapes when asked
+			return ErrTooLong
+		}
+	default:
+		if len(tok) > MaxTextToken {
+			return ErrTooLong
+		}
 	}
 	return nil
 }

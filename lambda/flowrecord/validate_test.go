@@ -55,3 +55,20 @@ func TestParseChecksStringFields(t *testing.T) {
 		})
 	}
 }
+
+// TestShapesFollowTheCatalogue checks the shape table against the field
+// kinds: every tag field is capped as a tag, only string fields have
+// another shape, and every ID shape has its prefix.
+func TestShapesFollowTheCatalogue(t *testing.T) {
+	for _, f := range AllFields() {
+		sh, k := shapes[f], f.Kind()
+		switch {
+		case k == KindTag && sh != shapeTag, k != KindTag && sh == shapeTag:
+			t.Errorf("%s (%s) has shape %d", f, k, sh)
+		case k != KindString && k != KindTag && sh != shapeText:
+			t.Errorf("%s is a %s field with a string shape %d", f, k, sh)
+		case (sh == shapeID) != (idPrefixes[f] != ""):
+			t.Errorf("%s: shape %d, prefix %q", f, sh, idPrefixes[f])
+		}
+	}
+}
