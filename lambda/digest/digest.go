@@ -80,7 +80,8 @@ type Totals struct {
 	flowrecord.Totals
 	AcceptedBytes uint64 `json:"acceptedBytes"`
 	RejectedBytes uint64 `json:"rejectedBytes"`
-	// Interfaces is how many interfaces had records in the window.
+	// Interfaces is how many interfaces had records in the window, up to
+	// the aggregator's bound; InterfaceOverflow holds the rest.
 	Interfaces int `json:"interfaces"`
 }
 

@@ -100,7 +100,15 @@ func (p *Parser) Format() *Format { return p.format }
 // SetInterfaceID sets the interface that Record.InterfaceID falls back to
 // when a record has none: its format lacks ${interface-id} or the record
 // shows "-". A CloudWatch Logs reader passes the interface of the log stream.
-func (p *Parser) SetInterfaceID(id string) { p.interfaceID = id }
+// An id that is not an interface ID as AWS writes them (a stream name is
+// anyone's to choose who may write to the group) sets none: such records
+// then have no interface, as they would without a fallback.
+func (p *Parser) SetInterfaceID(id string) {
+	if checkID(id, "eni-") != nil {
+		id = ""
+	}
+	p.interfaceID = id
+}
 
 // Parse parses one line into r, overwriting it. On failure it returns a
 // *ParseError naming the field and token at fault; r is then unspecified.

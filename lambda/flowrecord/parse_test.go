@@ -469,16 +469,29 @@ func TestParseErrorCounts(t *testing.T) {
 	}
 }
 
+// TestParserInterfaceFallback checks the interface a record without one
+// takes from SetInterfaceID, and that an ID not shaped as AWS writes them,
+// as a hostile stream name can give, is not taken.
 func TestParserInterfaceFallback(t *testing.T) {
 	f := mustFormat(t, "${srcaddr} ${dstaddr} ${bytes}")
-	p := NewParser(f)
-	p.SetInterfaceID("eni-0a1b2c3d4e5f60718")
-	var r Record
-	if err := p.Parse("10.0.0.1 10.0.0.2 100", &r); err != nil {
-		t.Fatal(err)
-	}
-	if r.InterfaceID != "eni-0a1b2c3d4e5f60718" || r.Has(FieldInterfaceID) {
-		t.Errorf("InterfaceID = %q (has %v), want the stream's interface and no field", r.InterfaceID, r.Has(FieldInterfaceID))
+	for _, c := range []struct{ name, id, want string }{
+		{"stream's interface", "eni-0a1b2c3d4e5f60718", "eni-0a1b2c3d4e5f60718"},
+		{"older form", "eni-0a1b2c3d", "eni-0a1b2c3d"},
+		{"none", "", ""},
+		{"too long", "eni-" + strings.Repeat("a", 500), ""},
+		{"not hex", "eni-0a1b2c3d4e5f6071z", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := NewParser(f)
+			p.SetInterfaceID(c.id)
+			var r Record
+			if err := p.Parse("10.0.0.1 10.0.0.2 100", &r); err != nil {
+				t.Fatal(err)
+			}
+			if r.InterfaceID != c.want || r.Has(FieldInterfaceID) {
+				t.Errorf("InterfaceID = %q (has %v), want %q and no field", r.InterfaceID, r.Has(FieldInterfaceID), c.want)
+			}
+		})
 	}
 }
 
