@@ -49,8 +49,12 @@ type Digest struct {
 	TopRejectedSources []flowrecord.SourceCount      `json:"topRejectedSources"`
 	TopDstPorts        []flowrecord.PortCount        `json:"topDstPorts"`
 	BusiestInterfaces  []flowrecord.InterfaceSummary `json:"busiestInterfaces"`
-	ByProtocol         []flowrecord.ProtocolSummary  `json:"byProtocol"`
-	Malformed          flowrecord.Malformed          `json:"malformed"`
+	// InterfaceOverflow sums the records of the interfaces past the
+	// aggregator's bound, which no per-interface list holds; absent when
+	// none. A warning says so too.
+	InterfaceOverflow flowrecord.InterfaceOverflow `json:"interfaceOverflow,omitzero"`
+	ByProtocol        []flowrecord.ProtocolSummary `json:"byProtocol"`
+	Malformed         flowrecord.Malformed         `json:"malformed"`
 
 	// Approximate is true when a top list outgrew the aggregator's bound;
 	// see flowrecord.Summary.Approximate. Totals are always exact.
@@ -110,7 +114,8 @@ type Totals struct {
 	flowrecord.Totals
 	AcceptedBytes uint64 `json:"acceptedBytes"`
 	RejectedBytes uint64 `json:"rejectedBytes"`
-	// Interfaces is how many interfaces had records in the window.
+	// Interfaces is how many interfaces had records in the window, up to
+	// the aggregator's bound; InterfaceOverflow holds the rest.
 	Interfaces int `json:"interfaces"`
 }
 
@@ -157,6 +162,17 @@ func skipDataMessage(s flowrecord.SkipData) string {
 	return fmt.Sprintf("AWS lost flow log records: %d SKIPDATA record(s) mark capture windows whose records were not delivered; the totals miss that traffic", s.Records)
 }
 
+// withOverflowWarning adds to warnings, without changing the caller's
+// slice, a warning that interfaces went past the aggregator's bound.
+func withOverflowWarning(warnings []string, s *flowrecord.Summary) []string {
+	o := s.InterfaceOverflow
+	if o.Records == 0 {
+		return warnings
+	}
+	return append(slices.Clip(warnings), fmt.Sprintf("more interfaces had records than the %d tracked one by one: %d records (%d bytes) of the others count in the totals and top lists but in no interface list; see interfaceOverflow",
+		s.MaxInterfaces, o.Records, o.Bytes))
+}
+
 // buildInput is what a digest is made of.
 type buildInput struct {
 	logGroup    string
@@ -199,11 +215,12 @@ func buildDigest(in buildInput) Digest {
 		TopRejectedSources: s.TopRejectedSources,
 		TopDstPorts:        s.TopDstPorts,
 		BusiestInterfaces:  busiest(s.Interfaces, in.topK),
+		InterfaceOverflow:  s.InterfaceOverflow,
 		ByProtocol:         s.ByProtocol,
 		Malformed:          s.Malformed,
 		Approximate:        s.Approximate,
 		Read:               in.read,
-		Warnings:           in.warnings,
+		Warnings:           withOverflowWarning(in.warnings, &s),
 	}
 	d.NewInterfaces.Count = len(in.newIfaces)
 	for _, n := range listedNew(in.newIfaces, &s, in.maxNew) {

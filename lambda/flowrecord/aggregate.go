@@ -3,6 +3,7 @@ package flowrecord
 import (
 	"cmp"
 	"net/netip"
+	"slices"
 	"strings"
 )
 
@@ -20,6 +21,13 @@ type Options struct {
 	// MalformedSamples is how many malformed lines to keep. Default 5;
 	// negative keeps none.
 	MalformedSamples int
+	// MaxInterfaces is the number of interfaces counted one by one, the
+	// first seen: about 200 bytes each, 2 MB at the default. The records
+	// of any further interface still count in every total and top list,
+	// and are summed in Summary.InterfaceOverflow. Interface IDs come from
+	// records and log stream names, which others can write, so their
+	// number must not set the memory a run needs. Default 10,000.
+	MaxInterfaces int
 }
 
 // Defaults for Options.
@@ -27,6 +35,7 @@ const (
 	DefaultTopK             = 10
 	DefaultMaxTracked       = 10_000
 	DefaultMalformedSamples = 5
+	DefaultMaxInterfaces    = 10_000
 )
 
 func (o Options) withDefaults() Options {
@@ -37,6 +46,9 @@ func (o Options) withDefaults() Options {
 		o.MaxTracked = DefaultMaxTracked
 	}
 	o.MaxTracked = max(o.MaxTracked, o.TopK)
+	if o.MaxInterfaces <= 0 {
+		o.MaxInterfaces = DefaultMaxInterfaces
+	}
 	switch {
 	case o.MalformedSamples == 0:
 		o.MalformedSamples = DefaultMalformedSamples
@@ -57,7 +69,8 @@ type Aggregator struct {
 	noData   stats
 	skipData stats
 	windows  []Window
-	ifaces   map[string]*stats
+	ifaces   map[string]*stats // at most MaxInterfaces
+	overflow stats             // the interfaces past MaxInterfaces
 	// recent caches counters by a cheap hash of the interface ID: records
 	// of a few interfaces interleave, and a string-keyed map lookup costs
 	// a full hash of the ID each time.
@@ -100,9 +113,7 @@ func (a *Aggregator) Add(r *Record) {
 	if st == nil || st.id != id {
 		st = a.ifaces[id]
 		if st == nil {
-			id = strings.Clone(id) // the key must not pin the line
-			st = &stats{id: id}
-			a.ifaces[id] = st
+			st = a.track(id)
 		}
 		*slot = st
 	}
@@ -135,6 +146,19 @@ func (a *Aggregator) Add(r *Record) {
 	if r.Action == ActionReject && r.SrcAddr.IsValid() {
 		a.rejected.add(r.SrcAddr, 1)
 	}
+}
+
+// track starts the counters of a new interface, or returns the overflow
+// counters when MaxInterfaces are tracked already. The overflow's empty id
+// never matches a record's, so that the recent cache does not keep it.
+func (a *Aggregator) track(id string) *stats {
+	if len(a.ifaces) >= a.opts.MaxInterfaces {
+		return &a.overflow
+	}
+	id = strings.Clone(id) // the key must not pin the line
+	st := &stats{id: id, seq: len(a.ifaces)}
+	a.ifaces[id] = st
+	return st
 }
 
 // recentSlot hashes the last eight bytes of an interface ID, where IDs
@@ -206,14 +230,7 @@ func (a *Aggregator) Merge(b *Aggregator) {
 	for _, w := range b.windows {
 		a.windows = insertWindow(a.windows, w)
 	}
-	for id, bs := range b.ifaces {
-		if as := a.ifaces[id]; as != nil {
-			as.merge(bs)
-		} else {
-			cp := *bs
-			a.ifaces[id] = &cp
-		}
-	}
+	a.mergeInterfaces(b)
 	for p := range a.protos {
 		a.protos[p].records += b.protos[p].records
 		a.protos[p].bytes += b.protos[p].bytes
@@ -231,6 +248,33 @@ func (a *Aggregator) Merge(b *Aggregator) {
 	}
 }
 
+// mergeInterfaces adds b's interface counters to a's. b's interfaces new
+// to a are tracked in the order b first saw them while MaxInterfaces
+// allows, as one pass over both inputs would; the rest join the overflow.
+// When b itself overflowed, records of an interface a tracks may sit in
+// b's overflow: the split between listed interfaces and overflow may then
+// differ from one pass, the totals never.
+func (a *Aggregator) mergeInterfaces(b *Aggregator) {
+	a.overflow.merge(&b.overflow)
+	bs := make([]*stats, 0, len(b.ifaces))
+	for _, st := range b.ifaces {
+		bs = append(bs, st)
+	}
+	slices.SortFunc(bs, func(x, y *stats) int { return cmp.Compare(x.seq, y.seq) })
+	for _, st := range bs {
+		switch as := a.ifaces[st.id]; {
+		case as != nil:
+			as.merge(st)
+		case len(a.ifaces) >= a.opts.MaxInterfaces:
+			a.overflow.merge(st)
+		default:
+			cp := *st
+			cp.seq = len(a.ifaces)
+			a.ifaces[cp.id] = &cp
+		}
+	}
+}
+
 // Summary returns the aggregate so far. It does not change the aggregator.
 func (a *Aggregator) Summary() Summary {
 	k := a.opts.TopK
@@ -239,6 +283,7 @@ func (a *Aggregator) Summary() Summary {
 		NoData:             a.noData.window(),
 		SkipData:           SkipData{StatusWindow: a.skipData.window(), Windows: append([]Window{}, a.windows...)},
 		Interfaces:         interfacesOf(a.ifaces),
+		InterfaceOverflow:  a.overflow.overflow(),
 		ByProtocol:         protocolsOf(&a.protos),
 		TopTalkers:         talkersOf(a.talkers.top(k)),
 		TopDstPorts:        portsOf(a.ports.top(k)),
@@ -247,6 +292,7 @@ func (a *Aggregator) Summary() Summary {
 		Approximate:        a.talkers.evicted || a.ports.evicted || a.rejected.evicted,
 		TopK:               k,
 		MaxTracked:         a.opts.MaxTracked,
+		MaxInterfaces:      a.opts.MaxInterfaces,
 	}
 	return s
 }

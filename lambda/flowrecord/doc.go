@@ -18,23 +18,46 @@
 // raw token through Record.Value. A "-" is an absent value, which Record.Has
 // reports. NODATA and SKIPDATA lines parse like any other.
 //
+// Fields are separated by spaces. A run of spaces counts as one separator
+// and spaces may lead or trail, as one of AWS's own documented example
+// records needs; a tab is no separator.
+//
+// Records are written partly by others (whoever sends traffic or tags a
+// resource, or anyone who can write to the log group), so string fields
+// are checked: interface-id, vpc-id, subnet-id, instance-id and the
+// next-hop IDs must be the resource's prefix followed by 8 or 17
+// lower-case hex digits, account-id 12 digits or "unknown", AZ IDs short
+// lower-case names; any other string field is at most MaxTextToken bytes,
+// a tag field at most MaxTagToken bytes. A line that fails is malformed.
+//
 // A line is read in one pass, each field's reader taking its token from
 // eight-byte words and stopping at the separator; a line that pass cannot
 // take (an unusual but valid token such as a 20-digit byte count, or a bad
 // line) is read again by a general path that finds every separator first
 // and names what is wrong. Parsing allocates nothing: the Record's strings
-// share the line's memory and the Record is reused from line to line. Tag fields of version 11 are
+// share the line's memory and the Record is reused from line to line. (A
+// line with runs of spaces, which the general path copies once with single
+// spaces, is the exception.) Tag fields of version 11 are
 // percent-encoded UTF-8; Record.Decoded decodes one when asked. A line that
 // is not a record of the format (wrong field count, a number that does not
-// parse or is out of range, an invalid address, an empty line) yields a
-// *ParseError naming the field and token; Parse never panics.
+// parse or is out of range, an invalid address or ID, an empty line)
+// yields a *ParseError naming the field and the token, cut to 64 bytes
+// with its full length; Parse never panics.
 //
 // # Aggregation
 //
 // An Aggregator sums records overall, per interface, per protocol, and for
 // NODATA and SKIPDATA with their time windows; it counts malformed lines
-// and keeps the first few. Aggregators built concurrently over consecutive
-// chunks of input Merge into the same Summary as one pass over all of it.
+// and keeps the first few, each cut to 256 bytes. Aggregators built
+// concurrently over consecutive chunks of input Merge into the same Summary
+// as one pass over all of it.
+//
+// Per-interface counters are kept for the first Options.MaxInterfaces
+// interfaces seen (default 10,000, about 200 bytes each); the records of
+// any further interface count in every total and top list and are summed
+// in Summary.InterfaceOverflow. Merging keeps the bound; when a merged
+// part itself overflowed, how records split between listed interfaces and
+// the overflow may differ from one pass, the totals not.
 //
 // Three top lists, top talkers (source-destination pairs by bytes), top
 // destination ports (by records) and top rejected sources (by records), use
@@ -42,8 +65,10 @@
 // (2005), each with a table of Options.MaxTracked keys. Memory is therefore
 // bounded by MaxTracked per list whatever the input (at most about 250
 // bytes a key: the key, its counts, and a share of an open-addressing hash
-// table at most three quarters full), plus a counter per interface and per
-// protocol and a bounded list of SKIPDATA windows.
+// table at most three quarters full), plus at most MaxInterfaces interface
+// counters, a counter per protocol and a bounded list of SKIPDATA windows.
+// The tables' hashes are seeded per process, IPv6 addresses word by word,
+// so that nobody can choose addresses that collide in them.
 //
 // While a list sees no more than MaxTracked distinct keys its counts are
 // exact, and so is its top K, ordered by count and then by key; the table
@@ -57,7 +82,8 @@
 // key missing from a table that evicted with that table's smallest count
 // (Agarwal et al., Mergeable Summaries, 2012), so the same bounds hold after
 // a merge, although the approximate counts may differ from one pass. Totals,
-// per-interface and per-protocol counters are always exact.
+// per-protocol counters and the counters of listed interfaces are always
+// exact.
 //
 // # Generator
 //

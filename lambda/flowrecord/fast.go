@@ -209,9 +209,18 @@ func (p *Parser) parseFast(line string, buf []byte, r *Record) bool {
 				case w == wordSKIPDATA:
 					r.LogStatus, end, ok = StatusSkipData, off+8, true
 				}
-			default:
+			default: // the string and tag fields
 				end = tokenEnd(buf, off, n)
-				ok = end > off
+				switch l := end - off; shapes[field] {
+				case shapeText:
+					ok = l > 0 && l <= MaxTextToken
+				case shapeID:
+					ok = quickID(buf, off, l, idPrefixes[field]) || checkToken(field, line[off:end]) == nil
+				case shapeAccount:
+					ok = quickAccount(buf, off, l) || checkToken(field, line[off:end]) == nil
+				default:
+					ok = l > 0 && checkToken(field, line[off:end]) == nil
+				}
 				r.setString(field, line[off:end])
 			}
 		}
@@ -225,4 +234,35 @@ func (p *Parser) parseFast(line string, buf []byte, r *Record) bool {
 	}
 	r.present = present
 	return true
+}
+
+// quickAccount reports whether the l bytes at buf[off:] are 12 digits,
+// the usual account ID, checking eight bytes at a time. False means only
+// that checkToken must decide.
+func quickAccount(buf []byte, off, l int) bool {
+	return l == 12 && nonDigits(binary.LittleEndian.Uint64(buf[off:])^zeros)|
+		nonDigits(binary.LittleEndian.Uint64(buf[off+4:])^zeros) == 0
+}
+
+// quickID reports whether the l bytes at buf[off:] are prefix and 17 hex
+// digits, the usual resource ID, checking eight bytes at a time. False
+// means only that checkToken must decide.
+func quickID(buf []byte, off, l int, prefix string) bool {
+	p := off + len(prefix)
+	return l == len(prefix)+17 && string(buf[off:p]) == prefix &&
+		lowerHex8(binary.LittleEndian.Uint64(buf[p:])) &&
+		lowerHex8(binary.LittleEndian.Uint64(buf[p+8:])) &&
+		lowerHex8(binary.LittleEndian.Uint64(buf[p+9:]))
+}
+
+// lowerHex8 reports whether every byte of x is a digit or a to f. Each
+// comparison adds to the low seven bits of a byte only, so no carry
+// crosses into the next byte and every byte's answer is exact.
+func lowerHex8(x uint64) bool {
+	const m = low7
+	above9 := ((x & m) + (0x7f-'9')*ones) & high
+	from0 := ((x & m) + (0x7f-'/')*ones) & high
+	fromA := ((x & m) + (0x7f-'`')*ones) & high
+	aboveF := ((x & m) + (0x7f-'f')*ones) & high
+	return x&high == 0 && (from0&^above9|fromA&^aboveF) == high
 }

@@ -1,6 +1,7 @@
 package flowrecord
 
 import (
+	"encoding/binary"
 	"strings"
 	"testing"
 )
@@ -61,8 +62,14 @@ func TestFastPathGivesUp(t *testing.T) {
 		{"status longer", with(13, "OKAY"), false},
 		{"status cut", with(13, "NODAT"), false},
 		{"NUL after status", good + "\x00", false},
-		{"trailing space", good + " ", false},
-		{"double space", strings.Replace(good, " ", "  ", 1), false},
+		{"trailing space", good + " ", true},
+		{"double space", strings.Replace(good, " ", "  ", 1), true},
+		{"leading spaces", "  " + good, true},
+		{"runs of spaces everywhere", strings.ReplaceAll(good, " ", "   "), true},
+		{"a tab is no separator", strings.Replace(good, " ", "\t", 1), false},
+		{"interface ID of 16 digits", with(2, "eni-1235b8ca12345678"), false},
+		{"upper-case interface ID", with(2, "eni-1235B8CA123456789"), false},
+		{"account ID of 11 digits", with(1, "12345678901"), false},
 		{"one field short", good[:strings.LastIndexByte(good, ' ')], false},
 		{"one field more", good + " OK", false},
 		{"dash then more", with(5, "-1"), false},
@@ -77,6 +84,65 @@ func TestFastPathGivesUp(t *testing.T) {
 			}
 			if err := p.Parse(c.line, &r); (err == nil) != c.valid {
 				t.Errorf("Parse(%q) error %v, want valid=%v", c.line, err, c.valid)
+			}
+		})
+	}
+}
+
+// TestLowerHex8 checks the eight-byte hex test against the table for every
+// byte value at every position.
+func TestLowerHex8(t *testing.T) {
+	for pos := range 8 {
+		for c := range 256 {
+			w := []byte("0a1b2c3d")
+			w[pos] = byte(c)
+			if got := lowerHex8(binary.LittleEndian.Uint64(w)); got != lowerHex[c] {
+				t.Fatalf("byte %#x at %d: lowerHex8 = %v", c, pos, got)
+			}
+		}
+	}
+}
+
+// TestQuickIDAgreesWithCheckToken checks that the fast path's word-wise ID
+// test accepts the usual IDs and never a token that checkToken rejects:
+// every byte value at every position of an ID, and other lengths.
+func TestQuickIDAgreesWithCheckToken(t *testing.T) {
+	for _, c := range []struct {
+		field Field
+		valid string
+	}{
+		{FieldAccountID, "123456789010"},
+		{FieldInterfaceID, "eni-1235b8ca123456789"},
+		{FieldNextHopInterfaceID, "eni-1235b8ca123456789"},
+		{FieldVPCID, "vpc-abcdefab012345678"},
+		{FieldNextHopVPCID, "vpc-abcdefab012345678"},
+		{FieldSubnetID, "subnet-aaaaaaaa012345678"},
+		{FieldNextHopSubnetID, "subnet-aaaaaaaa012345678"},
+		{FieldInstanceID, "i-01234567890123456"},
+	} {
+		t.Run(c.field.String(), func(t *testing.T) {
+			quick := func(tok string) bool {
+				buf := append([]byte(tok), pad[:]...)
+				if c.field == FieldAccountID {
+					return quickAccount(buf, 0, len(tok))
+				}
+				return quickID(buf, 0, len(tok), idPrefixes[c.field])
+			}
+			if !quick(c.valid) || checkToken(c.field, c.valid) != nil {
+				t.Fatalf("%q: quickID %v, checkToken %v", c.valid, quick(c.valid), checkToken(c.field, c.valid))
+			}
+			tokens := []string{c.valid[:len(c.valid)-1], c.valid + "0", strings.ToUpper(c.valid)}
+			for pos := range len(c.valid) {
+				for b := range 256 {
+					tok := []byte(c.valid)
+					tok[pos] = byte(b)
+					tokens = append(tokens, string(tok))
+				}
+			}
+			for _, tok := range tokens {
+				if quick(tok) && checkToken(c.field, tok) != nil {
+					t.Fatalf("quickID accepts %q, which checkToken rejects", tok)
+				}
 			}
 		})
 	}

@@ -506,7 +506,7 @@ func (t *genTally) add(f *Format, iface string, r *genRecord) {
 	id := iface // the line's own field, or the stream's through SetInterfaceID
 	st := t.ifaces[id]
 	if st == nil {
-		st = &stats{}
+		st = &stats{id: id, seq: len(t.ifaces)}
 		t.ifaces[id] = st
 	}
 	traffic := r.traffic
@@ -601,11 +601,22 @@ func (t *genTally) summary(o Options) Summary {
 	if len(samples) > o.MalformedSamples {
 		samples = samples[:o.MalformedSamples]
 	}
+	// The aggregator tracks the first MaxInterfaces interfaces it sees.
+	tracked := map[string]*stats{}
+	var overflow stats
+	for id, st := range t.ifaces {
+		if st.seq < o.MaxInterfaces {
+			tracked[id] = st
+		} else {
+			overflow.merge(st)
+		}
+	}
 	return Summary{
 		Totals:             t.total.totals(),
 		NoData:             t.noData.window(),
 		SkipData:           SkipData{StatusWindow: t.skipData.window(), Windows: append([]Window{}, t.windows...)},
-		Interfaces:         interfacesOf(t.ifaces),
+		Interfaces:         interfacesOf(tracked),
+		InterfaceOverflow:  overflow.overflow(),
 		ByProtocol:         protocolsOf(&t.protos),
 		TopTalkers:         talkersOf(exactTop(t.talkers, k, compareTalkers)),
 		TopDstPorts:        portsOf(exactTop(t.ports, k, func(a, b uint32) int { return cmp.Compare(a, b) })),
@@ -614,5 +625,6 @@ func (t *genTally) summary(o Options) Summary {
 		Approximate:        len(t.talkers) > o.MaxTracked || len(t.ports) > o.MaxTracked || len(t.rejected) > o.MaxTracked,
 		TopK:               k,
 		MaxTracked:         o.MaxTracked,
+		MaxInterfaces:      o.MaxInterfaces,
 	}
 }

@@ -17,6 +17,7 @@ var (
 	ErrEmptyField = errors.New("empty field")
 	ErrSyntax     = errors.New("invalid value")
 	ErrRange      = errors.New("value out of range")
+	ErrTooLong    = errors.New("value too long")
 )
 
 // maxErrorToken bounds the part of a token a ParseError keeps, so that an
@@ -28,6 +29,7 @@ type ParseError struct {
 	Field Field  // the field at fault; zero when the line as a whole is
 	Index int    // the field's position in the line, from 0; -1 for the line
 	Token string // the offending token, cut to 64 bytes
+	Len   int    // the offending token's length before the cut
 	Got   int    // for ErrFieldCount: the number of fields in the line
 	Want  int    // for ErrFieldCount: the number of fields in the format
 	Err   error  // one of the Err* values above
@@ -37,6 +39,8 @@ func (e *ParseError) Error() string {
 	switch {
 	case errors.Is(e.Err, ErrFieldCount):
 		return fmt.Sprintf("%v: line has %d, format has %d", e.Err, e.Got, e.Want)
+	case e.Field.Valid() && e.Len > len(e.Token):
+		return fmt.Sprintf("field %d (%s): %v: %q... (%d bytes)", e.Index+1, e.Field, e.Err, e.Token, e.Len)
 	case e.Field.Valid():
 		return fmt.Sprintf("field %d (%s): %v: %q", e.Index+1, e.Field, e.Err, e.Token)
 	}
@@ -65,6 +69,7 @@ func (f *failure) toError() *ParseError {
 		Field: f.field,
 		Index: f.index,
 		Token: strings.Clone(tok),
+		Len:   len(f.token),
 		Got:   f.got,
 		Want:  f.want,
 		Err:   f.err,
@@ -95,7 +100,15 @@ func (p *Parser) Format() *Format { return p.format }
 // SetInterfaceID sets the interface that Record.InterfaceID falls back to
 // when a record has none: its format lacks ${interface-id} or the record
 // shows "-". A CloudWatch Logs reader passes the interface of the log stream.
-func (p *Parser) SetInterfaceID(id string) { p.interfaceID = id }
+// An id that is not an interface ID as AWS writes them (a stream name is
+// anyone's to choose who may write to the group) sets none: such records
+// then have no interface, as they would without a fallback.
+func (p *Parser) SetInterfaceID(id string) {
+	if checkID(id, "eni-") != nil {
+		id = ""
+	}
+	p.interfaceID = id
+}
 
 // Parse parses one line into r, overwriting it. On failure it returns a
 // *ParseError naming the field and token at fault; r is then unspecified.
@@ -130,7 +143,7 @@ func spaces(x uint64) uint64 {
 // parse parses line into r and reports success; on failure p.fail says
 // why. The failure stays a value so that a caller counting bad lines
 // allocates nothing.
-func (p *Parser) parse(line string, r *Record) bool {
+func (p *Parser) parse(line string, r *Record) (ok bool) {
 	r.reset(p.format)
 	// Readers differ in what they strip of a line end: drop what is left
 	// of "\r\n".
@@ -140,6 +153,7 @@ func (p *Parser) parse(line string, r *Record) bool {
 	if n := len(line); n > 0 && line[n-1] == '\r' {
 		line = line[:n-1]
 	}
+	line = trimSpaces(line)
 	if line == "" {
 		return p.failed(failure{err: ErrEmptyLine, index: -1})
 	}
@@ -148,7 +162,7 @@ func (p *Parser) parse(line string, r *Record) bool {
 	p.buf = buf
 	if !p.parseFast(line, buf, r) {
 		r.reset(p.format)
-		if !p.parseGeneral(line, buf, r) {
+		if line, ok = p.parseSlow(line, r); !ok {
 			return false
 		}
 	}
@@ -157,6 +171,43 @@ func (p *Parser) parse(line string, r *Record) bool {
 		r.InterfaceID = p.interfaceID
 	}
 	return true
+}
+
+// trimSpaces drops the spaces that lead or trail a line.
+func trimSpaces(line string) string {
+	for len(line) > 0 && line[0] == ' ' {
+		line = line[1:]
+	}
+	for n := len(line); n > 0 && line[n-1] == ' '; n-- {
+		line = line[:n-1]
+	}
+	return line
+}
+
+// parseSlow parses by the general path a line the fast path did not take,
+// and returns the line the Record's strings share. A line with runs of
+// spaces between its fields, which AWS documents in one of its own example
+// records, is first copied with single spaces: the only parse that
+// allocates, and a rare one. line is trimmed and has no line end; p.buf
+// holds it followed by the padding.
+func (p *Parser) parseSlow(line string, r *Record) (string, bool) {
+	if strings.Contains(line, "  ") {
+		line = collapseSpaces(line)
+		p.buf = append(append(p.buf[:0], line...), pad[:]...)
+	}
+	return line, p.parseGeneral(line, p.buf, r)
+}
+
+// collapseSpaces returns line with each run of spaces made one space.
+func collapseSpaces(line string) string {
+	b := make([]byte, 0, len(line))
+	for i := 0; i < len(line); i++ {
+		if line[i] == ' ' && i > 0 && line[i-1] == ' ' {
+			continue
+		}
+		b = append(b, line[i])
+	}
+	return string(b)
 }
 
 // parseGeneral parses any line, finding every separator first, and says
@@ -208,8 +259,6 @@ func (p *Parser) parseGeneral(line string, buf []byte, r *Record) bool {
 		switch field {
 		case FieldVersion:
 			r.Version, err = digitsInt(buf, off, l, math.MaxInt32)
-		case FieldAccountID, FieldInterfaceID, FieldVPCID, FieldSubnetID, FieldInstanceID, FieldFlowDirection:
-			r.setString(field, line[off:end])
 		case FieldSrcAddr:
 			r.SrcAddr, err = parseAddr(line, buf, off, end)
 		case FieldDstAddr:
@@ -262,6 +311,9 @@ func (p *Parser) parseGeneral(line string, buf []byte, r *Record) bool {
 			r.TrafficPath, err = digitsInt(buf, off, l, math.MaxInt32)
 		case FieldEncryptionStatus:
 			r.EncryptionStatus, err = digitsInt(buf, off, l, math.MaxInt32)
+		default: // the string and tag fields
+			err = checkToken(field, line[off:end])
+			r.setString(field, line[off:end])
 		}
 		if err != nil {
 			return p.failed(failure{err: err, field: field, index: i, token: line[off:end]})

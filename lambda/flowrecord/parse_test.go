@@ -20,11 +20,42 @@ func mustFormat(t testing.TB, s string) *Format {
 	return f
 }
 
-// TestParseAWSExamples parses the example records of the Amazon VPC User
-// Guide ("Flow log record examples": default format, IPv6, the version 3
-// TCP flag sequence and NAT gateway records), then records of version 4, 5
-// and 10 custom formats written in the same style, and checks each typed
-// field.
+// The custom formats of the AWS example records.
+const (
+	natFormat         = "${instance-id} ${interface-id} ${srcaddr} ${dstaddr} ${pkt-srcaddr} ${pkt-dstaddr}"
+	transitFormat     = "${version} ${interface-id} ${account-id} ${vpc-id} ${subnet-id} ${instance-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${tcp-flags} ${type} ${pkt-srcaddr} ${pkt-dstaddr} ${action} ${log-status}"
+	trafficPathFormat = "${version} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${start} ${end} ${type} ${packets} ${bytes} ${account-id} ${vpc-id} ${subnet-id} ${instance-id} ${interface-id} ${region} ${az-id} ${sublocation-type} ${sublocation-id} ${action} ${tcp-flags} ${pkt-srcaddr} ${pkt-dstaddr} ${pkt-src-aws-service} ${pkt-dst-aws-service} ${traffic-path} ${flow-direction} ${log-status}"
+)
+
+// tcpFlagRecord is the parse of a record of the TCP flag sequence example,
+// whose records differ only in these values.
+func tcpFlagRecord(src, dst string, srcPort, dstPort int, bytes, packets uint64, start, end int64, flags int) Record {
+	s, d := netip.MustParseAddr(src), netip.MustParseAddr(dst)
+	return Record{Version: 3, VPCID: "vpc-abcdefab012345678", SubnetID: "subnet-aaaaaaaa012345678", InstanceID: "i-01234567890123456",
+		InterfaceID: "eni-1235b8ca123456789", AccountID: "123456789010", SrcAddr: s, DstAddr: d,
+		SrcPort: srcPort, DstPort: dstPort, PktSrcAddr: s, PktDstAddr: d, Protocol: 6,
+		Bytes: bytes, Packets: packets, Start: start, End: end, Action: ActionAccept, TCPFlags: flags, LogStatus: StatusOK}
+}
+
+// transitRecord is the parse of a record of the transit gateway example.
+func transitRecord(eni, subnet, instance, src, dst string, srcPort, dstPort, flags int, pktSrc, pktDst string) Record {
+	addr := netip.MustParseAddr
+	return Record{Version: 3, InterfaceID: eni, AccountID: "123456789010", VPCID: "vpc-abcdefab012345678", SubnetID: subnet,
+		InstanceID: instance, SrcAddr: addr(src), DstAddr: addr(dst), SrcPort: srcPort, DstPort: dstPort, Protocol: 6,
+		TCPFlags: flags, PktSrcAddr: addr(pktSrc), PktDstAddr: addr(pktDst), Action: ActionAccept, LogStatus: StatusOK}
+}
+
+// TestParseAWSExamples parses every example record of the Amazon VPC User
+// Guide's "Flow log record examples" page
+// (https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-records-examples.html:
+// accepted and rejected traffic, no data and skipped records, security group
+// and network ACL rules, IPv6, the TCP flag sequence, traffic through a NAT
+// gateway and through a transit gateway, service name, traffic path and
+// flow direction), each with the format the page gives for it, then records
+// of version 4, 5 and 10 custom formats written in the same style, and
+// checks each typed field. One of AWS's own TCP flag records has two spaces
+// between two fields, which the parser must accept; the page follows two NAT
+// gateway records with a "#..." comment, which is prose, not part of them.
 func TestParseAWSExamples(t *testing.T) {
 	addr := netip.MustParseAddr
 	tests := []struct {
@@ -103,12 +134,134 @@ func TestParseAWSExamples(t *testing.T) {
 				Bytes: 376, Packets: 7, Start: 1566848875, End: 1566848933, Action: ActionAccept, TCPFlags: 18, LogStatus: StatusOK},
 		},
 		{
-			name:   "v3 NAT gateway, no instance",
-			format: "${instance-id} ${interface-id} ${srcaddr} ${dstaddr} ${pkt-srcaddr} ${pkt-dstaddr}",
+			name:   "v3 TCP flag sequence, second SYN",
+			format: v3Format,
+			line:   "3 vpc-abcdefab012345678 subnet-aaaaaaaa012345678 i-01234567890123456 eni-1235b8ca123456789 123456789010 IPv4 52.213.180.42 10.0.0.62 43418 5001 52.213.180.42 10.0.0.62 6 100701 70 1566848875 1566848933 ACCEPT 2 OK",
+			want:   tcpFlagRecord("52.213.180.42", "10.0.0.62", 43418, 5001, 100701, 70, 1566848875, 1566848933, 2),
+		},
+		{
+			name:   "v3 TCP flag sequence, second SYN-ACK",
+			format: v3Format,
+			line:   "3 vpc-abcdefab012345678 subnet-aaaaaaaa012345678 i-01234567890123456 eni-1235b8ca123456789 123456789010 IPv4 10.0.0.62 52.213.180.42 5001 43418 10.0.0.62 52.213.180.42 6 632 12 1566848875 1566848933 ACCEPT 18 OK",
+			want:   tcpFlagRecord("10.0.0.62", "52.213.180.42", 5001, 43418, 632, 12, 1566848875, 1566848933, 18),
+		},
+		{
+			name:   "v3 TCP flag sequence, FIN from the server",
+			format: v3Format,
+			line:   "3 vpc-abcdefab012345678 subnet-aaaaaaaa012345678 i-01234567890123456 eni-1235b8ca123456789 123456789010 IPv4 10.0.0.62 52.213.180.42 5001 43418 10.0.0.62 52.213.180.42 6 63388 1219 1566848933 1566849113 ACCEPT 1 OK",
+			want:   tcpFlagRecord("10.0.0.62", "52.213.180.42", 5001, 43418, 63388, 1219, 1566848933, 1566849113, 1),
+		},
+		{
+			name:   "v3 TCP flag sequence, FIN from the client",
+			format: v3Format,
+			line:   "3 vpc-abcdefab012345678 subnet-aaaaaaaa012345678 i-01234567890123456 eni-1235b8ca123456789 123456789010 IPv4 52.213.180.42 10.0.0.62 43418 5001 52.213.180.42 10.0.0.62 6 23294588 15774 1566848933 1566849113 ACCEPT 1 OK",
+			want:   tcpFlagRecord("52.213.180.42", "10.0.0.62", 43418, 5001, 23294588, 15774, 1566848933, 1566849113, 1),
+		},
+		{
+			name:   "v3 TCP flag sequence, SYN and FIN in one window",
+			format: v3Format,
+			line:   "3 vpc-abcdefab012345678 subnet-aaaaaaaa012345678 i-01234567890123456 eni-1235b8ca123456789 123456789010 IPv4 52.213.180.42 10.0.0.62 43638 5001 52.213.180.42 10.0.0.62 6 1260 17 1566933133 1566933193 ACCEPT 3 OK",
+			want:   tcpFlagRecord("52.213.180.42", "10.0.0.62", 43638, 5001, 1260, 17, 1566933133, 1566933193, 3),
+		},
+		{
+			name:   "v3 TCP flag sequence, SYN-ACK and FIN, two spaces as AWS prints it",
+			format: v3Format,
+			line:   "3 vpc-abcdefab012345678 subnet-aaaaaaaa012345678 i-01234567890123456 eni-1235b8ca123456789 123456789010 IPv4 10.0.0.62 52.213.180.42 5001 43638  10.0.0.62 52.213.180.42 6 967 14 1566933133 1566933193 ACCEPT 19 OK",
+			want:   tcpFlagRecord("10.0.0.62", "52.213.180.42", 5001, 43638, 967, 14, 1566933133, 1566933193, 19),
+		},
+		{
+			name:   "v3 NAT gateway, instance to gateway",
+			format: natFormat,
 			line:   "- eni-1235b8ca123456789 10.0.1.5 10.0.0.220 10.0.1.5 203.0.113.5",
 			want: Record{InterfaceID: "eni-1235b8ca123456789", SrcAddr: addr("10.0.1.5"), DstAddr: addr("10.0.0.220"),
 				PktSrcAddr: addr("10.0.1.5"), PktDstAddr: addr("203.0.113.5")},
 			absent: []Field{FieldInstanceID, FieldVersion, FieldBytes},
+		},
+		{
+			name:   "v3 NAT gateway, gateway to host",
+			format: natFormat,
+			line:   "- eni-1235b8ca123456789 10.0.0.220 203.0.113.5 10.0.0.220 203.0.113.5",
+			want: Record{InterfaceID: "eni-1235b8ca123456789", SrcAddr: addr("10.0.0.220"), DstAddr: addr("203.0.113.5"),
+				PktSrcAddr: addr("10.0.0.220"), PktDstAddr: addr("203.0.113.5")},
+			absent: []Field{FieldInstanceID},
+		},
+		{
+			name:   "v3 NAT gateway, host to gateway",
+			format: natFormat,
+			line:   "- eni-1235b8ca123456789 203.0.113.5 10.0.0.220 203.0.113.5 10.0.0.220",
+			want: Record{InterfaceID: "eni-1235b8ca123456789", SrcAddr: addr("203.0.113.5"), DstAddr: addr("10.0.0.220"),
+				PktSrcAddr: addr("203.0.113.5"), PktDstAddr: addr("10.0.0.220")},
+			absent: []Field{FieldInstanceID},
+		},
+		{
+			name:   "v3 NAT gateway, gateway to instance",
+			format: natFormat,
+			line:   "- eni-1235b8ca123456789 10.0.0.220 10.0.1.5 203.0.113.5 10.0.1.5",
+			want: Record{InterfaceID: "eni-1235b8ca123456789", SrcAddr: addr("10.0.0.220"), DstAddr: addr("10.0.1.5"),
+				PktSrcAddr: addr("203.0.113.5"), PktDstAddr: addr("10.0.1.5")},
+			absent: []Field{FieldInstanceID},
+		},
+		{
+			name:   "v3 NAT gateway, the instance's interface, outbound",
+			format: natFormat,
+			line:   "i-01234567890123456 eni-1111aaaa2222bbbb3 10.0.1.5 203.0.113.5 10.0.1.5 203.0.113.5",
+			want: Record{InstanceID: "i-01234567890123456", InterfaceID: "eni-1111aaaa2222bbbb3", SrcAddr: addr("10.0.1.5"),
+				DstAddr: addr("203.0.113.5"), PktSrcAddr: addr("10.0.1.5"), PktDstAddr: addr("203.0.113.5")},
+		},
+		{
+			name:   "v3 NAT gateway, the instance's interface, response",
+			format: natFormat,
+			line:   "i-01234567890123456 eni-1111aaaa2222bbbb3 203.0.113.5 10.0.1.5 203.0.113.5 10.0.1.5",
+			want: Record{InstanceID: "i-01234567890123456", InterfaceID: "eni-1111aaaa2222bbbb3", SrcAddr: addr("203.0.113.5"),
+				DstAddr: addr("10.0.1.5"), PktSrcAddr: addr("203.0.113.5"), PktDstAddr: addr("10.0.1.5")},
+		},
+		{
+			name:   "v3 transit gateway, request at the server",
+			format: transitFormat,
+			line:   "3 eni-33333333333333333 123456789010 vpc-abcdefab012345678 subnet-22222222bbbbbbbbb i-01234567890123456 10.20.33.164 10.40.2.236 39812 80 6 3 IPv4 10.20.33.164 10.40.2.236 ACCEPT OK",
+			want:   transitRecord("eni-33333333333333333", "subnet-22222222bbbbbbbbb", "i-01234567890123456", "10.20.33.164", "10.40.2.236", 39812, 80, 3, "10.20.33.164", "10.40.2.236"),
+		},
+		{
+			name:   "v3 transit gateway, response from the server",
+			format: transitFormat,
+			line:   "3 eni-33333333333333333 123456789010 vpc-abcdefab012345678 subnet-22222222bbbbbbbbb i-01234567890123456 10.40.2.236 10.20.33.164 80 39812 6 19 IPv4 10.40.2.236 10.20.33.164 ACCEPT OK",
+			want:   transitRecord("eni-33333333333333333", "subnet-22222222bbbbbbbbb", "i-01234567890123456", "10.40.2.236", "10.20.33.164", 80, 39812, 19, "10.40.2.236", "10.20.33.164"),
+		},
+		{
+			name:   "v3 transit gateway, request on the gateway's interface",
+			format: transitFormat,
+			line:   "3 eni-11111111111111111 123456789010 vpc-abcdefab012345678 subnet-11111111aaaaaaaaa - 10.40.1.175 10.40.2.236 39812 80 6 3 IPv4 10.20.33.164 10.40.2.236 ACCEPT OK",
+			want:   transitRecord("eni-11111111111111111", "subnet-11111111aaaaaaaaa", "", "10.40.1.175", "10.40.2.236", 39812, 80, 3, "10.20.33.164", "10.40.2.236"),
+			absent: []Field{FieldInstanceID},
+		},
+		{
+			name:   "v3 transit gateway, response on the gateway's interface",
+			format: transitFormat,
+			line:   "3 eni-22222222222222222 123456789010 vpc-abcdefab012345678 subnet-22222222bbbbbbbbb - 10.40.2.236 10.40.2.31 80 39812 6 19 IPv4 10.40.2.236 10.20.33.164 ACCEPT OK",
+			want:   transitRecord("eni-22222222222222222", "subnet-22222222bbbbbbbbb", "", "10.40.2.236", "10.40.2.31", 80, 39812, 19, "10.40.2.236", "10.20.33.164"),
+			absent: []Field{FieldInstanceID},
+		},
+		{
+			name:   "v5 S3 ingress",
+			format: trafficPathFormat,
+			line:   "5 52.95.128.179 10.0.0.71 80 34210 6 1616729292 1616729349 IPv4 14 15044 123456789012 vpc-abcdefab012345678 subnet-aaaaaaaa012345678 i-0c50d5961bcb2d47b eni-1235b8ca123456789 ap-southeast-2 apse2-az3 - - ACCEPT 19 52.95.128.179 10.0.0.71 S3 - - ingress OK",
+			want: Record{Version: 5, SrcAddr: addr("52.95.128.179"), DstAddr: addr("10.0.0.71"), SrcPort: 80, DstPort: 34210, Protocol: 6,
+				Start: 1616729292, End: 1616729349, Packets: 14, Bytes: 15044, AccountID: "123456789012", VPCID: "vpc-abcdefab012345678",
+				SubnetID: "subnet-aaaaaaaa012345678", InstanceID: "i-0c50d5961bcb2d47b", InterfaceID: "eni-1235b8ca123456789",
+				Action: ActionAccept, TCPFlags: 19, PktSrcAddr: addr("52.95.128.179"), PktDstAddr: addr("10.0.0.71"),
+				FlowDirection: "ingress", LogStatus: StatusOK},
+			absent: []Field{FieldSublocationType, FieldSublocationID, FieldPktDstAWSService, FieldTrafficPath},
+		},
+		{
+			name:   "v5 S3 egress through an internet gateway",
+			format: trafficPathFormat,
+			line:   "5 10.0.0.71 52.95.128.179 34210 80 6 1616729292 1616729349 IPv4 7 471 123456789012 vpc-abcdefab012345678 subnet-aaaaaaaa012345678 i-0c50d5961bcb2d47b eni-1235b8ca123456789 ap-southeast-2 apse2-az3 - - ACCEPT 3 10.0.0.71 52.95.128.179 - S3 8 egress OK",
+			want: Record{Version: 5, SrcAddr: addr("10.0.0.71"), DstAddr: addr("52.95.128.179"), SrcPort: 34210, DstPort: 80, Protocol: 6,
+				Start: 1616729292, End: 1616729349, Packets: 7, Bytes: 471, AccountID: "123456789012", VPCID: "vpc-abcdefab012345678",
+				SubnetID: "subnet-aaaaaaaa012345678", InstanceID: "i-0c50d5961bcb2d47b", InterfaceID: "eni-1235b8ca123456789",
+				Action: ActionAccept, TCPFlags: 3, PktSrcAddr: addr("10.0.0.71"), PktDstAddr: addr("52.95.128.179"),
+				TrafficPath: 8, FlowDirection: "egress", LogStatus: StatusOK},
+			absent: []Field{FieldPktSrcAWSService},
 		},
 		{
 			name:   "v4 location fields",
@@ -164,8 +317,7 @@ func TestParseAWSExamples(t *testing.T) {
 				t.Fatalf("Parse: %v", err)
 			}
 			checkTyped(t, &r, &tt.want)
-			line := strings.TrimRight(tt.line, "\r\n")
-			toks := strings.Split(line, " ")
+			toks := strings.Fields(tt.line)
 			for i, f := range format.fields {
 				v, ok := r.Value(f)
 				if toks[i] == "-" {
@@ -235,10 +387,18 @@ func TestParseMalformed(t *testing.T) {
 		{"a field short", strings.TrimSuffix(good, " OK"), ErrFieldCount, 0, ""},
 		{"a field too many", good + " -", ErrFieldCount, 0, ""},
 		{"v3 line under the default format", "3 vpc-abcdefab012345678 subnet-aaaaaaaa012345678 i-01234567890123456 eni-1235b8ca123456789 123456789010 IPv4 52.213.180.42 10.0.0.62 43416 5001 52.213.180.42 10.0.0.62 6 568 8 1566848875 1566848933 ACCEPT 2 OK", ErrFieldCount, 0, ""},
-		{"double space", strings.Replace(good, " 22 ", "  22 ", 1), ErrFieldCount, 0, ""},
-		{"trailing space", good + " ", ErrFieldCount, 0, ""},
+		{"a field short, a space leading", " " + strings.TrimPrefix(good, "2 "), ErrFieldCount, 0, ""},
 		{"tab separated", strings.ReplaceAll(good, " ", "\t"), ErrFieldCount, 0, ""},
-		{"empty field", " " + strings.TrimPrefix(good, "2 "), ErrEmptyField, FieldVersion, ""},
+		{"spaces only", "   ", ErrEmptyLine, 0, ""},
+		{"interface ID without prefix", with(2, "1235b8ca123456789"), ErrSyntax, FieldInterfaceID, "1235b8ca123456789"},
+		{"interface ID of another resource", with(2, "vpc-1235b8ca123456789"), ErrSyntax, FieldInterfaceID, "vpc-1235b8ca123456789"},
+		{"interface ID of 9 digits", with(2, "eni-1235b8ca1"), ErrSyntax, FieldInterfaceID, "eni-1235b8ca1"},
+		{"interface ID of 18 digits", with(2, "eni-1235b8ca1234567890"), ErrSyntax, FieldInterfaceID, "eni-1235b8ca1234567890"},
+		{"interface ID not hex", with(2, "eni-1235b8ca12345678g"), ErrSyntax, FieldInterfaceID, "eni-1235b8ca12345678g"},
+		{"interface ID upper case", with(2, "eni-1235B8CA123456789"), ErrSyntax, FieldInterfaceID, "eni-1235B8CA123456789"},
+		{"interface ID with markup", with(2, "eni-<b>x</b>"), ErrSyntax, FieldInterfaceID, "eni-<b>x</b>"},
+		{"account ID of 13 digits", with(1, "1234567890100"), ErrSyntax, FieldAccountID, "1234567890100"},
+		{"account ID not digits", with(1, "12345678901a"), ErrSyntax, FieldAccountID, "12345678901a"},
 		{"port out of range", with(6, "65536"), ErrRange, FieldDstPort, "65536"},
 		{"negative port", with(5, "-1"), ErrSyntax, FieldSrcPort, "-1"},
 		{"protocol out of range", with(7, "256"), ErrRange, FieldProtocol, "256"},
@@ -303,22 +463,35 @@ func TestParseErrorCounts(t *testing.T) {
 		t.Fatalf("error %v, want 21 of 14 fields", err)
 	}
 	long := strings.Repeat("9", 500)
-	err = p.Parse("2 1 eni-1 1.1.1.1 1.1.1.2 1 1 6 1 "+long+" 1 2 ACCEPT OK", &r)
-	if !errors.As(err, &pe) || len(pe.Token) != maxErrorToken {
-		t.Fatalf("error %v: the token should be cut to %d bytes", err, maxErrorToken)
+	err = p.Parse("2 123456789010 eni-1235b8ca123456789 1.1.1.1 1.1.1.2 1 1 6 1 "+long+" 1 2 ACCEPT OK", &r)
+	if !errors.As(err, &pe) || len(pe.Token) != maxErrorToken || pe.Len != len(long) || !strings.Contains(err.Error(), "(500 bytes)") {
+		t.Fatalf("error %v: the token should be cut to %d bytes and its length given", err, maxErrorToken)
 	}
 }
 
+// TestParserInterfaceFallback checks the interface a record without one
+// takes from SetInterfaceID, and that an ID not shaped as AWS writes them,
+// as a hostile stream name can give, is not taken.
 func TestParserInterfaceFallback(t *testing.T) {
 	f := mustFormat(t, "${srcaddr} ${dstaddr} ${bytes}")
-	p := NewParser(f)
-	p.SetInterfaceID("eni-0a1b2c3d4e5f60718")
-	var r Record
-	if err := p.Parse("10.0.0.1 10.0.0.2 100", &r); err != nil {
-		t.Fatal(err)
-	}
-	if r.InterfaceID != "eni-0a1b2c3d4e5f60718" || r.Has(FieldInterfaceID) {
-		t.Errorf("InterfaceID = %q (has %v), want the stream's interface and no field", r.InterfaceID, r.Has(FieldInterfaceID))
+	for _, c := range []struct{ name, id, want string }{
+		{"stream's interface", "eni-0a1b2c3d4e5f60718", "eni-0a1b2c3d4e5f60718"},
+		{"older form", "eni-0a1b2c3d", "eni-0a1b2c3d"},
+		{"none", "", ""},
+		{"too long", "eni-" + strings.Repeat("a", 500), ""},
+		{"not hex", "eni-0a1b2c3d4e5f6071z", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := NewParser(f)
+			p.SetInterfaceID(c.id)
+			var r Record
+			if err := p.Parse("10.0.0.1 10.0.0.2 100", &r); err != nil {
+				t.Fatal(err)
+			}
+			if r.InterfaceID != c.want || r.Has(FieldInterfaceID) {
+				t.Errorf("InterfaceID = %q (has %v), want %q and no field", r.InterfaceID, r.Has(FieldInterfaceID), c.want)
+			}
+		})
 	}
 }
 
@@ -326,7 +499,7 @@ func TestDecodedTags(t *testing.T) {
 	f := mustFormat(t, "${instance-tag} ${interface-tag} ${asg-tag} ${instance-tag-2} ${vpc-id} ${asg-tag-2}")
 	p := NewParser(f)
 	var r Record
-	if err := p.Parse("web%20tier caf%C3%A9 plain - vpc-1 bad%zz", &r); err != nil {
+	if err := p.Parse("web%20tier caf%C3%A9 plain - vpc-0a1b2c3d bad%zz", &r); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -338,7 +511,7 @@ func TestDecodedTags(t *testing.T) {
 		{FieldInterfaceTag, "café", nil},
 		{FieldASGTag, "plain", nil},
 		{FieldInstanceTag2, "", ErrAbsent},
-		{FieldVPCID, "vpc-1", nil},
+		{FieldVPCID, "vpc-0a1b2c3d", nil},
 		{FieldASGTag2, "", ErrBadEscape},
 		{FieldInterfaceTag2, "", ErrAbsent},
 	}
@@ -423,7 +596,7 @@ func TestParseAllocs(t *testing.T) {
 func TestParseLongNumbersAllocateNothing(t *testing.T) {
 	p := NewParser(nil)
 	var r Record
-	line := "2 123456789010 eni-1 10.0.0.1 10.0.0.2 1 2 6 18446744073709551615 12345678901234567890 1 2 ACCEPT OK"
+	line := "2 123456789010 eni-1235b8ca123456789 10.0.0.1 10.0.0.2 1 2 6 18446744073709551615 12345678901234567890 1 2 ACCEPT OK"
 	allocs := testing.AllocsPerRun(100, func() {
 		if err := p.Parse(line, &r); err != nil {
 			t.Fatal(err)

@@ -17,8 +17,12 @@ type Summary struct {
 	// Any report built on this Summary must show them.
 	SkipData SkipData `json:"skipData"`
 	// Interfaces holds one entry per network interface, sorted by ID.
-	// Records without an interface ID count under "-".
+	// Records without an interface ID count under "-". It holds at most
+	// MaxInterfaces entries, the first interfaces seen.
 	Interfaces []InterfaceSummary `json:"interfaces"`
+	// InterfaceOverflow sums the records of the interfaces past
+	// MaxInterfaces, which Interfaces does not list; all zero when none.
+	InterfaceOverflow InterfaceOverflow `json:"interfaceOverflow"`
 	// ByProtocol holds traffic per IANA protocol number, ascending.
 	ByProtocol []ProtocolSummary `json:"byProtocol"`
 	// TopTalkers ranks source-destination pairs by bytes.
@@ -31,9 +35,10 @@ type Summary struct {
 	// Approximate is true when a top list outgrew MaxTracked: its counts
 	// may then overstate, each by at most its MaxError, and a key with a
 	// small true count may be missing. Totals and the other lists stay exact.
-	Approximate bool `json:"approximate"`
-	TopK        int  `json:"topK"`
-	MaxTracked  int  `json:"maxTracked"`
+	Approximate   bool `json:"approximate"`
+	TopK          int  `json:"topK"`
+	MaxTracked    int  `json:"maxTracked"`
+	MaxInterfaces int  `json:"maxInterfaces"`
 }
 
 // Totals are the counters kept overall and per interface.
@@ -52,6 +57,14 @@ type Totals struct {
 // InterfaceSummary is the traffic of one network interface.
 type InterfaceSummary struct {
 	InterfaceID string `json:"interfaceId"`
+	Totals
+	NoData   uint64 `json:"noData"`
+	SkipData uint64 `json:"skipData"`
+}
+
+// InterfaceOverflow is the traffic of the interfaces an aggregator did not
+// track one by one, summed.
+type InterfaceOverflow struct {
 	Totals
 	NoData   uint64 `json:"noData"`
 	SkipData uint64 `json:"skipData"`
@@ -173,6 +186,7 @@ const noInterface = "-"
 // stats are the counters behind Totals.
 type stats struct {
 	id                          string // the interface, for Aggregator.recent
+	seq                         int    // the order in which the interface was first seen
 	records, accepted, rejected uint64
 	bytes, packets              uint64
 	noData, skipData            uint64
@@ -210,6 +224,10 @@ func (s *stats) totals() Totals {
 		FirstStart: s.start,
 		LastEnd:    s.end,
 	}
+}
+
+func (s *stats) overflow() InterfaceOverflow {
+	return InterfaceOverflow{Totals: s.totals(), NoData: s.noData, SkipData: s.skipData}
 }
 
 func (s *stats) window() StatusWindow {

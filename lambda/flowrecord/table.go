@@ -153,17 +153,20 @@ func mix(x uint64) uint64 {
 
 func hashPort(k uint32) uint64 { return mix(uint64(k)) }
 
-func hashAddr(a netip.Addr) uint64 { return mix(addrWord(a)) }
+func hashAddr(a netip.Addr) uint64 { return addrHash(a, 0) }
 
-func hashTalker(k talkerKey) uint64 { return mix(addrWord(k.src) ^ mix(addrWord(k.dst))) }
+func hashTalker(k talkerKey) uint64 { return addrHash(k.dst, addrHash(k.src, 0)) }
 
-// addrWord folds an address into a word: an IPv4 address is its four
-// bytes. Equality still tells an IPv4 address from the same address mapped
-// into IPv6, which fold alike.
-func addrWord(a netip.Addr) uint64 {
+// addrHash folds address a into the running hash h. An IPv4 address is
+// one word; an IPv6 address two, each mixed in with the seed in turn: a
+// fold of the two words into one before the seed could be inverted, so
+// that anyone could choose sources of one /48 that all hash alike.
+// Equality still tells an IPv4 address from the same address mapped into
+// IPv6.
+func addrHash(a netip.Addr, h uint64) uint64 {
 	if a.Is4() {
 		b := a.As4()
-		return uint64(binary.LittleEndian.Uint32(b[:]))
+		return mix(h ^ uint64(binary.LittleEndian.Uint32(b[:])))
 	}
 	// AppendBinary stores the address as two eight-byte words, which the
 	// loads below take straight from the store buffer; the array As16
@@ -172,8 +175,7 @@ func addrWord(a netip.Addr) uint64 {
 	var buf [16]byte
 	b, _ := a.AppendBinary(buf[:0])
 	if len(b) < 16 {
-		return 0 // the zero Addr
+		return mix(h) // the zero Addr
 	}
-	hi, lo := binary.LittleEndian.Uint64(b[:8]), binary.LittleEndian.Uint64(b[8:16])
-	return bits.RotateLeft64(hi*0xbf58476d1ce4e5b9, 31) ^ lo
+	return mix(mix(h^binary.LittleEndian.Uint64(b[:8])) ^ binary.LittleEndian.Uint64(b[8:16]))
 }
