@@ -12,7 +12,9 @@
 //     which reconciles on every stack create and update, on EC2 tag changes,
 //     on CloudTrail CreateVpc and DeleteFlowLogs calls and on a periodic
 //     sweep; every rule depends on the custom resource, so a stack deletion
-//     removes the rules before the custom resource removes the flow logs;
+//     removes the rules before the custom resource removes the flow logs,
+//     and an event still queued after that finds the stack being deleted
+//     (the enabler may describe this stack and no other) and changes nothing;
 //   - the summarizer function, its schedule and its run state table
 //     (DynamoDB, written only by the summarizer);
 //   - alarms on either function's errors, digest staleness, uncovered and

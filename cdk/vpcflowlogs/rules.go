@@ -16,8 +16,10 @@ import (
 // flow logs, no new event reaches the enabler to create them again, with
 // their delivery role about to go. An event Lambda accepted before the
 // rules went can still wait in the function's asynchronous queue behind the
-// Delete (reserved concurrency 1) and recreate a flow log in the seconds
-// before CloudFormation deletes the function: see README's known limits.
+// Delete (reserved concurrency 1), or come back as a retry, and run in the
+// seconds before CloudFormation deletes the function: the enabler then finds
+// its stack DELETE_IN_PROGRESS and changes nothing (CheckStack in
+// lambda/reconcile/stackcheck.go; the DescribeOnlyThisStack grant).
 func addEnablerRules(c *VPCFlowLogs, p Props) {
 	target := lambdaTarget(c.Enabler)
 	cloudTrail := func(eventName string) *awsevents.EventPattern {

@@ -276,6 +276,14 @@ func grantEnabler(fn awslambda.Function, stack awscdk.Stack, deliveryRole awsiam
 			Actions:   jsii.Strings("iam:PassRole"),
 			Resources: &[]*string{deliveryRole.RoleArn()},
 		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:     jsii.String("DescribeOnlyThisStack"),
+			Actions: jsii.Strings("cloudformation:DescribeStacks"),
+			// Event and sweep runs change nothing while this stack is
+			// being deleted (lambda/reconcile/stackcheck.go): its own
+			// status is all the enabler reads.
+			Resources: &[]*string{stack.StackId()},
+		}),
 	}
 	for _, s := range statements {
 		fn.AddToRolePolicy(s)

@@ -399,6 +399,7 @@ func TestEnablerPermissions(t *testing.T) {
 		"TagFlowLogsAtCreation":                 {"ec2:CreateTags", ":vpc-flow-log/*", "ec2:CreateAction:CreateFlowLogs"},
 		"DeleteOnlyOwnedFlowLogs":               {"ec2:DeleteFlowLogs", ":vpc-flow-log/*", "aws:ResourceTag/" + settings.OwnerTagKey + ":map[Ref:AWS::StackId]"},
 		"PassOnlyTheDeliveryRole":               {"iam:PassRole", "DeliveryRole", ""},
+		"DescribeOnlyThisStack":                 {"cloudformation:DescribeStacks", "map[Ref:AWS::StackId]", ""},
 	}
 	for sid, w := range want {
 		s, ok := sids[sid]
@@ -416,6 +417,11 @@ func TestEnablerPermissions(t *testing.T) {
 		if w.condition == "" && s["Condition"] != nil || !strings.Contains(cond, w.condition) {
 			t.Errorf("%s: condition %s, want %q", sid, cond, w.condition)
 		}
+	}
+	// The stack's own id and nothing else: DescribeStacks on "*" would let
+	// the enabler read every stack's parameters and outputs.
+	if got := fmt.Sprint(sids["DescribeOnlyThisStack"]["Resource"]); got != "map[Ref:AWS::StackId]" {
+		t.Errorf("DescribeOnlyThisStack: resource %s, want exactly this stack's id", got)
 	}
 	if len(sids) != len(want) {
 		t.Errorf("enabler has statements %v, want exactly %d", slices.Sorted(func(yield func(string) bool) {

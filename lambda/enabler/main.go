@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
 	"github.com/vpcflowlogs/flowlogs/lambda/awsconfig"
@@ -27,5 +28,7 @@ func main() {
 		Region:  cfg.Region,
 		Metrics: os.Stdout,
 	}
-	lambda.Start(reconcile.NewHandler(rec, os.Getenv).Handle)
+	h := reconcile.NewHandler(rec, os.Getenv)
+	h.Stacks = cloudformation.NewFromConfig(cfg)
+	lambda.Start(h.Handle)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"strings"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"github.com/vpcflowlogs/flowlogs/lambda/internal/motoproxy"
 	"github.com/vpcflowlogs/flowlogs/lambda/internal/testenv"
 	"github.com/vpcflowlogs/flowlogs/lambda/reconcile"
+	"github.com/vpcflowlogs/flowlogs/lambda/settings"
 )
 
 // The tests below run the shipped artifact: the linux/arm64 bootstrap of
@@ -32,16 +34,18 @@ var bootstrap = sync.OnceValues(func() (string, error) {
 })
 
 // startEnabler runs the bootstrap under the emulator with the stack's
-// environment.
-func startEnabler(t *testing.T, timeout time.Duration) *testenv.RIE {
+// environment, changed by override.
+func startEnabler(t *testing.T, timeout time.Duration, override map[string]string) *testenv.RIE {
 	t.Helper()
 	testenv.NeedLambda(t)
 	path, err := bootstrap()
 	if err != nil {
 		t.Fatal(err)
 	}
+	vars := testEnv()
+	maps.Copy(vars, override)
 	env := testenv.EndpointEnv(proxy.URL)
-	for k, v := range testEnv() {
+	for k, v := range vars {
 		env = append(env, k+"="+v)
 	}
 	rie, err := testenv.StartRIE(testenv.RIEConfig{Bootstrap: path, Env: env, Timeout: timeout, Memory: 256})
@@ -79,7 +83,7 @@ func TestBootstrapCustomResource(t *testing.T) {
 	f.vpc("flowlogs", "on")
 	f.vpc("flowlogs", "on")
 	f.vpc()
-	rie := startEnabler(t, 60*time.Second)
+	rie := startEnabler(t, 60*time.Second, nil)
 	responder := testenv.StartCFNResponder()
 	defer responder.Close()
 	stack := "arn:aws:cloudformation:us-east-1:123456789012:stack/bootstrap/1"
@@ -192,7 +196,7 @@ func TestBootstrapDeadline(t *testing.T) {
 	f.vpc("flowlogs", "on")
 	f.vpc("flowlogs", "on")
 	proxy.AddHook(motoproxy.Delay("CreateFlowLogs", time.Minute))
-	rie := startEnabler(t, 8*time.Second)
+	rie := startEnabler(t, 8*time.Second, nil)
 	responder := testenv.StartCFNResponder()
 	defer responder.Close()
 	stack := "arn:aws:cloudformation:us-east-1:123456789012:stack/deadline/1"
@@ -231,7 +235,7 @@ func TestBootstrapAnswerRetries(t *testing.T) {
 	// A short timeout, so that the hanging attempt's time limit (at most
 	// half the time left) is short too.
 	const timeout = 15 * time.Second
-	rie := startEnabler(t, timeout)
+	rie := startEnabler(t, timeout, nil)
 	responder := testenv.StartCFNResponder()
 	defer responder.Close()
 	stack := "arn:aws:cloudformation:us-east-1:123456789012:stack/answer/1"
@@ -276,6 +280,41 @@ func TestBootstrapAnswerRetries(t *testing.T) {
 			}
 			if tt.wantLog != "" && !strings.Contains(rie.Log(), tt.wantLog) {
 				t.Errorf("the function's log does not say %q", tt.wantLog)
+			}
+		})
+	}
+}
+
+// TestBootstrapStackGone proves that the shipped binary wires the stack
+// check (lambda/enabler/main.go gives the handler a CloudFormation client
+// from the same configuration): its owner is a stack created and deleted in
+// moto, and a tag event and a sweep for a tagged VPC with no flow log create
+// nothing, saying why. Without the wiring both create the flow log.
+func TestBootstrapStackGone(t *testing.T) {
+	f := newFixture(t)
+	owner := f.stack("gone")
+	f.deleteStack(owner)
+	vpc := f.vpc("flowlogs", "on")
+	rie := startEnabler(t, 30*time.Second, map[string]string{settings.EnvOwner: owner})
+	for _, file := range []string{"tag-change.json", "scheduled.json"} {
+		t.Run(file, func(t *testing.T) {
+			proxy.ResetCalls()
+			out, err := rie.Invoke(context.Background(), event(t, file, map[string]string{"VPC_ID": vpc}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var res reconcile.Result
+			if err := json.Unmarshal(out, &res); err != nil {
+				t.Fatalf("answer %s: %v", out, err)
+			}
+			if res.Stopped != "the stack is DELETE_COMPLETE" {
+				t.Errorf("answer %s, want one stopped for DELETE_COMPLETE", out)
+			}
+			if calls := proxy.Calls(); calls["DescribeStacks"] != 1 || calls["CreateFlowLogs"] != 0 {
+				t.Errorf("calls %v, want one DescribeStacks and no CreateFlowLogs", calls)
+			}
+			if got := f.ownedBy(vpc, owner); len(got) != 0 {
+				t.Errorf("VPC %s has the deleted stack's flow logs %v", vpc, got)
 			}
 		})
 	}

@@ -41,6 +41,17 @@
 // ENABLER_ROLE_ARN) and deletions that a later full run has already seen
 // start none. In a dry run the plan is logged and nothing is changed.
 //
+// Before an event or sweep run looks at EC2, CheckStack asks CloudFormation
+// for the owner stack's status (one DescribeStacks call, by stack id): while
+// the stack is being deleted, deleted, or a failed creation is rolled back,
+// the run changes nothing and says why (Result.Stopped, a "the stack is
+// going" log line). An event queued behind the custom resource's Delete, or
+// an EventBridge retry, would otherwise recreate flow logs whose delivery
+// role is deleted next. No answer fails the run with an error; an id that
+// names no stack lets it go on, logged as an error. CloudFormation's own
+// requests are not checked: the Delete arrives while the stack is being
+// deleted.
+//
 // Every run logs one JSON line per action (msg "flow log action", with
 // vpcId, action, flowLogId, error) and one "reconcile summary" line, and
 // writes EMF metrics: TaggedVPCs, CoveredVPCs and UncoveredVPCs from runs

@@ -32,6 +32,11 @@ type Handler struct {
 	rec    *Reconciler
 	env    settings.Enabler
 	envErr error
+	// Stacks answers CheckStack before every event and sweep run (never
+	// for CloudFormation's own requests: the Delete arrives while the
+	// stack is being deleted). lambda/enabler always sets it; nil skips
+	// the check, for tests of other paths.
+	Stacks StackAPI
 	// Margin is how long before the invocation's deadline the work stops,
 	// so that the answer to CloudFormation, the summary and the metrics
 	// still go out. Nil means DefaultMargin.
@@ -258,6 +263,13 @@ func (h *Handler) run(ctx context.Context, t Target) (any, error) {
 	}
 	work, cancel := h.workContext(ctx)
 	defer cancel()
+	stop, err := h.stackGoing(work, t.Trigger)
+	if err != nil {
+		return nil, fmt.Errorf("%s run: %w", t.Trigger, err)
+	}
+	if stop != "" {
+		return Result{Trigger: t.Trigger, DryRun: h.env.DryRun, Stopped: stop}, nil
+	}
 	start := h.rec.now()
 	res, err := h.rec.Run(work, h.env, t)
 	if err != nil {

@@ -77,6 +77,9 @@ type Target struct {
 type Result struct {
 	Trigger string `json:"trigger"`
 	DryRun  bool   `json:"dryRun"`
+	// Stopped says why an event or sweep run changed nothing without
+	// looking at EC2: the stack is being deleted (see CheckStack).
+	Stopped string `json:"stopped,omitempty"`
 	// Tagged counts the VPCs in scope carrying the tag.
 	Tagged int `json:"tagged"`
 	// Covered counts the tagged VPCs covered at the end of the run.
