@@ -210,7 +210,7 @@ func TestHandlerChecksTheStack(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			api := &ec2Calls{}
-			h := reconcile.NewHandler(&reconcile.Reconciler{API: api}, getenv(testEnv()))
+			h := reconcile.NewHandler(&reconcile.Reconciler{API: api, Region: testRegion}, getenv(testEnv()))
 			h.Stacks = tt.api
 			got, err := tt.invoke(t, h)
 			if tt.wantErr != "" {
