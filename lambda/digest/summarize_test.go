@@ -19,6 +19,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/vpcflowlogs/flowlogs/lambda/digest"
 	"github.com/vpcflowlogs/flowlogs/lambda/flowrecord"
+	"github.com/vpcflowlogs/flowlogs/lambda/flowrecord/flowrecordtest"
 	"github.com/vpcflowlogs/flowlogs/lambda/internal/motoproxy"
 	"github.com/vpcflowlogs/flowlogs/lambda/metrics"
 	"github.com/vpcflowlogs/flowlogs/lambda/runstate"
@@ -26,8 +27,8 @@ import (
 
 // generator returns a generator whose records start inside the 40 minutes
 // that end ten minutes before the fixture's real minute.
-func (f *fixture) generator(seed int64, records, interfaces int, format *flowrecord.Format) *flowrecord.Generator {
-	return flowrecord.NewGenerator(flowrecord.GenConfig{
+func (f *fixture) generator(seed int64, records, interfaces int, format *flowrecord.Format) *flowrecordtest.Generator {
+	return flowrecordtest.NewGenerator(flowrecordtest.Config{
 		Seed:           seed,
 		Records:        records,
 		Interfaces:     interfaces,
@@ -403,7 +404,7 @@ func TestMixedFormatsAndMalformedLines(t *testing.T) {
 	// Stream A holds its own wide lines, default lines (another flow log's
 	// format) and garbage; B default lines; C short lines; a stream of an
 	// interface EC2 does not know holds wide lines, read by field count.
-	collect := func(g *flowrecord.Generator, stream string) []line {
+	collect := func(g *flowrecordtest.Generator, stream string) []line {
 		p := flowrecord.NewParser(g.Format())
 		var rec flowrecord.Record
 		var out []line
@@ -416,15 +417,15 @@ func TestMixedFormatsAndMalformedLines(t *testing.T) {
 		}
 		return out
 	}
-	nogarbage := func(g flowrecord.GenConfig) *flowrecord.Generator {
+	nogarbage := func(g flowrecordtest.Config) *flowrecordtest.Generator {
 		g.StartTime, g.Span, g.MalformedShare = f.real.Add(-50*time.Minute).Unix(), 2400, -1
-		return flowrecord.NewGenerator(g)
+		return flowrecordtest.NewGenerator(g)
 	}
-	gWide := nogarbage(flowrecord.GenConfig{Seed: 5, Records: 2000, Interfaces: 1, Format: wide})
-	gDefault := nogarbage(flowrecord.GenConfig{Seed: 6, Records: 800, Interfaces: 1})
-	gB := nogarbage(flowrecord.GenConfig{Seed: 7, Records: 700, Interfaces: 1})
-	gShort := nogarbage(flowrecord.GenConfig{Seed: 8, Records: 600, Interfaces: 1, Format: short})
-	gGone := nogarbage(flowrecord.GenConfig{Seed: 9, Records: 300, Interfaces: 1, Format: wide})
+	gWide := nogarbage(flowrecordtest.Config{Seed: 5, Records: 2000, Interfaces: 1, Format: wide})
+	gDefault := nogarbage(flowrecordtest.Config{Seed: 6, Records: 800, Interfaces: 1})
+	gB := nogarbage(flowrecordtest.Config{Seed: 7, Records: 700, Interfaces: 1})
+	gShort := nogarbage(flowrecordtest.Config{Seed: 8, Records: 600, Interfaces: 1, Format: short})
+	gGone := nogarbage(flowrecordtest.Config{Seed: 9, Records: 300, Interfaces: 1, Format: wide})
 	var lines []line
 	lines = append(lines, collect(gWide, eniA+"-all")...)
 	lines = append(lines, collect(gDefault, eniA+"-all")...)
@@ -451,7 +452,7 @@ func TestMixedFormatsAndMalformedLines(t *testing.T) {
 	}
 	d := ds[0]
 	var want flowrecord.Totals
-	for _, g := range []*flowrecord.Generator{gWide, gDefault, gB, gShort, gGone} {
+	for _, g := range []*flowrecordtest.Generator{gWide, gDefault, gB, gShort, gGone} {
 		e := g.Expected(flowrecord.Options{}).Totals
 		want.Records += e.Records
 		want.Bytes += e.Bytes

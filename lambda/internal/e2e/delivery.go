@@ -14,6 +14,7 @@ import (
 	logstypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 
 	"github.com/vpcflowlogs/flowlogs/lambda/flowrecord"
+	"github.com/vpcflowlogs/flowlogs/lambda/flowrecord/flowrecordtest"
 )
 
 // PutLogEvents limits (shared/FACTS.md).
@@ -67,7 +68,7 @@ func Deliver(ctx context.Context, c Clients, group string, tr Traffic) (Delivery
 	if len(tr.ENIs) == 0 {
 		return Delivery{}, errors.New("delivering records: no interfaces")
 	}
-	gen := flowrecord.NewGenerator(flowrecord.GenConfig{
+	gen := flowrecordtest.NewGenerator(flowrecordtest.Config{
 		Seed:       tr.Seed,
 		Records:    tr.Records,
 		Interfaces: len(tr.ENIs),
