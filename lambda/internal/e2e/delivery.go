@@ -17,7 +17,9 @@ import (
 	"github.com/vpcflowlogs/flowlogs/lambda/flowrecord/flowrecordtest"
 )
 
-// PutLogEvents limits (shared/FACTS.md).
+// PutLogEvents limits, from the CloudWatch Logs API reference of
+// PutLogEvents: at most 10,000 events and 1,048,576 bytes a batch, each
+// event counting its message's bytes plus 26.
 const (
 	maxBatchEvents = 10_000
 	maxBatchBytes  = 1_048_576
