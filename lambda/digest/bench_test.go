@@ -22,6 +22,7 @@ import (
 	logstypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 
 	"github.com/vpcflowlogs/flowlogs/lambda/flowrecord"
+	"github.com/vpcflowlogs/flowlogs/lambda/flowrecord/flowrecordtest"
 )
 
 // Page limits of FilterLogEvents.
@@ -57,7 +58,7 @@ type pageSource struct {
 
 func newPageSource(tb testing.TB, total int64, w window, interfaces int) *pageSource {
 	tb.Helper()
-	g := flowrecord.NewGenerator(flowrecord.GenConfig{
+	g := flowrecordtest.NewGenerator(flowrecordtest.Config{
 		Seed: 42, Records: 1 << 16, Interfaces: interfaces,
 		StartTime: w.From.Unix(), Span: int64(w.To.Sub(w.From).Seconds()),
 	})
@@ -234,7 +235,7 @@ func BenchmarkSummarizePages(b *testing.B) {
 // makes figures from separate runs incomparable. records/cpu-s counts the
 // process's CPU time, which other processes do not inflate.
 func BenchmarkParseAggregateBaseline(b *testing.B) {
-	g := flowrecord.NewGenerator(flowrecord.GenConfig{Seed: 42, Records: 1 << 16, Interfaces: 16})
+	g := flowrecordtest.NewGenerator(flowrecordtest.Config{Seed: 42, Records: 1 << 16, Interfaces: 16})
 	var lines []string
 	for g.Next() {
 		lines = append(lines, g.Line())

@@ -28,6 +28,7 @@ import (
 	"github.com/vpcflowlogs/flowlogs/lambda/awsconfig"
 	"github.com/vpcflowlogs/flowlogs/lambda/digest"
 	"github.com/vpcflowlogs/flowlogs/lambda/flowrecord"
+	"github.com/vpcflowlogs/flowlogs/lambda/flowrecord/flowrecordtest"
 	"github.com/vpcflowlogs/flowlogs/lambda/internal/motoproxy"
 	"github.com/vpcflowlogs/flowlogs/lambda/internal/testenv"
 	"github.com/vpcflowlogs/flowlogs/lambda/runstate"
@@ -235,7 +236,7 @@ type line struct {
 // generate writes g's lines as the delivery service would, each in the
 // -all stream of its interface with the record's start as timestamp, and
 // returns them. A malformed line keeps the previous line's timestamp.
-func (f *fixture) generate(g *flowrecord.Generator) []line {
+func (f *fixture) generate(g *flowrecordtest.Generator) []line {
 	f.t.Helper()
 	p := flowrecord.NewParser(g.Format())
 	var rec flowrecord.Record

@@ -87,6 +87,8 @@ func loadFormats(ctx context.Context, api EC2API, group string) (*formats, []str
 	return fs, warnings, nil
 }
 
+// buildFormats orders the candidate formats, the default first, and when
+// the flow logs have several formats maps interfaces to theirs.
 func buildFormats(ctx context.Context, api EC2API, logs []flowLog) (*formats, error) {
 	fs := &formats{byInterface: map[string]map[string]*flowrecord.Format{}, flowLogs: len(logs)}
 	distinct := map[string]*flowrecord.Format{}
@@ -117,6 +119,13 @@ func buildFormats(ctx context.Context, api EC2API, logs []flowLog) (*formats, er
 	}
 
 	// Several formats: resolve each interface to its most specific flow log.
+	return fs, fs.mapInterfaces(ctx, api, logs, distinct)
+}
+
+// mapInterfaces maps each interface to the formats of its flow logs by
+// traffic type: its own flow logs first, then its subnet's, then its
+// VPC's. distinct holds one Format value per format string.
+func (fs *formats) mapInterfaces(ctx context.Context, api EC2API, logs []flowLog, distinct map[string]*flowrecord.Format) error {
 	canon := func(f *flowrecord.Format) *flowrecord.Format { return distinct[f.String()] }
 	bySubnet := map[string]map[string]*flowrecord.Format{}
 	byVPC := map[string]map[string]*flowrecord.Format{}
@@ -151,12 +160,11 @@ func buildFormats(ctx context.Context, api EC2API, logs []flowLog) (*formats, er
 		inherit(bySubnet[aws.ToString(ni.SubnetId)], aws.ToString(ni.NetworkInterfaceId))
 	})
 	if err != nil {
-		return fs, err
+		return err
 	}
-	err = eachInterface(ctx, api, "vpc-id", slices.Sorted(maps.Keys(byVPC)), func(ni ec2types.NetworkInterface) {
+	return eachInterface(ctx, api, "vpc-id", slices.Sorted(maps.Keys(byVPC)), func(ni ec2types.NetworkInterface) {
 		inherit(byVPC[aws.ToString(ni.VpcId)], aws.ToString(ni.NetworkInterfaceId))
 	})
-	return fs, err
 }
 
 // forStream returns the format of the stream named name, or nil when it is

@@ -16,6 +16,7 @@ import (
 
 	"github.com/vpcflowlogs/flowlogs/lambda/digest"
 	"github.com/vpcflowlogs/flowlogs/lambda/flowrecord"
+	"github.com/vpcflowlogs/flowlogs/lambda/flowrecord/flowrecordtest"
 	"github.com/vpcflowlogs/flowlogs/lambda/internal/motoproxy"
 	"github.com/vpcflowlogs/flowlogs/lambda/metrics"
 	"github.com/vpcflowlogs/flowlogs/lambda/runstate"
@@ -61,7 +62,7 @@ func (f *fixture) ownDigests() []digest.Digest {
 
 // checkSum fails unless the digests are contiguous and sum to exactly what
 // the generator wrote into [from, to).
-func checkSum(t *testing.T, ds []digest.Digest, lines []line, g *flowrecord.Generator, from, to time.Time) {
+func checkSum(t *testing.T, ds []digest.Digest, lines []line, g *flowrecordtest.Generator, from, to time.Time) {
 	t.Helper()
 	checkContiguous(t, ds)
 	want, _ := expectWindow(lines, g.Format(), from, to)

@@ -1,23 +1,23 @@
-package flowrecord
+package flowrecord_test
 
 import (
 	"strconv"
 	"strings"
 	"testing"
-)
 
-// wideV5Format is a custom format with every field of versions 2 to 5.
-const wideV5Format = "${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${packets} ${bytes} ${start} ${end} ${action} ${log-status} ${vpc-id} ${subnet-id} ${instance-id} ${tcp-flags} ${type} ${pkt-srcaddr} ${pkt-dstaddr} ${region} ${az-id} ${sublocation-type} ${sublocation-id} ${pkt-src-aws-service} ${pkt-dst-aws-service} ${flow-direction} ${traffic-path}"
+	"github.com/vpcflowlogs/flowlogs/lambda/flowrecord"
+	"github.com/vpcflowlogs/flowlogs/lambda/flowrecord/flowrecordtest"
+)
 
 // benchLines is a fixed set of generated lines that the benchmarks cycle
 // through, so that they time parsing and aggregation, not the generator.
-func benchLines(tb testing.TB, format string) (*Format, []string) {
+func benchLines(tb testing.TB, format string) (*flowrecord.Format, []string) {
 	tb.Helper()
-	f, err := ParseFormat(format)
+	f, err := flowrecord.ParseFormat(format)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	g := NewGenerator(GenConfig{Seed: 42, Records: benchN, Interfaces: 16, Format: f})
+	g := flowrecordtest.NewGenerator(flowrecordtest.Config{Seed: 42, Records: benchN, Interfaces: 16, Format: f})
 	lines := make([]string, 0, benchN)
 	for g.Next() {
 		lines = append(lines, g.Line())
@@ -28,20 +28,16 @@ func benchLines(tb testing.TB, format string) (*Format, []string) {
 const benchN = 1 << 12
 
 var benchFormats = []struct{ name, format string }{
-	{"default", DefaultFormatString},
-	{"v5wide", wideV5Format},
-}
-
-func reportRate(b *testing.B) {
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	{"default", flowrecord.DefaultFormatString},
+	{"v5wide", flowrecord.WideV5Format},
 }
 
 func BenchmarkParse(b *testing.B) {
 	for _, bf := range benchFormats {
 		b.Run(bf.name, func(b *testing.B) {
 			f, lines := benchLines(b, bf.format)
-			p := NewParser(f)
-			var r Record
+			p := flowrecord.NewParser(f)
+			var r flowrecord.Record
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
@@ -49,7 +45,7 @@ func BenchmarkParse(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			reportRate(b)
+			flowrecord.ReportRate(b)
 		})
 	}
 }
@@ -58,8 +54,8 @@ func BenchmarkParseAggregate(b *testing.B) {
 	for _, bf := range benchFormats {
 		b.Run(bf.name, func(b *testing.B) {
 			f, lines := benchLines(b, bf.format)
-			p := NewParser(f)
-			a := NewAggregator(Options{})
+			p := flowrecord.NewParser(f)
+			a := flowrecord.NewAggregator(flowrecord.Options{})
 			for _, l := range lines { // warm the tables: steady state
 				a.AddLine(p, l)
 			}
@@ -68,7 +64,7 @@ func BenchmarkParseAggregate(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				a.AddLine(p, lines[i&(len(lines)-1)])
 			}
-			reportRate(b)
+			flowrecord.ReportRate(b)
 		})
 	}
 }
@@ -105,7 +101,7 @@ type baselineIndex struct {
 	iface, srcaddr, dstaddr, srcport, dstport, protocol, packets, bytes, start, end, action int
 }
 
-func newBaselineIndex(f *Format) *baselineIndex {
+func newBaselineIndex(f *flowrecord.Format) *baselineIndex {
 	at := map[string]int{}
 	for i, fd := range f.Fields() {
 		at[fd.Name()] = i
@@ -172,7 +168,7 @@ func BenchmarkBaseline(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				bl.add(ix, f.Len(), lines[i&(len(lines)-1)])
 			}
-			reportRate(b)
+			flowrecord.ReportRate(b)
 		})
 	}
 }
@@ -184,8 +180,8 @@ func TestBaselineAgrees(t *testing.T) {
 		f, lines := benchLines(t, bf.format)
 		bl := newBaseline()
 		ix := newBaselineIndex(f)
-		a := NewAggregator(Options{})
-		p := NewParser(f)
+		a := flowrecord.NewAggregator(flowrecord.Options{})
+		p := flowrecord.NewParser(f)
 		for _, l := range lines {
 			bl.add(ix, f.Len(), l)
 			a.AddLine(p, l)

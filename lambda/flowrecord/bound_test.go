@@ -10,51 +10,6 @@ func ifaceLine(i int, bytes int) string {
 	return fmt.Sprintf("2 123456789010 eni-%017x 10.0.0.%d 10.0.1.1 443 %d 6 1 %d 1418530010 1418530070 ACCEPT OK", i, i%250+1, 1024+i%7, bytes)
 }
 
-// TestInterfaceBound checks Options.MaxInterfaces: past it, records still
-// count in every total and top list, the interfaces first seen are listed,
-// and the rest are summed in InterfaceOverflow; the generator's independent
-// tally agrees.
-func TestInterfaceBound(t *testing.T) {
-	for _, c := range []struct {
-		name       string
-		interfaces int
-		max        int
-	}{
-		{"under the bound", 40, 50},
-		{"at the bound", 50, 50},
-		{"past the bound", 300, 50},
-		{"far past the bound", 3000, 7},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			opts := Options{MaxInterfaces: c.max}
-			g := NewGenerator(GenConfig{Seed: 5, Records: 20_000, Interfaces: c.interfaces, SkipDataShare: 0.01})
-			a := NewAggregator(opts)
-			p := NewParser(g.Format())
-			for g.Next() {
-				a.AddLine(p, g.Line())
-			}
-			s := a.Summary()
-			diffSummaries(t, s, g.Expected(opts))
-			if want := min(c.interfaces, c.max); len(s.Interfaces) != want || s.MaxInterfaces != c.max {
-				t.Errorf("%d interfaces listed (bound %d), want %d", len(s.Interfaces), s.MaxInterfaces, want)
-			}
-			sum := s.InterfaceOverflow.Totals
-			for _, st := range s.Interfaces {
-				sum.Records += st.Records
-				sum.Bytes += st.Bytes
-				sum.Rejected += st.Rejected
-			}
-			if sum.Records != s.Totals.Records || sum.Bytes != s.Totals.Bytes || sum.Rejected != s.Totals.Rejected {
-				t.Errorf("listed interfaces and overflow sum to %d records, %d bytes, %d rejected; totals say %d, %d, %d",
-					sum.Records, sum.Bytes, sum.Rejected, s.Totals.Records, s.Totals.Bytes, s.Totals.Rejected)
-			}
-			if overflowed := c.interfaces > c.max; overflowed != (s.InterfaceOverflow.Records > 0) {
-				t.Errorf("overflow %+v with %d interfaces and bound %d", s.InterfaceOverflow, c.interfaces, c.max)
-			}
-		})
-	}
-}
-
 // TestMergeRespectsInterfaceBound merges aggregators whose interfaces
 // together pass the bound: the merged one lists no more than the bound,
 // the interfaces one pass would list, and the same totals.

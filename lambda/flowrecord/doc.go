@@ -85,12 +85,6 @@
 // per-protocol counters and the counters of listed interfaces are always
 // exact.
 //
-// # Generator
-//
-// A Generator writes realistic lines of any format (many interfaces, a
-// skewed distribution of peers and ports, a share of rejects, NODATA,
-// SKIPDATA and IPv6 records, optionally malformed lines), deterministically
-// from a seed and one line at a time. It tallies what it wrote with its own
-// code and returns the exact expected Summary, which tests compare with an
-// Aggregator's.
+// Test support that writes records, a Generator with the exact Summary
+// of what it wrote, lives in package flowrecordtest.
 package flowrecord

@@ -6,32 +6,6 @@ import (
 	"testing"
 )
 
-// TestFastPathTakesGeneratedLines checks that the fast path parses every
-// line the generator writes, IPv6, NODATA and SKIPDATA included, and that
-// the general path reads each of them into the same record. A fast path
-// that gave up on common lines would stay correct but lose its point.
-func TestFastPathTakesGeneratedLines(t *testing.T) {
-	for _, format := range []string{DefaultFormatString, wideV5Format, allV11Format} {
-		f := mustFormat(t, format)
-		p := NewParser(f)
-		g := NewGenerator(GenConfig{Seed: 7, Records: 20_000, Interfaces: 12, Format: f})
-		for g.Next() {
-			line := g.Line()
-			var fast, general Record
-			fast.reset(f)
-			buf := append([]byte(line), pad[:]...)
-			if !p.parseFast(line, buf, &fast) {
-				t.Fatalf("format %.40q...: fast path gives up on %q", format, line)
-			}
-			fast.line = line
-			if !parseGeneralOnly(p, line, &general) {
-				t.Fatalf("general path fails on %q: %v", line, p.fail.toError())
-			}
-			checkRecord(t, &fast, &general)
-		}
-	}
-}
-
 // TestFastPathGivesUp lists lines the fast path must leave to the general
 // path, which then parses them or names the fault.
 func TestFastPathGivesUp(t *testing.T) {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/bits"
 	"net/netip"
 	"strings"
 )
@@ -124,22 +123,6 @@ func (p *Parser) Parse(line string, r *Record) error {
 // anywhere in the line stays in bounds.
 var pad [8]byte
 
-const (
-	ones  = 0x0101010101010101
-	low7  = 0x7f7f7f7f7f7f7f7f
-	high  = 0x8080808080808080
-	zeros = 0x3030303030303030 // "00000000"
-)
-
-// spaces marks the bytes of x that are ' ' with their high bit. Unlike the
-// shorter zero-byte test it has no false positives, so every mark is a
-// separator.
-func spaces(x uint64) uint64 {
-	y := x ^ (' ' * ones)
-	t := (y & low7) + low7
-	return ^(t | y | low7)
-}
-
 // parse parses line into r and reports success; on failure p.fail says
 // why. The failure stays a value so that a caller counting bad lines
 // allocates nothing.
@@ -211,169 +194,89 @@ func collapseSpaces(line string) string {
 }
 
 // parseGeneral parses any line, finding every separator first, and says
-// exactly what is wrong with a bad one. line has no line end; buf holds it
-// followed by eight zero bytes.
+// exactly what is wrong with a bad one. It is the path of unusual lines
+// and errors only, so it is written plainly, reusing the fast path's
+// readers where they say exactly whether a token is valid. line has no
+// line end; buf holds it followed by eight zero bytes.
 func (p *Parser) parseGeneral(line string, buf []byte, r *Record) bool {
-	format := p.format
-	fields := format.fields
-	nf := len(fields)
-	n := len(line)
-
-	// Find every separator eight bytes at a time: this measured twice as
-	// fast as a byte loop, which mispredicts at every token boundary.
-	ends := &r.ends
-	k := 0
-	for w := 0; w < n; w += 8 {
-		m := spaces(binary.LittleEndian.Uint64(buf[w:]))
-		for m != 0 {
-			at := w + bits.TrailingZeros64(m)>>3
-			if k == nf-1 {
-				return p.failed(failure{err: ErrFieldCount, index: -1, got: nf + strings.Count(line[at:], " "), want: nf})
-			}
-			ends[k] = int32(at)
-			k++
-			m &= m - 1
-		}
+	if !p.split(line, r) {
+		return false
 	}
-	if k < nf-1 {
-		return p.failed(failure{err: ErrFieldCount, index: -1, got: k + 1, want: nf})
-	}
-	ends[nf-1] = int32(n)
-
 	start := 0
-	for i, field := range fields {
-		end := int(ends[i])
-		l := end - start
-		off := start
+	for i, field := range p.format.fields {
+		off, end := start, int(r.ends[i])
 		start = end + 1
-		if l == 1 && line[off] == '-' {
+		switch {
+		case end-off == 1 && line[off] == '-':
 			continue
-		}
-		if l == 0 {
+		case end == off:
 			return p.failed(failure{err: ErrEmptyField, field: field, index: i})
 		}
 		r.present |= 1 << field
-		// The switch sits in the loop, not in a method, to spare a call
-		// per token.
-		var err error
-		switch field {
-		case FieldVersion:
-			r.Version, err = digitsInt(buf, off, l, math.MaxInt32)
-		case FieldSrcAddr:
-			r.SrcAddr, err = parseAddr(line, buf, off, end)
-		case FieldDstAddr:
-			r.DstAddr, err = parseAddr(line, buf, off, end)
-		case FieldSrcPort:
-			r.SrcPort, err = digitsInt(buf, off, l, math.MaxUint16)
-		case FieldDstPort:
-			r.DstPort, err = digitsInt(buf, off, l, math.MaxUint16)
-		case FieldProtocol:
-			r.Protocol, err = digitsInt(buf, off, l, math.MaxUint8)
-		case FieldPackets:
-			r.Packets, err = digits(buf, off, l, math.MaxUint64)
-		case FieldBytes:
-			r.Bytes, err = digits(buf, off, l, math.MaxUint64)
-		case FieldStart:
-			var v uint64
-			v, err = digits(buf, off, l, math.MaxInt64)
-			r.Start = int64(v)
-		case FieldEnd:
-			var v uint64
-			v, err = digits(buf, off, l, math.MaxInt64)
-			r.End = int64(v)
-		case FieldAction:
-			switch line[off:end] {
-			case "ACCEPT":
-				r.Action = ActionAccept
-			case "REJECT":
-				r.Action = ActionReject
-			default:
-				err = ErrSyntax
-			}
-		case FieldLogStatus:
-			switch line[off:end] {
-			case "OK":
-				r.LogStatus = StatusOK
-			case "NODATA":
-				r.LogStatus = StatusNoData
-			case "SKIPDATA":
-				r.LogStatus = StatusSkipData
-			default:
-				err = ErrSyntax
-			}
-		case FieldTCPFlags:
-			r.TCPFlags, err = digitsInt(buf, off, l, math.MaxInt32)
-		case FieldPktSrcAddr:
-			r.PktSrcAddr, err = parseAddr(line, buf, off, end)
-		case FieldPktDstAddr:
-			r.PktDstAddr, err = parseAddr(line, buf, off, end)
-		case FieldTrafficPath:
-			r.TrafficPath, err = digitsInt(buf, off, l, math.MaxInt32)
-		case FieldEncryptionStatus:
-			r.EncryptionStatus, err = digitsInt(buf, off, l, math.MaxInt32)
-		default: // the string and tag fields
-			err = checkToken(field, line[off:end])
-			r.setString(field, line[off:end])
-		}
-		if err != nil {
+		if err := r.parseToken(field, line, buf, off, end); err != nil {
 			return p.failed(failure{err: err, field: field, index: i, token: line[off:end]})
 		}
 	}
 	return true
 }
 
+// split records in r.ends where each token of line ends, and fails unless
+// the line has as many tokens as the format has fields.
+func (p *Parser) split(line string, r *Record) bool {
+	nf := len(p.format.fields)
+	k, at := 0, 0
+	for {
+		j := strings.IndexByte(line[at:], ' ')
+		if j < 0 {
+			break
+		}
+		if k == nf-1 {
+			return p.failed(failure{err: ErrFieldCount, index: -1, got: nf + strings.Count(line[at:], " "), want: nf})
+		}
+		r.ends[k] = int32(at + j)
+		k++
+		at += j + 1
+	}
+	if k < nf-1 {
+		return p.failed(failure{err: ErrFieldCount, index: -1, got: k + 1, want: nf})
+	}
+	r.ends[nf-1] = int32(len(line))
+	return true
+}
+
+// parseToken parses the token line[off:end] of field into r, naming with
+// one of the Err* values what is wrong with a bad one.
+func (r *Record) parseToken(field Field, line string, buf []byte, off, end int) error {
+	tok := line[off:end]
+	switch catalogue[field].kind {
+	case KindAddr:
+		a, ok := parseAddr(line, buf, off, end)
+		if !ok {
+			return ErrSyntax
+		}
+		r.setAddr(field, a)
+	case KindAction, KindLogStatus:
+		if e, ok := r.readWord(field, buf, off); !ok || e != end {
+			return ErrSyntax
+		}
+	case KindString, KindTag:
+		r.setString(field, tok)
+		return checkToken(field, tok)
+	default:
+		v, err := atou(tok, math.MaxUint64)
+		if err != nil {
+			return err
+		}
+		if !r.setNumber(field, v) {
+			return ErrRange
+		}
+	}
+	return nil
+}
+
 func (p *Parser) failed(f failure) bool {
 	p.fail = f
 	return false
-}
-
-// digits8 parses the 1 to 8 decimal digits at buf[off:off+l] without a
-// loop; buf must hold eight bytes from off.
-func digits8(buf []byte, off, l int) (uint64, bool) {
-	x := binary.LittleEndian.Uint64(buf[off:]) ^ zeros
-	x <<= uint(8-l) * 8 // drop the bytes past the token; zeros lead
-	if ((x+(0x76*ones))|x)&high != 0 {
-		return 0, false // a byte that is not a digit
-	}
-	// Fold neighbours pairwise: digits into pairs, pairs into fours, fours
-	// into the eight-digit value.
-	x = x * (1 + 10<<8) >> 8
-	x = (x & 0x00ff00ff00ff00ff) * (1 + 100<<16) >> 16
-	x = (x & 0x0000ffff0000ffff) * (1 + 10000<<32) >> 32
-	return x, true
-}
-
-// digits parses the decimal number of l bytes at buf[off:], at most limit.
-func digits(buf []byte, off, l int, limit uint64) (uint64, error) {
-	var v uint64
-	switch {
-	case l == 0:
-		return 0, ErrSyntax
-	case l <= 8:
-		x, ok := digits8(buf, off, l)
-		if !ok {
-			return 0, ErrSyntax
-		}
-		v = x
-	case l <= 16:
-		hi, ok1 := digits8(buf, off, l-8)
-		lo, ok2 := digits8(buf, off+l-8, 8)
-		if !ok1 || !ok2 {
-			return 0, ErrSyntax
-		}
-		v = hi*100_000_000 + lo
-	default:
-		return atou(buf[off:off+l], limit)
-	}
-	if v > limit {
-		return 0, ErrRange
-	}
-	return v, nil
-}
-
-func digitsInt(buf []byte, off, l int, limit int) (int, error) {
-	v, err := digits(buf, off, l, uint64(limit))
-	return int(v), err
 }
 
 // atou parses a decimal number without sign, at most limit.
@@ -382,31 +285,18 @@ func atou[T string | []byte](s T, limit uint64) (uint64, error) {
 		return 0, ErrSyntax
 	}
 	var v uint64
-	if len(s) <= 19 { // 19 digits cannot overflow a uint64
-		for i := 0; i < len(s); i++ {
-			c := s[i] - '0'
-			if c > 9 {
-				return 0, ErrSyntax
-			}
-			v = v*10 + uint64(c)
+	overflow := false
+	for i := 0; i < len(s); i++ {
+		c := s[i] - '0'
+		if c > 9 {
+			return 0, ErrSyntax
 		}
-	} else {
-		overflow := false
-		for i := 0; i < len(s); i++ {
-			c := s[i] - '0'
-			if c > 9 {
-				return 0, ErrSyntax
-			}
-			if v > (math.MaxUint64-uint64(c))/10 {
-				overflow = true
-			}
-			v = v*10 + uint64(c)
+		if v > (math.MaxUint64-uint64(c))/10 {
+			overflow = true
 		}
-		if overflow {
-			return 0, ErrRange
-		}
+		v = v*10 + uint64(c)
 	}
-	if v > limit {
+	if overflow || v > limit {
 		return 0, ErrRange
 	}
 	return v, nil
@@ -414,82 +304,21 @@ func atou[T string | []byte](s T, limit uint64) (uint64, error) {
 
 // parseAddr parses the IPv4 or IPv6 address, without zone, at
 // line[off:end]; buf holds the line followed by the padding.
-func parseAddr(line string, buf []byte, off, end int) (netip.Addr, error) {
-	if a, ok := parseIPv4(buf, off, end-off); ok {
-		return a, nil
+func parseAddr(line string, buf []byte, off, end int) (netip.Addr, bool) {
+	if a, e, ok := ipv4(buf, off); ok && e == end {
+		return a, true
 	}
-	if a, ok := parseIPv6(line[off:end]); ok {
-		return a, nil
-	}
-	return netip.Addr{}, ErrSyntax
+	return parseIPv6(line[off:end])
 }
 
 // parseIPv6 parses an IPv6 address without zone as netip.ParseAddr does,
 // about three times faster and without allocating on bad input.
 func parseIPv6(s string) (netip.Addr, bool) {
 	var groups [8]uint16
-	ellipsis := -1 // where "::" stands in groups
-	g, i := 0, 0
-	if len(s) >= 2 && s[0] == ':' && s[1] == ':' {
-		ellipsis = 0
-		i = 2
-	}
-	for i < len(s) {
-		start := i
-		var v uint32
-		for i < len(s) {
-			d := hexValues[s[i]]
-			if d < 0 {
-				break
-			}
-			v = v<<4 | uint32(d)
-			i++
-		}
-		n := i - start
-		if n == 0 || n > 4 {
-			return netip.Addr{}, false
-		}
-		if i < len(s) && s[i] == '.' {
-			// A trailing IPv4 address fills the last two groups.
-			if g > 6 {
-				return netip.Addr{}, false
-			}
-			var b [16]byte
-			l := copy(b[:], s[start:])
-			if l != len(s)-start {
-				return netip.Addr{}, false
-			}
-			a, ok := parseIPv4(b[:], 0, l)
-			if !ok {
-				return netip.Addr{}, false
-			}
-			a4 := a.As4()
-			groups[g] = uint16(a4[0])<<8 | uint16(a4[1])
-			groups[g+1] = uint16(a4[2])<<8 | uint16(a4[3])
-			g += 2
-			break
-		}
-		if g >= len(groups) {
-			return netip.Addr{}, false
-		}
-		groups[g] = uint16(v)
-		g++
-		if i == len(s) {
-			break
-		}
-		if s[i] != ':' || i+1 == len(s) {
-			return netip.Addr{}, false
-		}
-		i++
-		if s[i] == ':' {
-			if ellipsis >= 0 {
-				return netip.Addr{}, false
-			}
-			ellipsis = g
-			i++
-		}
-	}
+	g, ellipsis, ok := readGroups(s, &groups)
 	switch {
+	case !ok:
+		return netip.Addr{}, false
 	case g < len(groups):
 		if ellipsis < 0 {
 			return netip.Addr{}, false
@@ -508,46 +337,62 @@ func parseIPv6(s string) (netip.Addr, bool) {
 	return netip.AddrFrom16(ip), true
 }
 
-// parseIPv4 parses a dotted quad as netip does (no leading zeros).
-func parseIPv4(buf []byte, off, l int) (netip.Addr, bool) {
-	if l < 7 || l > 15 {
-		return netip.Addr{}, false
+// readGroups reads the groups of the IPv6 address s into groups, and
+// returns how many it read and where "::" stands among them (-1 for
+// nowhere).
+func readGroups(s string, groups *[8]uint16) (g, ellipsis int, ok bool) {
+	ellipsis, i := -1, 0
+	if strings.HasPrefix(s, "::") {
+		ellipsis, i = 0, 2
 	}
-	s := buf[off : off+l]
-	var b [4]byte
-	i := 0
-	for oct := range b {
-		if oct > 0 {
-			if i >= len(s) || s[i] != '.' {
-				return netip.Addr{}, false
+	for i < len(s) {
+		start := i
+		var v uint32
+		for ; i < len(s) && hexValues[s[i]] >= 0; i++ {
+			v = v<<4 | uint32(hexValues[s[i]])
+		}
+		if n := i - start; n == 0 || n > 4 {
+			return 0, 0, false
+		}
+		if i < len(s) && s[i] == '.' {
+			// A trailing IPv4 address fills the last two groups.
+			return g + 2, ellipsis, g <= 6 && ipv4Groups(s[start:], groups[g:g+2])
+		}
+		if g == len(groups) {
+			return 0, 0, false
+		}
+		groups[g] = uint16(v)
+		g++
+		if i == len(s) {
+			break
+		}
+		if s[i] != ':' || i+1 == len(s) {
+			return 0, 0, false
+		}
+		if i++; s[i] == ':' {
+			if ellipsis >= 0 {
+				return 0, 0, false
 			}
+			ellipsis = g
 			i++
 		}
-		if i >= len(s) {
-			return netip.Addr{}, false
-		}
-		v := uint(s[i] - '0')
-		if v > 9 {
-			return netip.Addr{}, false
-		}
-		i++
-		if v != 0 { // a leading 0 is the whole octet
-			for k := 0; k < 2 && i < len(s); k++ {
-				d := uint(s[i] - '0')
-				if d > 9 {
-					break
-				}
-				v = v*10 + d
-				i++
-			}
-			if v > 255 {
-				return netip.Addr{}, false
-			}
-		}
-		b[oct] = byte(v)
 	}
-	if i != len(s) {
-		return netip.Addr{}, false
+	return g, ellipsis, true
+}
+
+// ipv4Groups parses s, the dotted quad that ends an IPv6 address, into
+// two groups.
+func ipv4Groups(s string, groups []uint16) bool {
+	var b [16]byte // a quad has at most 15 bytes; ipv4 reads no further
+	if copy(b[:], s) != len(s) {
+		return false
 	}
-	return netip.AddrFrom4(b), true
+	a, end, ok := ipv4(b[:], 0)
+	if !ok || end != len(s) {
+		return false
+	}
+	a4 := a.As4()
+	groups[0] = uint16(a4[0])<<8 | uint16(a4[1])
+	groups[1] = uint16(a4[2])<<8 | uint16(a4[3])
+	return true
 }

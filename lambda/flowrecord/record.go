@@ -3,6 +3,7 @@ package flowrecord
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"unicode/utf8"
 )
@@ -207,6 +208,59 @@ func (r *Record) setString(f Field, s string) {
 		r.InstanceID = s
 	case FieldFlowDirection:
 		r.FlowDirection = s
+	}
+}
+
+// setNumber sets the numeric field f to v and reports whether v is in the
+// field's range; the parsers share it so that they agree on ranges too.
+func (r *Record) setNumber(f Field, v uint64) bool {
+	switch f {
+	case FieldVersion:
+		r.Version = int(v)
+	case FieldTCPFlags:
+		r.TCPFlags = int(v)
+	case FieldTrafficPath:
+		r.TrafficPath = int(v)
+	case FieldEncryptionStatus:
+		r.EncryptionStatus = int(v)
+	case FieldSrcPort:
+		r.SrcPort = int(v)
+	case FieldDstPort:
+		r.DstPort = int(v)
+	case FieldProtocol:
+		r.Protocol = int(v)
+	case FieldPackets:
+		r.Packets = v
+	case FieldBytes:
+		r.Bytes = v
+	case FieldStart:
+		r.Start = int64(v)
+	case FieldEnd:
+		r.End = int64(v)
+	}
+	return v <= numberLimits[catalogue[f].kind]
+}
+
+// numberLimits are the largest values of the numeric kinds.
+var numberLimits = [...]uint64{
+	KindInt:      math.MaxInt32,
+	KindCount:    math.MaxUint64,
+	KindTime:     math.MaxInt64,
+	KindPort:     math.MaxUint16,
+	KindProtocol: math.MaxUint8,
+}
+
+// setAddr sets the address field f.
+func (r *Record) setAddr(f Field, a netip.Addr) {
+	switch f {
+	case FieldSrcAddr:
+		r.SrcAddr = a
+	case FieldDstAddr:
+		r.DstAddr = a
+	case FieldPktSrcAddr:
+		r.PktSrcAddr = a
+	case FieldPktDstAddr:
+		r.PktDstAddr = a
 	}
 }
 

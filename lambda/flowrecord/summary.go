@@ -177,8 +177,9 @@ func ProtocolName(p int) string {
 	return ""
 }
 
-// The remainder are the pieces of a Summary shared by the aggregator and
-// the generator's independent tally, so that both order lists alike.
+// The remainder are the aggregator's pieces of a Summary. Package
+// flowrecordtest tallies generated records with pieces of its own, so that
+// a mistake here cannot hide in the check.
 
 // noInterface is the key of records without an interface ID.
 const noInterface = "-"

@@ -14,9 +14,12 @@ import (
 	logstypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 
 	"github.com/vpcflowlogs/flowlogs/lambda/flowrecord"
+	"github.com/vpcflowlogs/flowlogs/lambda/flowrecord/flowrecordtest"
 )
 
-// PutLogEvents limits (shared/FACTS.md).
+// PutLogEvents limits, from the CloudWatch Logs API reference of
+// PutLogEvents: at most 10,000 events and 1,048,576 bytes a batch, each
+// event counting its message's bytes plus 26.
 const (
 	maxBatchEvents = 10_000
 	maxBatchBytes  = 1_048_576
@@ -67,7 +70,7 @@ func Deliver(ctx context.Context, c Clients, group string, tr Traffic) (Delivery
 	if len(tr.ENIs) == 0 {
 		return Delivery{}, errors.New("delivering records: no interfaces")
 	}
-	gen := flowrecord.NewGenerator(flowrecord.GenConfig{
+	gen := flowrecordtest.NewGenerator(flowrecordtest.Config{
 		Seed:       tr.Seed,
 		Records:    tr.Records,
 		Interfaces: len(tr.ENIs),

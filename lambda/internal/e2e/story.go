@@ -62,8 +62,7 @@ type StoryResult struct {
 	TagKey string
 	VPCs   map[string]VPC // by name
 
-	// Create is every answer the Create request got; CreateResult the
-	// counts in its Data.
+	// Create is every answer the Create request got.
 	Create      []testenv.CFNResponse
 	AfterCreate []FlowLog
 
@@ -109,26 +108,83 @@ func ByResource(fls []FlowLog) map[string][]FlowLog {
 
 // Story runs steps 3 to 8 of the tour (Start did 1 and 2): VPCs, the
 // CloudFormation Create, delivery, the digest, tag changes and the
-// CloudFormation Delete. It stops at the first thing that does not work.
+// CloudFormation Delete. It stops at the first thing that does not work
+// and returns, with the error, what it observed until then.
 func (h *Harness) Story(ctx context.Context, r Reporter, o StoryOptions) (*StoryResult, error) {
 	if o.Records <= 0 {
 		o.Records = 5000
 	}
-	s, c := h.Stack, h.Clients
-	res := &StoryResult{VPCs: map[string]VPC{}, Took: map[string]time.Duration{}}
-	clock := time.Now()
-	took := func(what string) {
-		res.Took[what] = time.Since(clock)
-		clock = time.Now()
+	st := &story{h: h, r: r, o: o, clock: time.Now(),
+		res: &StoryResult{VPCs: map[string]VPC{}, Took: map[string]time.Duration{}}}
+	defer st.close()
+	if err := st.readTagKey(); err != nil {
+		return st.res, err
 	}
-	enablerEnv, err := settings.EnablerFromEnv(envLookup(s.Names, s.Enabler))
-	if err != nil {
-		return nil, fmt.Errorf("the template's enabler environment: %w", err)
+	steps := []struct {
+		name string
+		run  func(context.Context) error
+	}{
+		{"vpcs", st.createVPCs},
+		{"create", st.create},
+		{"deliver", st.deliver},
+		{"summarize", st.summarize},
+		{"tags", st.changeTags},
+		{"delete", st.delete},
 	}
-	res.TagKey = enablerEnv.TagKey
-	key := res.TagKey
+	for _, step := range steps {
+		if err := step.run(ctx); err != nil {
+			return st.res, err
+		}
+		st.took(step.name)
+	}
+	return st.res, nil
+}
 
-	r.Step(3, "Creating VPCs, some tagged, each with network interfaces")
+// story is one run of Harness.Story: the functions it started and what it
+// observed so far.
+type story struct {
+	h          *Harness
+	r          Reporter
+	o          StoryOptions
+	res        *StoryResult
+	clock      time.Time // when the current step started
+	enabler    *Function
+	summarizer *Function
+	// streamsDone is when delivery created the last stream.
+	streamsDone time.Time
+	// createID is the physical id the Create answered, for the Delete.
+	createID string
+}
+
+func (st *story) took(what string) {
+	st.res.Took[what] = time.Since(st.clock)
+	st.clock = time.Now()
+}
+
+func (st *story) close() {
+	for _, fn := range []*Function{st.summarizer, st.enabler} {
+		if fn != nil {
+			fn.Close()
+		}
+	}
+}
+
+// readTagKey reads the tag key from the enabler's environment in the
+// template.
+func (st *story) readTagKey() error {
+	s := st.h.Stack
+	env, err := settings.EnablerFromEnv(envLookup(s.Names, s.Enabler))
+	if err != nil {
+		return fmt.Errorf("the template's enabler environment: %w", err)
+	}
+	st.res.TagKey = env.TagKey
+	return nil
+}
+
+// createVPCs is step 3: VPCs, some tagged, and flow logs someone else made.
+func (st *story) createVPCs(ctx context.Context) error {
+	s, c, res, key := st.h.Stack, st.h.Clients, st.res, st.res.TagKey
+	st.r.Step(3, "Creating VPCs, some tagged, each with network interfaces")
 	specs := []VPCSpec{
 		{Name: "prod", Tags: map[string]string{key: tagOn}, Subnets: 2, ENIsPerSubnet: 2},
 		{Name: "staging", Tags: map[string]string{key: tagOn}, Subnets: 1, ENIsPerSubnet: 2},
@@ -139,55 +195,65 @@ func (h *Harness) Story(ctx context.Context, r Reporter, o StoryOptions) (*Story
 	}
 	vpcs, err := CreateVPCs(ctx, c, specs)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, v := range vpcs {
 		res.VPCs[v.Name] = v
-		r.Info("%-9s %s  tags %v  %d interfaces", v.Name, v.ID, v.Tags, len(v.ENIs))
+		st.r.Info("%-9s %s  tags %v  %d interfaces", v.Name, v.ID, v.Tags, len(v.ENIs))
 	}
 	// Flow logs someone else made: one to another group (the enabler adds
 	// its own next to it), one to this stack's group (it covers the VPC).
 	if _, err := c.Logs.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(ForeignGroup)}); err != nil {
-		return nil, fmt.Errorf("creating %s: %w", ForeignGroup, err)
+		return fmt.Errorf("creating %s: %w", ForeignGroup, err)
 	}
 	if _, err := CreateForeignFlowLog(ctx, c, res.VPCs["payments"].ID, ForeignGroup, s.DeliveryRoleARN, "REJECT"); err != nil {
-		return nil, err
+		return err
 	}
 	if _, err := CreateForeignFlowLog(ctx, c, res.VPCs["analytics"].ID, s.FlowLogGroup, s.DeliveryRoleARN, "ALL"); err != nil {
-		return nil, err
+		return err
 	}
-	r.Info("someone else's flow logs: payments (REJECT to %s), analytics (ALL to %s)", ForeignGroup, s.FlowLogGroup)
-	took("vpcs")
+	st.r.Info("someone else's flow logs: payments (REJECT to %s), analytics (ALL to %s)", ForeignGroup, s.FlowLogGroup)
+	return nil
+}
 
-	r.Step(4, "Running the enabler's bootstrap under the Lambda emulator with a CloudFormation Create request")
-	enabler, err := h.StartEnabler(h.Moto.URL)
-	if err != nil {
-		return nil, err
+// create is step 4: the enabler's bootstrap answers CloudFormation's
+// Create request.
+func (st *story) create(ctx context.Context) error {
+	h, s, res := st.h, st.h.Stack, st.res
+	st.r.Step(4, "Running the enabler's bootstrap under the Lambda emulator with a CloudFormation Create request")
+	var err error
+	if st.enabler, err = h.StartEnabler(h.Moto.URL); err != nil {
+		return err
 	}
-	defer enabler.Close()
-	create, err := s.CustomResourceEvent(cfn.RequestCreate, "")
+	req, err := s.CustomResourceEvent(cfn.RequestCreate, "")
 	if err != nil {
-		return nil, err
+		return err
 	}
-	r.Info("request %s: Create %s (%s) with the template's properties", create.RequestID, s.Reconcile.LogicalID, s.Reconcile.Type)
-	if res.Create, err = SendCustomResource(ctx, enabler, h.CFN, create); err != nil {
-		return nil, err
+	st.r.Info("request %s: Create %s (%s) with the template's properties", req.RequestID, s.Reconcile.LogicalID, s.Reconcile.Type)
+	if res.Create, err = SendCustomResource(ctx, st.enabler, h.CFN, req); err != nil {
+		return err
 	}
 	if len(res.Create) != 1 {
-		return res, fmt.Errorf("the Create request got %d answers, want 1\n%s", len(res.Create), enabler.Log())
+		return fmt.Errorf("the Create request got %d answers, want 1\n%s", len(res.Create), st.enabler.Log())
 	}
 	ans := res.Create[0].Body
-	r.Info("CloudFormation answer: %s, physical id %s, data %v (%d bytes)", ans.Status, ans.PhysicalResourceID, ans.Data, len(res.Create[0].Raw))
+	st.r.Info("CloudFormation answer: %s, physical id %s, data %v (%d bytes)", ans.Status, ans.PhysicalResourceID, ans.Data, len(res.Create[0].Raw))
 	if ans.Status != "SUCCESS" {
-		return res, fmt.Errorf("the Create request failed: %s\n%s", ans.Reason, enabler.Log())
+		return fmt.Errorf("the Create request failed: %s\n%s", ans.Reason, st.enabler.Log())
 	}
-	if res.AfterCreate, err = FlowLogs(ctx, c); err != nil {
-		return nil, err
+	st.createID = ans.PhysicalResourceID
+	if res.AfterCreate, err = FlowLogs(ctx, h.Clients); err != nil {
+		return err
 	}
-	h.reportFlowLogs(r, res, res.AfterCreate)
-	took("create")
+	h.reportFlowLogs(st.r, res, res.AfterCreate)
+	return nil
+}
 
-	r.Step(5, "Playing the delivery service: generated records into one eni-...-all stream per interface")
+// deliver is step 5: generated records into one stream per interface of
+// the tagged VPCs, as the delivery service writes them.
+func (st *story) deliver(ctx context.Context) error {
+	s, res := st.h.Stack, st.res
+	st.r.Step(5, "Playing the delivery service: generated records into one eni-...-all stream per interface")
 	var enis []ENI
 	for _, name := range []string{"prod", "staging", "payments", "analytics"} {
 		enis = append(enis, res.VPCs[name].ENIs...)
@@ -197,126 +263,169 @@ func (h *Harness) Story(ctx context.Context, r Reporter, o StoryOptions) (*Story
 	// the minute after delivery; the streams, created now, fall in the
 	// window once this minute is over.
 	boundary := time.Now().Truncate(time.Minute).Add(time.Minute)
-	res.Delivery, err = Deliver(ctx, c, s.FlowLogGroup, Traffic{
-		Seed: o.Seed, Records: o.Records, ENIs: enis,
+	var err error
+	res.Delivery, err = Deliver(ctx, st.h.Clients, s.FlowLogGroup, Traffic{
+		Seed: st.o.Seed, Records: st.o.Records, ENIs: enis,
 		Start: boundary.Add(-56 * time.Minute), Span: 54 * time.Minute,
 		Options: flowrecord.Options{TopK: 10, MaxTracked: digest.DefaultMaxTracked, MalformedSamples: digest.DefaultMalformedSamples},
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	streamsDone := time.Now()
+	st.streamsDone = time.Now()
 	d := res.Delivery
-	r.Info("%d records (%d KB) into %d streams of %s, timestamps %s to %s UTC",
+	st.r.Info("%d records (%d KB) into %d streams of %s, timestamps %s to %s UTC",
 		d.Events, d.Bytes/1024, len(d.Streams), s.FlowLogGroup, d.First.Format("15:04:05"), d.Last.Format("15:04:05"))
-	r.Info("the generator's own tally: %d records, %d accepted, %d rejected, %d bytes, %d NODATA, %d SKIPDATA",
+	st.r.Info("the generator's own tally: %d records, %d accepted, %d rejected, %d bytes, %d NODATA, %d SKIPDATA",
 		d.Expected.Totals.Records, d.Expected.Totals.Accepted, d.Expected.Totals.Rejected, d.Expected.Totals.Bytes,
 		d.Expected.NoData.Records, d.Expected.SkipData.Records)
-	took("deliver")
+	return nil
+}
 
-	r.Step(6, "Running the summarizer's bootstrap the same way")
-	summarizer, err := h.StartSummarizer(h.Moto.URL, settings.EnvSettleLag+"=0s")
-	if err != nil {
-		return nil, err
+// summarize is step 6: the summarizer's bootstrap digests the delivery,
+// and the digest must equal the generator's tally.
+func (st *story) summarize(ctx context.Context) error {
+	h, s := st.h, st.h.Stack
+	st.r.Step(6, "Running the summarizer's bootstrap the same way")
+	var err error
+	if st.summarizer, err = h.StartSummarizer(h.Moto.URL, settings.EnvSettleLag+"=0s"); err != nil {
+		return err
 	}
-	defer summarizer.Close()
-	// The window ends on a whole minute: the streams, created in this
-	// one, fall in it only once the minute is over.
-	wait := time.Until(streamsDone.Truncate(time.Minute).Add(time.Minute)) + 200*time.Millisecond
+	if err := st.waitForStreamsMinute(ctx); err != nil {
+		return err
+	}
+	st.clock = time.Now() // the wait is not the summarizer's time
+	if err := st.summarizer.InvokeInto(ctx, s.SummaryEvent(), &st.res.Summarize); err != nil {
+		return fmt.Errorf("%w\n%s", err, st.summarizer.Log())
+	}
+	if err := st.readDigest(ctx); err != nil {
+		return err
+	}
+	return st.checkDigest()
+}
+
+// waitForStreamsMinute waits, if StoryOptions.Wait agrees, for the minute
+// in which the streams were created to end: the digest's window ends on a
+// whole minute, and only then do the streams fall in it.
+func (st *story) waitForStreamsMinute(ctx context.Context) error {
+	wait := time.Until(st.streamsDone.Truncate(time.Minute).Add(time.Minute)) + 200*time.Millisecond
 	switch {
 	case wait <= 0:
-	case o.Wait != nil && !o.Wait(wait):
-		r.Info("settle lag set to 0 (no late delivery here). Not waiting %s for this minute to end: the interfaces' streams were created in it, after the window's end, so this digest counts every record but lists no new interface (the next scheduled run would)", wait.Round(time.Second))
+	case st.o.Wait != nil && !st.o.Wait(wait):
+		st.r.Info("settle lag set to 0 (no late delivery here). Not waiting %s for this minute to end: the interfaces' streams were created in it, after the window's end, so this digest counts every record but lists no new interface (the next scheduled run would)", wait.Round(time.Second))
 	default:
-		r.Info("settle lag set to 0 (no late delivery here); waiting %s for this minute to end, so that the new streams fall in the digest's window", wait.Round(time.Second))
-		res.Waited = wait
+		st.r.Info("settle lag set to 0 (no late delivery here); waiting %s for this minute to end, so that the new streams fall in the digest's window", wait.Round(time.Second))
+		st.res.Waited = wait
 		select {
 		case <-time.After(wait):
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return ctx.Err()
 		}
 	}
-	clock = time.Now()
-	if err := summarizer.InvokeInto(ctx, s.SummaryEvent(), &res.Summarize); err != nil {
-		return nil, fmt.Errorf("%w\n%s", err, summarizer.Log())
-	}
-	digests, err := ReadDigests(ctx, c, s.DigestLogGroup)
+	return nil
+}
+
+// readDigest reads the one digest the run wrote and keeps a copy of its
+// JSON in the work directory.
+func (st *story) readDigest(ctx context.Context) error {
+	s, res := st.h.Stack, st.res
+	digests, err := ReadDigests(ctx, st.h.Clients, s.DigestLogGroup)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if len(digests) != 1 {
-		return nil, fmt.Errorf("%d digests in %s, want 1\n%s", len(digests), s.DigestLogGroup, summarizer.Log())
+		return fmt.Errorf("%d digests in %s, want 1\n%s", len(digests), s.DigestLogGroup, st.summarizer.Log())
 	}
 	res.Digest = digests[0]
-	res.DigestFile = filepath.Join(h.WorkDir, "digest.json")
-	if err := os.WriteFile(res.DigestFile, res.Digest.JSON, 0o644); err != nil {
-		return nil, err
-	}
-	sr, dg := res.Summarize, res.Digest.Digest
-	r.Info("the summarizer answered: window %s to %s UTC, %d records, %d new interfaces, a %d-byte digest, %d FilterLogEvents calls",
-		sr.From.Format("15:04"), sr.To.Format("15:04"), sr.Records, sr.NewInterfaces, sr.DigestBytes, sr.FilterCalls)
-	if res.Diffs = DiffDigest(dg, d.Expected); len(res.Diffs) > 0 {
-		return res, fmt.Errorf("the digest differs from what was delivered:\n  %s", strings.Join(res.Diffs, "\n  "))
-	}
-	r.Info("the digest's totals, protocols, top lists and per-interface counts equal the generator's own tally exactly")
-	r.Info("the digest is one JSON event in log group %s, stream %s (copy: %s); as text:", s.DigestLogGroup, digest.DigestStreamName, res.DigestFile)
-	r.Info("")
-	for _, line := range strings.Split(strings.TrimRight(dg.Text(), "\n"), "\n") {
-		r.Info("  | %s", line)
-	}
-	took("summarize")
+	res.DigestFile = filepath.Join(st.h.WorkDir, "digest.json")
+	return os.WriteFile(res.DigestFile, res.Digest.JSON, 0o644)
+}
 
-	r.Step(7, "Tagging one more VPC and untagging another, each followed by its aws.tag event")
+// checkDigest compares the digest with the generator's tally and shows it
+// as text.
+func (st *story) checkDigest() error {
+	s, res := st.h.Stack, st.res
+	sr, dg := res.Summarize, res.Digest.Digest
+	st.r.Info("the summarizer answered: window %s to %s UTC, %d records, %d new interfaces, a %d-byte digest, %d FilterLogEvents calls",
+		sr.From.Format("15:04"), sr.To.Format("15:04"), sr.Records, sr.NewInterfaces, sr.DigestBytes, sr.FilterCalls)
+	if res.Diffs = DiffDigest(dg, res.Delivery.Expected); len(res.Diffs) > 0 {
+		return fmt.Errorf("the digest differs from what was delivered:\n  %s", strings.Join(res.Diffs, "\n  "))
+	}
+	st.r.Info("the digest's totals, protocols, top lists and per-interface counts equal the generator's own tally exactly")
+	st.r.Info("the digest is one JSON event in log group %s, stream %s (copy: %s); as text:", s.DigestLogGroup, digest.DigestStreamName, res.DigestFile)
+	st.r.Info("")
+	for _, line := range strings.Split(strings.TrimRight(dg.Text(), "\n"), "\n") {
+		st.r.Info("  | %s", line)
+	}
+	return nil
+}
+
+// changeTags is step 7: tagging dev and untagging staging, each followed
+// by the aws.tag event EventBridge would deliver.
+func (st *story) changeTags(ctx context.Context) error {
+	c, res, key := st.h.Clients, st.res, st.res.TagKey
+	st.r.Step(7, "Tagging one more VPC and untagging another, each followed by its aws.tag event")
 	dev, staging := res.VPCs["dev"], res.VPCs["staging"]
 	if err := TagVPC(ctx, c, dev.ID, map[string]string{key: tagOn}); err != nil {
-		return nil, err
+		return err
 	}
-	tags, err := VPCTags(ctx, c, dev.ID)
-	if err != nil {
-		return nil, err
+	if err := st.sendTagEvent(ctx, dev.ID, "the tag event", &res.Tagged); err != nil {
+		return err
 	}
-	if err := enabler.InvokeInto(ctx, s.TagChangeEvent(dev.ID, tags, key), &res.Tagged); err != nil {
-		return nil, fmt.Errorf("the tag event: %w\n%s", err, enabler.Log())
-	}
-	r.Info("tagged dev %s=%s: created %d, covered %d, failed %d", key, tagOn, res.Tagged.Created, res.Tagged.Covered, res.Tagged.Failed)
+	st.r.Info("tagged dev %s=%s: created %d, covered %d, failed %d", key, tagOn, res.Tagged.Created, res.Tagged.Covered, res.Tagged.Failed)
 	if err := UntagVPC(ctx, c, staging.ID, key); err != nil {
-		return nil, err
+		return err
 	}
-	if tags, err = VPCTags(ctx, c, staging.ID); err != nil {
-		return nil, err
+	if err := st.sendTagEvent(ctx, staging.ID, "the untag event", &res.Untagged); err != nil {
+		return err
 	}
-	if err := enabler.InvokeInto(ctx, s.TagChangeEvent(staging.ID, tags, key), &res.Untagged); err != nil {
-		return nil, fmt.Errorf("the untag event: %w\n%s", err, enabler.Log())
-	}
-	r.Info("untagged staging: removed %d, failed %d", res.Untagged.Removed, res.Untagged.Failed)
+	st.r.Info("untagged staging: removed %d, failed %d", res.Untagged.Removed, res.Untagged.Failed)
+	var err error
 	if res.AfterTags, err = FlowLogs(ctx, c); err != nil {
-		return nil, err
+		return err
 	}
-	h.reportFlowLogs(r, res, res.AfterTags)
-	took("tags")
+	st.h.reportFlowLogs(st.r, res, res.AfterTags)
+	return nil
+}
 
-	r.Step(8, "Sending the CloudFormation Delete")
-	del, err := s.CustomResourceEvent(cfn.RequestDelete, ans.PhysicalResourceID)
+// sendTagEvent gives the enabler the tag-change event of vpcID with the
+// VPC's tags as they are now.
+func (st *story) sendTagEvent(ctx context.Context, vpcID, what string, out *reconcile.Result) error {
+	tags, err := VPCTags(ctx, st.h.Clients, vpcID)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if res.Delete, err = SendCustomResource(ctx, enabler, h.CFN, del); err != nil {
-		return nil, err
+	if err := st.enabler.InvokeInto(ctx, st.h.Stack.TagChangeEvent(vpcID, tags, st.res.TagKey), out); err != nil {
+		return fmt.Errorf("%s: %w\n%s", what, err, st.enabler.Log())
+	}
+	return nil
+}
+
+// delete is step 8: CloudFormation's Delete request removes the stack's
+// flow logs.
+func (st *story) delete(ctx context.Context) error {
+	h, res := st.h, st.res
+	st.r.Step(8, "Sending the CloudFormation Delete")
+	req, err := h.Stack.CustomResourceEvent(cfn.RequestDelete, st.createID)
+	if err != nil {
+		return err
+	}
+	if res.Delete, err = SendCustomResource(ctx, st.enabler, h.CFN, req); err != nil {
+		return err
 	}
 	if len(res.Delete) != 1 {
-		return res, fmt.Errorf("the Delete request got %d answers, want 1\n%s", len(res.Delete), enabler.Log())
+		return fmt.Errorf("the Delete request got %d answers, want 1\n%s", len(res.Delete), st.enabler.Log())
 	}
 	da := res.Delete[0].Body
-	r.Info("CloudFormation answer: %s, physical id %s, data %v", da.Status, da.PhysicalResourceID, da.Data)
+	st.r.Info("CloudFormation answer: %s, physical id %s, data %v", da.Status, da.PhysicalResourceID, da.Data)
 	if da.Status != "SUCCESS" {
-		return res, fmt.Errorf("the Delete request failed: %s\n%s", da.Reason, enabler.Log())
+		return fmt.Errorf("the Delete request failed: %s\n%s", da.Reason, st.enabler.Log())
 	}
-	if res.AfterDelete, err = FlowLogs(ctx, c); err != nil {
-		return nil, err
+	if res.AfterDelete, err = FlowLogs(ctx, h.Clients); err != nil {
+		return err
 	}
-	h.reportFlowLogs(r, res, res.AfterDelete)
-	took("delete")
-	return res, nil
+	h.reportFlowLogs(st.r, res, res.AfterDelete)
+	return nil
 }
 
 // reportFlowLogs tells, VPC by VPC, whose flow logs it has.

@@ -1,28 +1,28 @@
-package flowrecord
+package flowrecordtest
 
 import (
-	"cmp"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
-	"slices"
 	"strconv"
+
+	"github.com/vpcflowlogs/flowlogs/lambda/flowrecord"
 )
 
-// GenConfig describes the records a Generator writes. Zero values take the
+// Config describes the records a Generator writes. Zero values take the
 // defaults; a negative share means none.
-type GenConfig struct {
+type Config struct {
 	Seed       int64
-	Records    int     // lines to write, malformed ones included
-	Interfaces int     // network interfaces, one log stream each; default 8
-	Format     *Format // default: the version 2 default format
+	Records    int                // lines to write, malformed ones included
+	Interfaces int                // network interfaces, one log stream each; default 8
+	Format     *flowrecord.Format // default: the version 2 default format
 	// StartTime and Span place every record's start and end inside
 	// [StartTime, StartTime+Span]. Defaults: 2026-01-01T00:00:00Z and 3600.
 	StartTime int64
 	Span      int64
 	// Peers is the number of remote addresses talking to the interfaces,
 	// drawn with a Zipf skew so that a few dominate. Default 150, which
-	// with 8 interfaces keeps every top list within DefaultMaxTracked.
+	// with 8 interfaces keeps every top list within flowrecord.DefaultMaxTracked.
 	Peers int
 	// Shares of all lines. Defaults: 10% REJECT, 20% IPv6, 1% NODATA,
 	// 0.2% SKIPDATA and no malformed lines.
@@ -33,12 +33,12 @@ type GenConfig struct {
 	MalformedShare float64
 }
 
-func (c GenConfig) withDefaults() GenConfig {
+func (c Config) withDefaults() Config {
 	if c.Interfaces <= 0 {
 		c.Interfaces = 8
 	}
 	if c.Format == nil {
-		c.Format = DefaultFormat()
+		c.Format = flowrecord.DefaultFormat()
 	}
 	if c.StartTime <= 0 {
 		c.StartTime = 1_767_225_600
@@ -70,7 +70,7 @@ func (c GenConfig) withDefaults() GenConfig {
 // wrote with code of its own, independent of the Aggregator, so Expected
 // can check an Aggregator.
 type Generator struct {
-	c      GenConfig
+	c      Config
 	rng    *rand.Rand
 	ifaces []genIface
 	peers4 []netip.Addr
@@ -87,9 +87,10 @@ type Generator struct {
 	line  []byte
 	iface int
 	rec   genRecord
-	check *Parser // gives malformed samples the parser's own words
+	check *flowrecord.Parser // gives malformed samples the parser's own words
 
-	tally genTally
+	fields []flowrecord.Field // of c.Format, looked up once
+	tally  tally
 }
 
 type genIface struct {
@@ -99,9 +100,9 @@ type genIface struct {
 
 // genRecord is what one line says, before it is written in a format.
 type genRecord struct {
-	status           LogStatus
+	status           flowrecord.LogStatus
 	traffic          bool // false for NODATA and SKIPDATA lines
-	action           Action
+	action           flowrecord.Action
 	src, dst         netip.Addr
 	srcPort, dstPort int
 	ports            bool
@@ -120,10 +121,10 @@ var (
 const genAccount = "123456789012"
 
 // NewGenerator returns a generator for c.
-func NewGenerator(c GenConfig) *Generator {
+func NewGenerator(c Config) *Generator {
 	c = c.withDefaults()
 	rng := rand.New(rand.NewPCG(uint64(c.Seed), 0x9e3779b97f4a7c15))
-	g := &Generator{c: c, rng: rng, check: NewParser(c.Format)}
+	g := &Generator{c: c, rng: rng, check: flowrecord.NewParser(c.Format)}
 	for k := range c.Interfaces {
 		g.ifaces = append(g.ifaces, genIface{
 			id:       awsID(rng, "eni-"),
@@ -152,7 +153,8 @@ func NewGenerator(c GenConfig) *Generator {
 	g.portPick = rand.NewZipf(rng, 1.5, 1, uint64(len(servicePorts)-1))
 	g.ifacePick = rand.NewZipf(rng, 1.1, 3, uint64(c.Interfaces-1))
 	g.scanPick = rand.NewZipf(rng, 1.3, 1, uint64(len(g.scan4)-1))
-	g.tally = newGenTally()
+	g.tally = newTally()
+	g.fields = c.Format.Fields()
 	return g
 }
 
@@ -169,8 +171,8 @@ func (g *Generator) randomV4(i int) netip.Addr {
 	return netip.AddrFrom4([4]byte{byte(3 + g.rng.IntN(200)), byte(g.rng.Uint32()), byte(g.rng.Uint32()), byte(1 + g.rng.IntN(254))})
 }
 
-// Format returns the format of the lines.
-func (g *Generator) Format() *Format { return g.c.Format }
+// flowrecord.Format returns the format of the lines.
+func (g *Generator) Format() *flowrecord.Format { return g.c.Format }
 
 // Next writes the next line and reports whether there was one to write.
 func (g *Generator) Next() bool {
@@ -190,9 +192,9 @@ func (g *Generator) Next() bool {
 		g.tally.malformed(g.line, g.check)
 		return true
 	case u < c.MalformedShare+c.NoDataShare:
-		g.quiet(i, StatusNoData)
+		g.quiet(i, flowrecord.StatusNoData)
 	case u < c.MalformedShare+c.NoDataShare+c.SkipDataShare:
-		g.quiet(i, StatusSkipData)
+		g.quiet(i, flowrecord.StatusSkipData)
 	default:
 		g.traffic(i)
 	}
@@ -229,7 +231,7 @@ func (g *Generator) window(i int) (int64, int64) {
 	return start, end
 }
 
-func (g *Generator) quiet(i int, status LogStatus) {
+func (g *Generator) quiet(i int, status flowrecord.LogStatus) {
 	start, end := g.window(i)
 	g.rec = genRecord{status: status, start: start, end: end, peer: -1}
 }
@@ -237,7 +239,7 @@ func (g *Generator) quiet(i int, status LogStatus) {
 func (g *Generator) traffic(i int) {
 	c := &g.c
 	r := &g.rec
-	*r = genRecord{status: StatusOK, traffic: true, ports: true, peer: -1}
+	*r = genRecord{status: flowrecord.StatusOK, traffic: true, ports: true, peer: -1}
 	r.start, r.end = g.window(i)
 	f := &g.ifaces[g.iface]
 	v6 := g.rng.Float64() < c.IPv6Share
@@ -253,14 +255,14 @@ func (g *Generator) traffic(i int) {
 			r.src = g.scan6[s]
 		}
 		r.dst = local
-		r.action = ActionReject
+		r.action = flowrecord.ActionReject
 		r.protocol = 6
 		r.srcPort, r.dstPort = ephemeral, scannedPorts[g.rng.IntN(len(scannedPorts))]
 		r.packets = 1 + uint64(g.rng.IntN(3))
 		r.bytes = r.packets * uint64(40+g.rng.IntN(20))
 		return
 	}
-	r.action = ActionAccept
+	r.action = flowrecord.ActionAccept
 	p := int(g.peerPick.Uint64())
 	r.peer = p
 	peer := g.peers4[p]
@@ -309,12 +311,13 @@ func (g *Generator) corrupt(i int) {
 	case 1: // a field too many, as a line of a wider format shows
 		g.line = append(g.line, " -"...)
 	case 2: // a value that does not parse
-		for _, fd := range []Field{FieldDstPort, FieldBytes, FieldSrcAddr, FieldStart} {
+		for _, fd := range []flowrecord.Field{flowrecord.FieldDstPort, flowrecord.FieldBytes, flowrecord.FieldSrcAddr, flowrecord.FieldStart} {
 			if !f.Has(fd) {
 				continue
 			}
-			bad := map[Field]string{FieldDstPort: "70000", FieldBytes: "12x4", FieldSrcAddr: "10.0.0.256", FieldStart: "-17"}[fd]
-			g.replaceToken(f.pos[fd], bad)
+			bad := map[flowrecord.Field]string{flowrecord.FieldDstPort: "70000", flowrecord.FieldBytes: "12x4", flowrecord.FieldSrcAddr: "10.0.0.256", flowrecord.FieldStart: "-17"}[fd]
+			at, _ := f.Index(fd)
+			g.replaceToken(at, bad)
 			return
 		}
 		g.line = append(g.line[:0], "not a flow log record"...)
@@ -323,9 +326,9 @@ func (g *Generator) corrupt(i int) {
 	}
 }
 
-func (g *Generator) replaceToken(idx int8, tok string) {
+func (g *Generator) replaceToken(idx int, tok string) {
 	out := make([]byte, 0, len(g.line)+len(tok))
-	field := int8(0)
+	field := 0
 	start := 0
 	for j := 0; j <= len(g.line); j++ {
 		if j == len(g.line) || g.line[j] == ' ' {
@@ -348,7 +351,7 @@ func (g *Generator) writeLine() {
 	r := &g.rec
 	f := &g.ifaces[g.iface]
 	b := g.line[:0]
-	for i, fd := range g.c.Format.fields {
+	for i, fd := range g.fields {
 		if i > 0 {
 			b = append(b, ' ')
 		}
@@ -359,272 +362,123 @@ func (g *Generator) writeLine() {
 
 func dash(b []byte) []byte { return append(b, '-') }
 
-func (g *Generator) appendField(b []byte, fd Field, r *genRecord, f *genIface) []byte {
-	switch fd {
-	case FieldVersion:
-		return strconv.AppendInt(b, int64(g.c.Format.Version()), 10)
-	case FieldAccountID:
-		return append(b, genAccount...)
-	case FieldInterfaceID:
-		return append(b, f.id...)
-	case FieldStart:
-		return strconv.AppendInt(b, r.start, 10)
-	case FieldEnd:
-		return strconv.AppendInt(b, r.end, 10)
-	case FieldLogStatus:
-		return append(b, r.status.String()...)
-	case FieldVPCID:
-		return append(b, f.vpc...)
-	case FieldSubnetID:
-		return append(b, f.subnet...)
-	case FieldInstanceID:
-		return append(b, f.instance...)
-	case FieldRegion:
-		return append(b, "us-east-1"...)
-	case FieldAZID:
-		return append(b, f.az...)
-	case FieldECSClusterName:
-		if g.iface%4 == 0 {
-			return append(b, "payments"...)
-		}
-		return dash(b)
-	case FieldInstanceTag:
-		// Tag values come percent-encoded.
-		return append(b, "web%20tier%3Dblue"...)
-	case FieldInterfaceTag:
-		return append(b, "team%3Dnetworking"...)
+// appendField writes one field: first those every line has, then, for a
+// line of traffic, those of its flow; any other field is "-".
+func (g *Generator) appendField(b []byte, fd flowrecord.Field, r *genRecord, f *genIface) []byte {
+	if out, ok := g.appendLineField(b, fd, r, f); ok {
+		return out
 	}
 	if !r.traffic {
 		return dash(b)
 	}
+	if out, ok := appendFlowField(b, fd, r); ok {
+		return out
+	}
+	return appendFlowDetail(b, fd, r)
+}
+
+// appendLineField writes the fields that NODATA and SKIPDATA lines have
+// too: the record's version, account, interface and window.
+func (g *Generator) appendLineField(b []byte, fd flowrecord.Field, r *genRecord, f *genIface) ([]byte, bool) {
 	switch fd {
-	case FieldSrcAddr, FieldPktSrcAddr:
-		return r.src.AppendTo(b)
-	case FieldDstAddr, FieldPktDstAddr:
-		return r.dst.AppendTo(b)
-	case FieldSrcPort:
-		return strconv.AppendInt(b, int64(r.srcPort), 10)
-	case FieldDstPort:
-		return strconv.AppendInt(b, int64(r.dstPort), 10)
-	case FieldProtocol:
-		return strconv.AppendInt(b, int64(r.protocol), 10)
-	case FieldPackets:
-		return strconv.AppendUint(b, r.packets, 10)
-	case FieldBytes:
-		return strconv.AppendUint(b, r.bytes, 10)
-	case FieldAction:
-		return append(b, r.action.String()...)
-	case FieldTCPFlags:
+	case flowrecord.FieldVersion:
+		return strconv.AppendInt(b, int64(g.c.Format.Version()), 10), true
+	case flowrecord.FieldAccountID:
+		return append(b, genAccount...), true
+	case flowrecord.FieldInterfaceID:
+		return append(b, f.id...), true
+	case flowrecord.FieldStart:
+		return strconv.AppendInt(b, r.start, 10), true
+	case flowrecord.FieldEnd:
+		return strconv.AppendInt(b, r.end, 10), true
+	case flowrecord.FieldLogStatus:
+		return append(b, r.status.String()...), true
+	case flowrecord.FieldVPCID:
+		return append(b, f.vpc...), true
+	case flowrecord.FieldSubnetID:
+		return append(b, f.subnet...), true
+	case flowrecord.FieldInstanceID:
+		return append(b, f.instance...), true
+	case flowrecord.FieldRegion:
+		return append(b, "us-east-1"...), true
+	case flowrecord.FieldAZID:
+		return append(b, f.az...), true
+	case flowrecord.FieldECSClusterName:
+		if g.iface%4 == 0 {
+			return append(b, "payments"...), true
+		}
+		return dash(b), true
+	case flowrecord.FieldInstanceTag:
+		// Tag values come percent-encoded.
+		return append(b, "web%20tier%3Dblue"...), true
+	case flowrecord.FieldInterfaceTag:
+		return append(b, "team%3Dnetworking"...), true
+	}
+	return b, false
+}
+
+// appendFlowField writes the flow's fields of the default format.
+func appendFlowField(b []byte, fd flowrecord.Field, r *genRecord) ([]byte, bool) {
+	switch fd {
+	case flowrecord.FieldSrcAddr, flowrecord.FieldPktSrcAddr:
+		return r.src.AppendTo(b), true
+	case flowrecord.FieldDstAddr, flowrecord.FieldPktDstAddr:
+		return r.dst.AppendTo(b), true
+	case flowrecord.FieldSrcPort:
+		return strconv.AppendInt(b, int64(r.srcPort), 10), true
+	case flowrecord.FieldDstPort:
+		return strconv.AppendInt(b, int64(r.dstPort), 10), true
+	case flowrecord.FieldProtocol:
+		return strconv.AppendInt(b, int64(r.protocol), 10), true
+	case flowrecord.FieldPackets:
+		return strconv.AppendUint(b, r.packets, 10), true
+	case flowrecord.FieldBytes:
+		return strconv.AppendUint(b, r.bytes, 10), true
+	case flowrecord.FieldAction:
+		return append(b, r.action.String()...), true
+	}
+	return b, false
+}
+
+// appendFlowDetail writes the flow's fields of later versions, derived
+// from the flow so that they vary as they would; any other field is "-".
+func appendFlowDetail(b []byte, fd flowrecord.Field, r *genRecord) []byte {
+	switch fd {
+	case flowrecord.FieldTCPFlags:
 		switch {
 		case r.protocol != 6:
 			return append(b, '0')
-		case r.action == ActionReject:
+		case r.action == flowrecord.ActionReject:
 			return append(b, '2')
 		}
 		return append(b, "19"...)
-	case FieldType:
+	case flowrecord.FieldType:
 		if r.src.Is4() {
 			return append(b, "IPv4"...)
 		}
 		return append(b, "IPv6"...)
-	case FieldFlowDirection:
+	case flowrecord.FieldFlowDirection:
 		if r.egress {
 			return append(b, "egress"...)
 		}
 		return append(b, "ingress"...)
-	case FieldTrafficPath:
+	case flowrecord.FieldTrafficPath:
 		if r.egress {
 			return strconv.AppendInt(b, int64(1+r.peer%8), 10)
 		}
-		return dash(b)
-	case FieldPktDstAWSService:
+	case flowrecord.FieldPktDstAWSService:
 		if r.egress && r.peer%50 == 1 {
 			return append(b, "S3"...)
 		}
-		return dash(b)
-	case FieldRejectReason:
-		if r.action == ActionReject && r.srcPort%20 == 0 {
+	case flowrecord.FieldRejectReason:
+		if r.action == flowrecord.ActionReject && r.srcPort%20 == 0 {
 			return append(b, "BPA"...)
 		}
-		return dash(b)
-	case FieldEncryptionStatus:
+	case flowrecord.FieldEncryptionStatus:
 		if r.dstPort == 443 {
 			return append(b, '2')
 		}
 		return append(b, '0')
 	}
 	return dash(b)
-}
-
-// Expected returns the Summary an Aggregator with options o gives for the
-// lines written so far, read as a CloudWatch Logs reader reads them: each
-// line through a Parser whose SetInterfaceID was given the line's
-// InterfaceID, which matters only for formats without ${interface-id}. It
-// equals that Summary exactly while no top list sees more than o.MaxTracked
-// distinct keys; past that the Aggregator approximates and Expected keeps
-// the exact figures.
-func (g *Generator) Expected(o Options) Summary {
-	return g.tally.summary(o.withDefaults())
-}
-
-// genTally counts what the generator wrote, keyed as the Summary is, in
-// plain maps: its memory follows the generator's pools, not the lines.
-type genTally struct {
-	total, noData, skipData stats
-	windows                 []Window
-	ifaces                  map[string]*stats
-	protos                  [256]protoStats
-	talkers                 map[talkerKey]uint64
-	ports                   map[uint32]uint64
-	rejected                map[netip.Addr]uint64
-	malformedCount          uint64
-	samples                 []MalformedSample
-}
-
-// maxGenSamples bounds the malformed samples the generator keeps for
-// Expected.
-const maxGenSamples = 100
-
-func newGenTally() genTally {
-	return genTally{
-		ifaces:   map[string]*stats{},
-		talkers:  map[talkerKey]uint64{},
-		ports:    map[uint32]uint64{},
-		rejected: map[netip.Addr]uint64{},
-	}
-}
-
-func (t *genTally) malformed(line []byte, p *Parser) {
-	t.malformedCount++
-	if len(t.samples) < maxGenSamples {
-		var r Record
-		t.samples = append(t.samples, sampleOf(string(line), p.Parse(string(line), &r)))
-	}
-}
-
-func (t *genTally) add(f *Format, iface string, r *genRecord) {
-	id := iface // the line's own field, or the stream's through SetInterfaceID
-	st := t.ifaces[id]
-	if st == nil {
-		st = &stats{id: id, seq: len(t.ifaces)}
-		t.ifaces[id] = st
-	}
-	traffic := r.traffic
-	has := func(fd Field) bool { return f.Has(fd) }
-	var bytes, packets uint64
-	if traffic && has(FieldBytes) {
-		bytes = r.bytes
-	}
-	if traffic && has(FieldPackets) {
-		packets = r.packets
-	}
-	for _, s := range []*stats{&t.total, st} {
-		s.records++
-		if traffic && has(FieldAction) {
-			if r.action == ActionAccept {
-				s.accepted++
-			} else {
-				s.rejected++
-			}
-		}
-		if has(FieldLogStatus) {
-			switch r.status {
-			case StatusNoData:
-				s.noData++
-			case StatusSkipData:
-				s.skipData++
-			}
-		}
-		s.bytes += bytes
-		s.packets += packets
-		s.addTime(r.start, r.end, has(FieldStart), has(FieldEnd))
-	}
-	if has(FieldLogStatus) {
-		var start, end int64
-		if has(FieldStart) {
-			start = r.start
-		}
-		if has(FieldEnd) {
-			end = r.end
-		}
-		switch r.status {
-		case StatusNoData:
-			t.noData.records++
-			t.noData.addTime(r.start, r.end, has(FieldStart), has(FieldEnd))
-		case StatusSkipData:
-			t.skipData.records++
-			t.skipData.addTime(r.start, r.end, has(FieldStart), has(FieldEnd))
-			t.windows = insertWindow(t.windows, Window{InterfaceID: id, Start: start, End: end})
-		}
-	}
-	if !traffic {
-		return
-	}
-	if has(FieldProtocol) {
-		p := &t.protos[r.protocol]
-		p.records++
-		p.bytes += bytes
-		p.packets += packets
-	}
-	if has(FieldSrcAddr) && has(FieldDstAddr) {
-		t.talkers[talkerKey{r.src, r.dst}] += bytes
-	}
-	if has(FieldDstPort) {
-		t.ports[portKey(r.dstPort, r.protocol, has(FieldProtocol))]++
-	}
-	if has(FieldAction) && r.action == ActionReject && has(FieldSrcAddr) {
-		t.rejected[r.src]++
-	}
-}
-
-// exactTop ranks exact counts as spaceSaving.top does.
-func exactTop[K comparable](m map[K]uint64, k int, compare func(a, b K) int) []ssEntry[K] {
-	es := make([]ssEntry[K], 0, len(m))
-	for key, n := range m {
-		es = append(es, ssEntry[K]{key: key, count: n})
-	}
-	slices.SortFunc(es, func(a, b ssEntry[K]) int {
-		if c := cmp.Compare(b.count, a.count); c != 0 {
-			return c
-		}
-		return compare(a.key, b.key)
-	})
-	if len(es) > k {
-		es = es[:k]
-	}
-	return es
-}
-
-func (t *genTally) summary(o Options) Summary {
-	k := o.TopK
-	samples := t.samples
-	if len(samples) > o.MalformedSamples {
-		samples = samples[:o.MalformedSamples]
-	}
-	// The aggregator tracks the first MaxInterfaces interfaces it sees.
-	tracked := map[string]*stats{}
-	var overflow stats
-	for id, st := range t.ifaces {
-		if st.seq < o.MaxInterfaces {
-			tracked[id] = st
-		} else {
-			overflow.merge(st)
-		}
-	}
-	return Summary{
-		Totals:             t.total.totals(),
-		NoData:             t.noData.window(),
-		SkipData:           SkipData{StatusWindow: t.skipData.window(), Windows: append([]Window{}, t.windows...)},
-		Interfaces:         interfacesOf(tracked),
-		InterfaceOverflow:  overflow.overflow(),
-		ByProtocol:         protocolsOf(&t.protos),
-		TopTalkers:         talkersOf(exactTop(t.talkers, k, compareTalkers)),
-		TopDstPorts:        portsOf(exactTop(t.ports, k, func(a, b uint32) int { return cmp.Compare(a, b) })),
-		TopRejectedSources: sourcesOf(exactTop(t.rejected, k, netip.Addr.Compare)),
-		Malformed:          Malformed{Count: t.malformedCount, Samples: append([]MalformedSample{}, samples...)},
-		Approximate:        len(t.talkers) > o.MaxTracked || len(t.ports) > o.MaxTracked || len(t.rejected) > o.MaxTracked,
-		TopK:               k,
-		MaxTracked:         o.MaxTracked,
-		MaxInterfaces:      o.MaxInterfaces,
-	}
 }
