@@ -15,6 +15,6 @@
 //
 // The same harness serves `make demo` (package e2e/demo, which prints what
 // happens) and the end-to-end tests of this package (which assert it),
-// including the fault runs, where a faultproxy sits between the functions
-// and moto.
+// including the fault runs, where a motoproxy with a Faults hook sits
+// between the functions and moto.
 package e2e

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/vpcflowlogs/flowlogs/lambda/internal/e2e"
-	"github.com/vpcflowlogs/flowlogs/lambda/internal/faultproxy"
+	"github.com/vpcflowlogs/flowlogs/lambda/internal/motoproxy"
 )
 
 var (
@@ -71,9 +71,9 @@ func tail(s string, n int) string {
 // reliabilityReport writes the figures of the runs as the README's
 // reliability section.
 func reliabilityReport(runs []*e2e.FaultRun, rate float64, records int, took time.Duration) string {
-	var total faultproxy.Counts
-	total.Faults = map[faultproxy.Kind]int{}
-	byAction := map[string]faultproxy.Counts{}
+	var total motoproxy.FaultCounts
+	total.Faults = map[motoproxy.FaultKind]int{}
+	byAction := map[string]motoproxy.FaultCounts{}
 	var answers, sweeps, sumRuns, failedRuns, windows, repeats, problems, maxOwned, converged int
 	statuses := map[string]int{}
 	for _, r := range runs {
@@ -88,7 +88,7 @@ func reliabilityReport(runs []*e2e.FaultRun, rate float64, records int, took tim
 			b.Requests += c.Requests
 			b.Retries += c.Retries
 			if b.Faults == nil {
-				b.Faults = map[faultproxy.Kind]int{}
+				b.Faults = map[motoproxy.FaultKind]int{}
 			}
 			for k, v := range c.Faults {
 				b.Faults[k] += v
@@ -117,7 +117,7 @@ func reliabilityReport(runs []*e2e.FaultRun, rate float64, records int, took tim
 	p("## Reliability\n\n")
 	p("Measured by `TestFaults` (lambda/internal/e2e/fault_test.go, part of `make test`): %d seeded runs of the\n", len(runs))
 	p("product's whole life, the real linux/arm64 bootstraps under the Lambda Runtime Interface Emulator, with\n")
-	p("%.0f%% of the functions' AWS calls faulted by `lambda/internal/faultproxy` (in front of motoproxy and moto).\n", rate*100)
+	p("%.0f%% of the functions' AWS calls faulted by the Faults hook of `lambda/internal/motoproxy` (in front of moto).\n", rate*100)
 	p("Each run: 4 VPCs (3 tagged, one with someone else's flow log), a CloudFormation Create, a tag event\n")
 	p("tagging the fourth VPC, %d flow log records delivered into the interfaces' streams, three consecutive\n", records)
 	p("digests (settle lags %v, first window %s), and a CloudFormation Delete. Wall time %s.\n\n", e2e.SummaryStages, e2e.StagePeriod, took.Round(time.Second))
@@ -125,7 +125,7 @@ func reliabilityReport(runs []*e2e.FaultRun, rate float64, records int, took tim
 	p("| runs passing every check | %d of %d |\n", converged, len(runs))
 	p("| AWS requests from the functions | %d |\n", total.Requests)
 	p("| faults injected | %d (%.1f%%) |\n", total.TotalFaults(), 100*float64(total.TotalFaults())/float64(max(total.Requests, 1)))
-	for _, k := range faultproxy.Kinds {
+	for _, k := range motoproxy.FaultKinds {
 		p("| &nbsp;&nbsp;%s | %d |\n", k, total.Faults[k])
 	}
 	p("| retries observed (amz-sdk-request attempt > 1) | %d |\n", total.Retries)
@@ -138,10 +138,10 @@ func reliabilityReport(runs []*e2e.FaultRun, rate float64, records int, took tim
 	p("| digests whose sum differs from the generator's totals | %d runs |\n", problemsLike(runs, "digests"))
 	p("| problems | %d |\n\n", problems)
 	p("By action, over all runs:\n\n| action | requests | retries |")
-	for _, k := range faultproxy.Kinds {
+	for _, k := range motoproxy.FaultKinds {
 		p(" %s |", k)
 	}
-	p("\n|---|---:|---:|%s\n", strings.Repeat("---:|", len(faultproxy.Kinds)))
+	p("\n|---|---:|---:|%s\n", strings.Repeat("---:|", len(motoproxy.FaultKinds)))
 	actions := make([]string, 0, len(byAction))
 	for a := range byAction {
 		actions = append(actions, a)
@@ -150,7 +150,7 @@ func reliabilityReport(runs []*e2e.FaultRun, rate float64, records int, took tim
 	for _, a := range actions {
 		c := byAction[a]
 		p("| %s | %d | %d |", a, c.Requests, c.Retries)
-		for _, k := range faultproxy.Kinds {
+		for _, k := range motoproxy.FaultKinds {
 			p(" %d |", c.Faults[k])
 		}
 		p("\n")
