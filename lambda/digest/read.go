@@ -10,42 +10,38 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"golang.org/x/time/rate"
 
 	"github.com/vpcflowlogs/flowlogs/lambda/flowrecord"
 )
 
-// pacer spaces calls evenly, at most rate a second, across goroutines. The
-// SDK retries throttles but does not pace; pacing keeps a run's reads under
-// the account's CloudWatch Logs quotas so that the retries stay rare.
-type pacer struct {
-	mu       sync.Mutex
-	interval time.Duration
-	next     time.Time
-}
+// pacer spaces calls evenly, at most rate a second, across goroutines: a
+// token bucket of one token (golang.org/x/time/rate), so the first call goes
+// at once and each next one an interval after the one before. The SDK
+// retries throttles but does not pace; pacing keeps a run's reads under the
+// account's CloudWatch Logs quotas so that the retries stay rare.
+type pacer struct{ limiter *rate.Limiter }
 
 // newPacer returns a pacer for rate calls a second, or nil (no pacing) for
 // a rate that is not positive.
-func newPacer(rate float64) *pacer {
-	if rate <= 0 {
+func newPacer(perSecond float64) *pacer {
+	if perSecond <= 0 {
 		return nil
 	}
-	return &pacer{interval: time.Duration(float64(time.Second) / rate)}
+	return &pacer{limiter: rate.NewLimiter(rate.Limit(perSecond), 1)}
 }
 
-// wait blocks until the caller's turn or ctx ends.
+// wait blocks until the caller's turn or ctx ends, and then returns
+// ctx.Err(). It reserves rather than calling Limiter.Wait, which fails at
+// once, with an error of its own, when the turn lies past ctx's deadline:
+// readSlices tells the run's read deadline from a failure by whether the
+// read context has ended, so the pacer must return only once it has.
 func (p *pacer) wait(ctx context.Context) error {
 	if p == nil {
 		return ctx.Err()
 	}
-	p.mu.Lock()
-	now := time.Now()
-	at := p.next
-	if at.Before(now) {
-		at = now
-	}
-	p.next = at.Add(p.interval)
-	p.mu.Unlock()
-	d := time.Until(at)
+	r := p.limiter.Reserve()
+	d := r.Delay()
 	if d <= 0 {
 		return ctx.Err()
 	}
@@ -55,6 +51,8 @@ func (p *pacer) wait(ctx context.Context) error {
 	case <-t.C:
 		return nil
 	case <-ctx.Done():
+		// The turn stays taken, as the hand-written pacer before it left
+		// it: the callers after this one keep their places.
 		return ctx.Err()
 	}
 }

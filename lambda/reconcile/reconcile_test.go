@@ -314,25 +314,6 @@ func TestReconcile(t *testing.T) {
 			},
 		},
 		{
-			name: "per-item failures in Unsuccessful stop no other VPC (injected by motoproxy)",
-			setup: func(f *fixture, v vpcs) (settings.Enabler, reconcile.Target) {
-				for i := range 6 {
-					v[fmt.Sprint(i)] = f.vpc("flowlogs", "on")
-				}
-				proxy.FailItem("CreateFlowLogs", v["1"], "400", "Access Denied for LogDestination")
-				proxy.FailItem("CreateFlowLogs", v["4"], "FlowLogsLimitExceeded", "too many")
-				return testConfig(), reconcile.Target{}
-			},
-			want: "tagged=6 covered=4 created=4 replaced=0 removed=0 failed=2 pending=0 notFound=0",
-			check: func(t *testing.T, f *fixture, v vpcs, res reconcile.Result) {
-				want := []string{v["1"] + " 400", v["4"] + " FlowLogsLimitExceeded"}
-				slices.Sort(want)
-				if got := failedVPCs(res); fmt.Sprint(got) != fmt.Sprint(want) {
-					t.Errorf("failures = %v, want %v", got, want)
-				}
-			},
-		},
-		{
 			name: "FlowLogAlreadyExists in Unsuccessful is covered after a re-check",
 			setup: func(f *fixture, v vpcs) (settings.Enabler, reconcile.Target) {
 				v["raced"], v["lost"] = f.vpc("flowlogs", "on"), f.vpc("flowlogs", "on")
@@ -357,89 +338,6 @@ func TestReconcile(t *testing.T) {
 			check: func(t *testing.T, f *fixture, v vpcs, res reconcile.Result) {
 				if got := failedVPCs(res); fmt.Sprint(got) != fmt.Sprint([]string{v["lost"] + " FlowLogAlreadyExists"}) {
 					t.Errorf("failures = %v", got)
-				}
-			},
-		},
-		{
-			name: "a whole-call error for one VPC is isolated by splitting the batch (injected by motoproxy)",
-			setup: func(f *fixture, v vpcs) (settings.Enabler, reconcile.Target) {
-				for i := range 8 {
-					v[fmt.Sprint(i)] = f.vpc("flowlogs", "on")
-				}
-				f.rec.BatchSize = 1000
-				proxy.FailCall("CreateFlowLogs", v["5"], "UnauthorizedOperation", "You are not authorized to perform this operation.")
-				proxy.FailCall("CreateFlowLogs", v["2"], "InvalidVpcID.NotFound", "The vpc ID does not exist")
-				return testConfig(), reconcile.Target{}
-			},
-			want: "tagged=8 covered=6 created=6 replaced=0 removed=0 failed=2 pending=0 notFound=0",
-			check: func(t *testing.T, f *fixture, v vpcs, res reconcile.Result) {
-				want := []string{v["5"] + " UnauthorizedOperation", v["2"] + " InvalidVpcID.NotFound"}
-				slices.Sort(want)
-				if got := failedVPCs(res); fmt.Sprint(got) != fmt.Sprint(want) {
-					t.Errorf("failures = %v, want %v", got, want)
-				}
-				if n := proxy.Count("CreateFlowLogs"); n > 1+2*2*3 {
-					t.Errorf("%d CreateFlowLogs calls to isolate 2 of 8 VPCs", n)
-				}
-			},
-		},
-		{
-			name: "the split budget bounds the calls when every VPC fails",
-			setup: func(f *fixture, v vpcs) (settings.Enabler, reconcile.Target) {
-				for i := range 8 {
-					v[fmt.Sprint(i)] = f.vpc("flowlogs", "on")
-					proxy.FailCall("CreateFlowLogs", v[fmt.Sprint(i)], "UnauthorizedOperation", "no iam:PassRole")
-				}
-				f.rec.BatchSize, f.rec.MaxSplitCalls = 1000, 4
-				return testConfig(), reconcile.Target{}
-			},
-			want: "tagged=8 covered=0 created=0 replaced=0 removed=0 failed=8 pending=0 notFound=0",
-			check: func(t *testing.T, f *fixture, v vpcs, res reconcile.Result) {
-				if n := proxy.Count("CreateFlowLogs"); n != 1+4 {
-					t.Errorf("CreateFlowLogs calls = %d, want 5", n)
-				}
-				if res.Attempted != 8 || res.Succeeded != 0 {
-					t.Errorf("attempted %d, succeeded %d", res.Attempted, res.Succeeded)
-				}
-			},
-		},
-		{
-			name: "a failed delete is reported and the other removals go on (injected by motoproxy)",
-			setup: func(f *fixture, v vpcs) (settings.Enabler, reconcile.Target) {
-				v["a"], v["b"] = f.vpc("flowlogs", "on"), f.vpc("flowlogs", "on")
-				f.run(testConfig(), reconcile.Target{})
-				proxy.FailItem("DeleteFlowLogs", f.ours(v["a"])[0], "400", "denied")
-				return testConfig(), reconcile.Target{Teardown: true}
-			},
-			want: "tagged=0 covered=0 created=0 replaced=0 removed=1 failed=1 pending=0 notFound=0",
-			check: func(t *testing.T, f *fixture, v vpcs, res reconcile.Result) {
-				if len(f.ours(v["a"])) != 1 || len(f.ours(v["b"])) != 0 {
-					t.Errorf("ours: a %v, b %v", f.ours(v["a"]), f.ours(v["b"]))
-				}
-			},
-		},
-		{
-			name: "FilterLimitExceeded below 200 shrinks the resource-id batches of an event's run (injected by a motoproxy hook)",
-			setup: func(f *fixture, v vpcs) (settings.Enabler, reconcile.Target) {
-				var ids []string
-				for i := range 7 {
-					v[fmt.Sprint(i)] = f.vpc("flowlogs", "on")
-					ids = append(ids, v[fmt.Sprint(i)])
-				}
-				f.rec.BatchSize = 1000
-				proxy.AddHook(func(w http.ResponseWriter, _ *http.Request, c motoproxy.Call) bool {
-					if c.Action == "DescribeFlowLogs" && c.Form.Has("Filter.1.Value.4") {
-						motoproxy.WriteError(w, http.StatusBadRequest, "FilterLimitExceeded", "The maximum number of filter values specified on a single call is 3")
-						return true
-					}
-					return false
-				})
-				return testConfig(), reconcile.Target{VPCIDs: ids}
-			},
-			want: "tagged=7 covered=7 created=7 replaced=0 removed=0 failed=0 pending=0 notFound=0",
-			check: func(t *testing.T, f *fixture, v vpcs, res reconcile.Result) {
-				if n := proxy.Count("CreateFlowLogs"); n != 1 {
-					t.Errorf("CreateFlowLogs calls = %d: the filter limit must not shrink the create batches", n)
 				}
 			},
 		},

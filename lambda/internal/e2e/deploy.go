@@ -2,24 +2,18 @@ package e2e
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	"net/url"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/vpcflowlogs/flowlogs/lambda/internal/testenv"
 )
@@ -34,9 +28,7 @@ type Clients struct {
 	EC2      *ec2.Client
 	Logs     *cloudwatchlogs.Client
 	DynamoDB *dynamodb.Client
-
-	cfg      aws.Config
-	endpoint string
+	IAM      *iam.Client
 }
 
 // NewClients returns clients for the AWS endpoint url (moto).
@@ -46,40 +38,8 @@ func NewClients(url string) Clients {
 		EC2:      ec2.NewFromConfig(cfg),
 		Logs:     cloudwatchlogs.NewFromConfig(cfg),
 		DynamoDB: dynamodb.NewFromConfig(cfg),
-		cfg:      cfg,
-		endpoint: url,
+		IAM:      iam.NewFromConfig(cfg),
 	}
-}
-
-// iam makes one call of IAM's query API. Three calls do not warrant the
-// IAM SDK module: a signed form POST is all moto (and IAM) needs.
-func (c Clients) iam(ctx context.Context, action string, params url.Values) error {
-	params.Set("Action", action)
-	params.Set("Version", "2010-05-08")
-	body := params.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint+"/", strings.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
-	creds, err := c.cfg.Credentials.Retrieve(ctx)
-	if err != nil {
-		return err
-	}
-	sum := sha256.Sum256([]byte(body))
-	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "iam", "us-east-1", time.Now()); err != nil {
-		return fmt.Errorf("signing IAM %s: %w", action, err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("IAM %s: %w", action, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("IAM %s: HTTP %d: %s", action, resp.StatusCode, b)
-	}
-	return nil
 }
 
 // Stack is what a deployment of the template created, with the names the
@@ -212,11 +172,11 @@ func createRole(ctx context.Context, c Clients, name string, p map[string]any) (
 	if err != nil {
 		return "", err
 	}
-	params := url.Values{"RoleName": {name}, "AssumeRolePolicyDocument": {string(trust)}}
+	in := &iam.CreateRoleInput{RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(string(trust))}
 	if d, ok := p["Description"].(string); ok {
-		params.Set("Description", d)
+		in.Description = aws.String(d)
 	}
-	if err := c.iam(ctx, "CreateRole", params); err != nil {
+	if _, err := c.IAM.CreateRole(ctx, in); err != nil {
 		return "", err
 	}
 	line := fmt.Sprintf("role %s trusted by %s", name, strings.Join(principals(p["AssumeRolePolicyDocument"]), ", "))
@@ -228,7 +188,7 @@ func createRole(ctx context.Context, c Clients, name string, p map[string]any) (
 		if err != nil {
 			return "", err
 		}
-		if err := c.iam(ctx, "PutRolePolicy", url.Values{"RoleName": {name}, "PolicyName": {pname}, "PolicyDocument": {string(doc)}}); err != nil {
+		if err := putRolePolicy(ctx, c, name, pname, doc); err != nil {
 			return "", err
 		}
 		line += fmt.Sprintf("; inline policy %s allows %s", pname, strings.Join(actions(pm["PolicyDocument"]), " "))
@@ -246,12 +206,19 @@ func attachPolicy(ctx context.Context, c Clients, p map[string]any) (string, err
 	var names []string
 	for _, r := range roles {
 		role, _ := r.(string)
-		if err := c.iam(ctx, "PutRolePolicy", url.Values{"RoleName": {role}, "PolicyName": {name}, "PolicyDocument": {string(doc)}}); err != nil {
+		if err := putRolePolicy(ctx, c, role, name, doc); err != nil {
 			return "", err
 		}
 		names = append(names, role)
 	}
 	return fmt.Sprintf("policy %s on %s allows %s", name, strings.Join(names, ", "), strings.Join(actions(p["PolicyDocument"]), " ")), nil
+}
+
+func putRolePolicy(ctx context.Context, c Clients, role, name string, doc []byte) error {
+	_, err := c.IAM.PutRolePolicy(ctx, &iam.PutRolePolicyInput{
+		RoleName: aws.String(role), PolicyName: aws.String(name), PolicyDocument: aws.String(string(doc)),
+	})
+	return err
 }
 
 // createTable creates a table with the template's key schema, attribute

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/vpcflowlogs/flowlogs/lambda/internal/e2e"
-	"github.com/vpcflowlogs/flowlogs/lambda/internal/faultproxy"
+	"github.com/vpcflowlogs/flowlogs/lambda/internal/motoproxy"
 )
 
 var (
@@ -68,80 +68,86 @@ func tail(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
+// faultTotals are the figures of several runs added up.
+type faultTotals struct {
+	motoproxy.FaultCounts
+	byAction map[string]motoproxy.FaultCounts
+	statuses map[string]int
+
+	answers, sweeps, sumRuns, failedRuns, windows, repeats, problems, maxOwned, converged int
+}
+
+func addUp(runs []*e2e.FaultRun) faultTotals {
+	t := faultTotals{byAction: map[string]motoproxy.FaultCounts{}, statuses: map[string]int{}}
+	for _, r := range runs {
+		t.Add(r.Stats.FaultCounts)
+		for a, c := range r.Stats.ByAction {
+			b := t.byAction[a]
+			b.Add(c)
+			t.byAction[a] = b
+		}
+		for rt, ss := range r.Statuses {
+			t.answers += len(ss)
+			for _, s := range ss {
+				t.statuses[rt+" "+s]++
+			}
+		}
+		t.sweeps += r.Sweeps
+		t.sumRuns += r.SummarizerRuns
+		t.failedRuns += r.FailedRuns
+		t.windows += r.Windows
+		t.repeats += r.RepeatedDigests
+		t.problems += len(r.Problems)
+		t.maxOwned = max(t.maxOwned, r.MaxOwnedPerVPC)
+		if len(r.Problems) == 0 {
+			t.converged++
+		}
+	}
+	return t
+}
+
 // reliabilityReport writes the figures of the runs as the README's
 // reliability section.
 func reliabilityReport(runs []*e2e.FaultRun, rate float64, records int, took time.Duration) string {
-	var total faultproxy.Counts
-	total.Faults = map[faultproxy.Kind]int{}
-	byAction := map[string]faultproxy.Counts{}
-	var answers, sweeps, sumRuns, failedRuns, windows, repeats, problems, maxOwned, converged int
-	statuses := map[string]int{}
-	for _, r := range runs {
-		total.Requests += r.Stats.Requests
-		total.Retries += r.Stats.Retries
-		total.MaxAttempt = max(total.MaxAttempt, r.Stats.MaxAttempt)
-		for k, v := range r.Stats.Faults {
-			total.Faults[k] += v
-		}
-		for a, c := range r.Stats.ByAction {
-			b := byAction[a]
-			b.Requests += c.Requests
-			b.Retries += c.Retries
-			if b.Faults == nil {
-				b.Faults = map[faultproxy.Kind]int{}
-			}
-			for k, v := range c.Faults {
-				b.Faults[k] += v
-			}
-			byAction[a] = b
-		}
-		for rt, ss := range r.Statuses {
-			answers += len(ss)
-			for _, s := range ss {
-				statuses[rt+" "+s]++
-			}
-		}
-		sweeps += r.Sweeps
-		sumRuns += r.SummarizerRuns
-		failedRuns += r.FailedRuns
-		windows += r.Windows
-		repeats += r.RepeatedDigests
-		problems += len(r.Problems)
-		maxOwned = max(maxOwned, r.MaxOwnedPerVPC)
-		if len(r.Problems) == 0 {
-			converged++
-		}
-	}
+	t := addUp(runs)
 	var b bytes.Buffer
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	p("## Reliability\n\n")
 	p("Measured by `TestFaults` (lambda/internal/e2e/fault_test.go, part of `make test`): %d seeded runs of the\n", len(runs))
 	p("product's whole life, the real linux/arm64 bootstraps under the Lambda Runtime Interface Emulator, with\n")
-	p("%.0f%% of the functions' AWS calls faulted by `lambda/internal/faultproxy` (in front of motoproxy and moto).\n", rate*100)
+	p("%.0f%% of the functions' AWS calls faulted by the Faults hook of `lambda/internal/motoproxy` (in front of moto).\n", rate*100)
 	p("Each run: 4 VPCs (3 tagged, one with someone else's flow log), a CloudFormation Create, a tag event\n")
 	p("tagging the fourth VPC, %d flow log records delivered into the interfaces' streams, three consecutive\n", records)
 	p("digests (settle lags %v, first window %s), and a CloudFormation Delete. Wall time %s.\n\n", e2e.SummaryStages, e2e.StagePeriod, took.Round(time.Second))
 	p("| | |\n|---|---|\n")
-	p("| runs passing every check | %d of %d |\n", converged, len(runs))
-	p("| AWS requests from the functions | %d |\n", total.Requests)
-	p("| faults injected | %d (%.1f%%) |\n", total.TotalFaults(), 100*float64(total.TotalFaults())/float64(max(total.Requests, 1)))
-	for _, k := range faultproxy.Kinds {
-		p("| &nbsp;&nbsp;%s | %d |\n", k, total.Faults[k])
+	p("| runs passing every check | %d of %d |\n", t.converged, len(runs))
+	p("| AWS requests from the functions | %d |\n", t.Requests)
+	p("| faults injected | %d (%.1f%%) |\n", t.TotalFaults(), 100*float64(t.TotalFaults())/float64(max(t.Requests, 1)))
+	for _, k := range motoproxy.FaultKinds {
+		p("| &nbsp;&nbsp;%s | %d |\n", k, t.Faults[k])
 	}
-	p("| retries observed (amz-sdk-request attempt > 1) | %d |\n", total.Retries)
-	p("| highest attempt number of one call | %d |\n", total.MaxAttempt)
-	p("| CloudFormation requests / answers | %d / %d (%s) |\n", 2*len(runs), answers, joinCounts(statuses))
-	p("| extra sweeps needed to converge | %d |\n", sweeps)
-	p("| most flow logs of this stack on one VPC | %d |\n", maxOwned)
-	p("| summarizer runs / failed and redone by the next | %d / %d |\n", sumRuns, failedRuns)
-	p("| distinct digest windows / digest events repeating a window | %d / %d |\n", windows, repeats)
+	p("| retries observed (amz-sdk-request attempt > 1) | %d |\n", t.Retries)
+	p("| highest attempt number of one call | %d |\n", t.MaxAttempt)
+	p("| CloudFormation requests / answers | %d / %d (%s) |\n", 2*len(runs), t.answers, joinCounts(t.statuses))
+	p("| extra sweeps needed to converge | %d |\n", t.sweeps)
+	p("| most flow logs of this stack on one VPC | %d |\n", t.maxOwned)
+	p("| summarizer runs / failed and redone by the next | %d / %d |\n", t.sumRuns, t.failedRuns)
+	p("| distinct digest windows / digest events repeating a window | %d / %d |\n", t.windows, t.repeats)
 	p("| digests whose sum differs from the generator's totals | %d runs |\n", problemsLike(runs, "digests"))
-	p("| problems | %d |\n\n", problems)
+	p("| problems | %d |\n\n", t.problems)
+	writeByAction(&b, t.byAction)
+	b.WriteString(shapesNote)
+	return b.String()
+}
+
+// writeByAction writes the counts of each action as a table.
+func writeByAction(b *bytes.Buffer, byAction map[string]motoproxy.FaultCounts) {
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
 	p("By action, over all runs:\n\n| action | requests | retries |")
-	for _, k := range faultproxy.Kinds {
+	for _, k := range motoproxy.FaultKinds {
 		p(" %s |", k)
 	}
-	p("\n|---|---:|---:|%s\n", strings.Repeat("---:|", len(faultproxy.Kinds)))
+	p("\n|---|---:|---:|%s\n", strings.Repeat("---:|", len(motoproxy.FaultKinds)))
 	actions := make([]string, 0, len(byAction))
 	for a := range byAction {
 		actions = append(actions, a)
@@ -150,24 +156,26 @@ func reliabilityReport(runs []*e2e.FaultRun, rate float64, records int, took tim
 	for _, a := range actions {
 		c := byAction[a]
 		p("| %s | %d | %d |", a, c.Requests, c.Retries)
-		for _, k := range faultproxy.Kinds {
+		for _, k := range motoproxy.FaultKinds {
 			p(" %d |", c.Faults[k])
 		}
 		p("\n")
 	}
-	p("\nThe shapes: EC2 throttles are HTTP 503 `RequestLimitExceeded` in EC2's XML error envelope; CloudWatch Logs\n")
-	p("throttles are HTTP 400 `{\"__type\":\"ThrottlingException\",\"message\":\"Rate exceeded\"}`; DynamoDB's are HTTP 400 JSON 1.0\n")
-	p("`{\"__type\":\"com.amazonaws.dynamodb.v20120810#ThrottlingException\",...}`; 500 and 503 carry each service's own\n")
-	p("error codes; a dropped connection closes before the call reaches moto; a lost answer closes after moto applied\n")
-	p("the call, so the SDK's retry meets its own first attempt: a conditional write of the run state then fails its\n")
-	p("condition and the store, seeing its own writer on the item, takes it as done; DeleteFlowLogs fails with\n")
-	p("InvalidFlowLogId.NotFound (taken as done), PutLogEvents writes the digest event twice (the same window, the\n")
-	p("same content: readers count a window once), and CreateFlowLogs fails with FlowLogAlreadyExists, which the\n")
-	p("enabler resolves by describing the VPC. In AWS the enabler's deterministic ClientToken would make that retry\n")
-	p("return the first answer; moto ignores ClientToken, so these runs exercise the harder path.\n\n")
-	p("Rewrite this file with `go test ./lambda/internal/e2e -run TestFaults -update`.\n")
-	return b.String()
 }
+
+// shapesNote ends the report: what each fault looks like and what a lost
+// answer does to each call.
+const shapesNote = "\nThe shapes: EC2 throttles are HTTP 503 `RequestLimitExceeded` in EC2's XML error envelope; CloudWatch Logs\n" +
+	"throttles are HTTP 400 `{\"__type\":\"ThrottlingException\",\"message\":\"Rate exceeded\"}`; DynamoDB's are HTTP 400 JSON 1.0\n" +
+	"`{\"__type\":\"com.amazonaws.dynamodb.v20120810#ThrottlingException\",...}`; 500 and 503 carry each service's own\n" +
+	"error codes; a dropped connection closes before the call reaches moto; a lost answer closes after moto applied\n" +
+	"the call, so the SDK's retry meets its own first attempt: a conditional write of the run state then fails its\n" +
+	"condition and the store, seeing its own writer on the item, takes it as done; DeleteFlowLogs fails with\n" +
+	"InvalidFlowLogId.NotFound (taken as done), PutLogEvents writes the digest event twice (the same window, the\n" +
+	"same content: readers count a window once), and CreateFlowLogs fails with FlowLogAlreadyExists, which the\n" +
+	"enabler resolves by describing the VPC. In AWS the enabler's deterministic ClientToken would make that retry\n" +
+	"return the first answer; moto ignores ClientToken, so these runs exercise the harder path.\n\n" +
+	"Rewrite this file with `go test ./lambda/internal/e2e -run TestFaults -update`.\n"
 
 func joinCounts(m map[string]int) string {
 	keys := make([]string, 0, len(m))

@@ -13,19 +13,18 @@ import (
 
 	"github.com/vpcflowlogs/flowlogs/lambda/digest"
 	"github.com/vpcflowlogs/flowlogs/lambda/flowrecord"
-	"github.com/vpcflowlogs/flowlogs/lambda/internal/faultproxy"
 	"github.com/vpcflowlogs/flowlogs/lambda/internal/motoproxy"
 	"github.com/vpcflowlogs/flowlogs/lambda/settings"
 )
 
-// FaultBench runs the functions through a fault proxy: each function
-// calls faultproxy, which forwards to motoproxy (EC2 pagination as AWS
-// does it), which forwards to moto. The harness's own calls go to moto
+// FaultBench runs the functions through one motoproxy in front of moto:
+// its Faults hook fails a seeded share of the functions' calls, and what
+// goes on is paginated as AWS does it. The harness's own calls go to moto
 // directly. The functions' processes are kept across runs.
 type FaultBench struct {
 	h      *Harness
-	Paging *motoproxy.Proxy
-	Faults *faultproxy.Proxy
+	Proxy  *motoproxy.Proxy
+	Faults *motoproxy.Faults
 	// Enabler is the enabler; Summarizers run the summarizer with the
 	// settle lags of SummaryStages, one process each.
 	Enabler     *Function
@@ -43,7 +42,7 @@ var SummaryStages = []time.Duration{40 * time.Minute, 20 * time.Minute, 0}
 // staged summarizer runs.
 const StagePeriod = 20 * time.Minute
 
-// NewFaultBench starts the proxies and the functions. The fault rate is 0
+// NewFaultBench starts the proxy and the functions. The fault rate is 0
 // until a run sets it.
 func (h *Harness) NewFaultBench() (b *FaultBench, err error) {
 	b = &FaultBench{h: h}
@@ -52,17 +51,18 @@ func (h *Harness) NewFaultBench() (b *FaultBench, err error) {
 			b.Close()
 		}
 	}()
-	if b.Paging, err = motoproxy.New(h.Moto.URL); err != nil {
+	if b.Faults, err = motoproxy.NewFaults(motoproxy.FaultConfig{}); err != nil {
 		return nil, err
 	}
-	if b.Faults, err = faultproxy.Start(faultproxy.Config{Target: b.Paging.URL}); err != nil {
+	if b.Proxy, err = motoproxy.New(h.Moto.URL); err != nil {
 		return nil, err
 	}
-	if b.Enabler, err = h.StartEnabler(b.Faults.URL); err != nil {
+	b.Proxy.AddHook(b.Faults.Hook)
+	if b.Enabler, err = h.StartEnabler(b.Proxy.URL); err != nil {
 		return nil, err
 	}
 	for _, lag := range SummaryStages {
-		fn, err := h.StartSummarizer(b.Faults.URL,
+		fn, err := h.StartSummarizer(b.Proxy.URL,
 			settings.EnvSettleLag+"="+lag.String(), settings.EnvSchedulePeriod+"="+StagePeriod.String())
 		if err != nil {
 			return nil, err
@@ -72,17 +72,14 @@ func (h *Harness) NewFaultBench() (b *FaultBench, err error) {
 	return b, nil
 }
 
-// Close stops the functions and the proxies.
+// Close stops the functions and the proxy.
 func (b *FaultBench) Close() {
 	b.Enabler.Close()
 	for _, s := range b.Summarizers {
 		s.Close()
 	}
-	if b.Faults != nil {
-		b.Faults.Close()
-	}
-	if b.Paging != nil {
-		b.Paging.Close()
+	if b.Proxy != nil {
+		b.Proxy.Close()
 	}
 }
 
@@ -109,8 +106,26 @@ type FaultRun struct {
 	Records                  int
 	// Problems lists every broken promise; none means the run passed.
 	Problems []string
-	Stats    faultproxy.Stats
+	Stats    motoproxy.FaultStats
 	Took     time.Duration
+}
+
+func (r *FaultRun) problem(format string, args ...any) {
+	r.Problems = append(r.Problems, fmt.Sprintf(format, args...))
+}
+
+// faultRun is one run in progress: the bench, what the run created, and
+// what it saw so far.
+type faultRun struct {
+	*FaultBench
+	run *FaultRun
+	// key is the tag key the enabler watches; vpcs the run's VPCs, the
+	// third of which carries foreign, someone else's flow log; tagged
+	// holds the VPCs that should have one of ours.
+	key     string
+	vpcs    []VPC
+	foreign string
+	tagged  map[string]bool
 }
 
 // RunFaults runs the product's whole life once with rate of the
@@ -119,29 +134,8 @@ type FaultRun struct {
 // what it saw; Problems lists what went wrong.
 func (b *FaultBench) RunFaults(ctx context.Context, seed uint64, rate float64, records int) (*FaultRun, error) {
 	started := time.Now()
-	h, s, c := b.h, b.h.Stack, b.h.Clients
-	run := &FaultRun{Seed: seed, Answers: map[string]int{}, Statuses: map[string][]string{}, Records: records}
-	problem := func(format string, args ...any) { run.Problems = append(run.Problems, fmt.Sprintf(format, args...)) }
-
-	b.Faults.SetRate(0)
-	if err := h.Reset(ctx); err != nil {
-		return nil, err
-	}
-	key := envLookup(s.Names, s.Enabler)(settings.EnvTagKey)
-	vpcs, err := CreateVPCs(ctx, c, []VPCSpec{
-		{Name: "a", Tags: map[string]string{key: tagOn}, Subnets: 1, ENIsPerSubnet: 2},
-		{Name: "b", Tags: map[string]string{key: tagOn}, Subnets: 1, ENIsPerSubnet: 1},
-		{Name: "c", Tags: map[string]string{key: tagOn}, Subnets: 1, ENIsPerSubnet: 1},
-		{Name: "d", Subnets: 1, ENIsPerSubnet: 1},
-	})
-	if err != nil {
-		return nil, err
-	}
-	if _, err := c.Logs.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(ForeignGroup)}); err != nil {
-		return nil, err
-	}
-	foreign, err := CreateForeignFlowLog(ctx, c, vpcs[2].ID, ForeignGroup, s.DeliveryRoleARN, "REJECT")
-	if err != nil {
+	r := &faultRun{FaultBench: b, run: &FaultRun{Seed: seed, Answers: map[string]int{}, Statuses: map[string][]string{}, Records: records}}
+	if err := r.setUp(ctx); err != nil {
 		return nil, err
 	}
 	b.Faults.Reseed(seed)
@@ -149,156 +143,232 @@ func (b *FaultBench) RunFaults(ctx context.Context, seed uint64, rate float64, r
 	b.Faults.SetRate(rate)
 	defer b.Faults.SetRate(0)
 
-	// converge checks that exactly the tagged VPCs have one flow log of
-	// ours, sending sweeps until they do.
-	converge := func(tagged map[string]bool) error {
-		for sweep := 0; ; sweep++ {
-			fls, err := FlowLogs(ctx, c)
-			if err != nil {
-				return err
-			}
-			owned := OwnedBy(fls, s.Names.StackID)
-			done := true
-			for _, v := range vpcs {
-				n := len(owned[v.ID])
-				run.MaxOwnedPerVPC = max(run.MaxOwnedPerVPC, n)
-				if (tagged[v.ID] && n != 1) || (!tagged[v.ID] && n != 0) {
-					done = false
-				}
-			}
-			if done {
-				return nil
-			}
-			if sweep == 5 {
-				problem("not converged after %d sweeps: %v", sweep, owned)
-				return nil
-			}
-			run.Sweeps++
-			if _, err := b.Enabler.Invoke(ctx, s.SweepEvent()); err != nil {
-				var fe *FunctionError
-				if !errors.As(err, &fe) {
-					return err
-				}
-			}
-		}
-	}
-	cfnRequest := func(rt cfn.RequestType, physicalID string) (string, error) {
-		ev, err := s.CustomResourceEvent(rt, physicalID)
-		if err != nil {
-			return "", err
-		}
-		answers, err := SendCustomResource(ctx, b.Enabler, h.CFN, ev)
-		if err != nil {
-			return "", err
-		}
-		run.Answers[string(rt)] = len(answers)
-		for _, a := range answers {
-			run.Statuses[string(rt)] = append(run.Statuses[string(rt)], string(a.Body.Status))
-		}
-		if len(answers) != 1 {
-			problem("%s got %d answers", rt, len(answers))
-			return "", nil
-		}
-		if a := answers[0].Body; a.Status != "SUCCESS" {
-			problem("%s answered %s: %s", rt, a.Status, a.Reason)
-		}
-		return answers[0].Body.PhysicalResourceID, nil
-	}
-
-	physicalID, err := cfnRequest(cfn.RequestCreate, "")
+	physicalID, err := r.customResource(ctx, cfn.RequestCreate, "")
 	if err != nil {
 		return nil, err
 	}
-	tagged := map[string]bool{vpcs[0].ID: true, vpcs[1].ID: true, vpcs[2].ID: true}
-	if err := converge(tagged); err != nil {
+	if err := r.converge(ctx); err != nil {
 		return nil, err
 	}
-	if err := TagVPC(ctx, c, vpcs[3].ID, map[string]string{key: tagOn}); err != nil {
+	if err := r.tagFourthVPC(ctx); err != nil {
 		return nil, err
 	}
-	tags, err := VPCTags(ctx, c, vpcs[3].ID)
+	if err := r.converge(ctx); err != nil {
+		return nil, err
+	}
+	if err := r.digestDelivery(ctx, seed, records); err != nil {
+		return nil, err
+	}
+	if _, err := r.customResource(ctx, cfn.RequestDelete, physicalID); err != nil {
+		return nil, err
+	}
+	if err := r.checkDeleted(ctx); err != nil {
+		return nil, err
+	}
+	r.run.Stats = b.Faults.Stats()
+	r.run.Took = time.Since(started)
+	return r.run, nil
+}
+
+// setUp gives the run, with no faults, a fresh account: four VPCs, three
+// of them tagged, and someone else's flow log on the third.
+func (r *faultRun) setUp(ctx context.Context) error {
+	h, s, c := r.h, r.h.Stack, r.h.Clients
+	r.Faults.SetRate(0)
+	if err := h.Reset(ctx); err != nil {
+		return err
+	}
+	r.key = envLookup(s.Names, s.Enabler)(settings.EnvTagKey)
+	vpcs, err := CreateVPCs(ctx, c, []VPCSpec{
+		{Name: "a", Tags: map[string]string{r.key: tagOn}, Subnets: 1, ENIsPerSubnet: 2},
+		{Name: "b", Tags: map[string]string{r.key: tagOn}, Subnets: 1, ENIsPerSubnet: 1},
+		{Name: "c", Tags: map[string]string{r.key: tagOn}, Subnets: 1, ENIsPerSubnet: 1},
+		{Name: "d", Subnets: 1, ENIsPerSubnet: 1},
+	})
+	if err != nil {
+		return err
+	}
+	r.vpcs = vpcs
+	r.tagged = map[string]bool{vpcs[0].ID: true, vpcs[1].ID: true, vpcs[2].ID: true}
+	if _, err := c.Logs.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(ForeignGroup)}); err != nil {
+		return err
+	}
+	r.foreign, err = CreateForeignFlowLog(ctx, c, vpcs[2].ID, ForeignGroup, s.DeliveryRoleARN, "REJECT")
+	return err
+}
+
+// customResource sends CloudFormation's request of type rt to the enabler
+// and checks that it got exactly one answer, a SUCCESS. It returns the
+// answer's physical id.
+func (r *faultRun) customResource(ctx context.Context, rt cfn.RequestType, physicalID string) (string, error) {
+	ev, err := r.h.Stack.CustomResourceEvent(rt, physicalID)
+	if err != nil {
+		return "", err
+	}
+	answers, err := SendCustomResource(ctx, r.Enabler, r.h.CFN, ev)
+	if err != nil {
+		return "", err
+	}
+	r.run.Answers[string(rt)] = len(answers)
+	for _, a := range answers {
+		r.run.Statuses[string(rt)] = append(r.run.Statuses[string(rt)], string(a.Body.Status))
+	}
+	if len(answers) != 1 {
+		r.run.problem("%s got %d answers", rt, len(answers))
+		return "", nil
+	}
+	if a := answers[0].Body; a.Status != "SUCCESS" {
+		r.run.problem("%s answered %s: %s", rt, a.Status, a.Reason)
+	}
+	return answers[0].Body.PhysicalResourceID, nil
+}
+
+// converge checks that exactly the tagged VPCs have one flow log of ours,
+// sending scheduled sweeps until they do, five at most.
+func (r *faultRun) converge(ctx context.Context) error {
+	for sweep := 0; ; sweep++ {
+		owned, err := r.ownedFlowLogs(ctx)
+		if err != nil {
+			return err
+		}
+		done := true
+		for _, v := range r.vpcs {
+			n := len(owned[v.ID])
+			r.run.MaxOwnedPerVPC = max(r.run.MaxOwnedPerVPC, n)
+			if (r.tagged[v.ID] && n != 1) || (!r.tagged[v.ID] && n != 0) {
+				done = false
+			}
+		}
+		if done {
+			return nil
+		}
+		if sweep == 5 {
+			r.run.problem("not converged after %d sweeps: %v", sweep, owned)
+			return nil
+		}
+		r.run.Sweeps++
+		if err := r.invokeEnabler(ctx, r.h.Stack.SweepEvent()); err != nil {
+			return err
+		}
+	}
+}
+
+func (r *faultRun) ownedFlowLogs(ctx context.Context) (map[string][]FlowLog, error) {
+	fls, err := FlowLogs(ctx, r.h.Clients)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := b.Enabler.Invoke(ctx, s.TagChangeEvent(vpcs[3].ID, tags, key)); err != nil {
-		var fe *FunctionError
-		if !errors.As(err, &fe) {
-			return nil, err
-		}
-	}
-	tagged[vpcs[3].ID] = true
-	if err := converge(tagged); err != nil {
-		return nil, err
-	}
+	return OwnedBy(fls, r.h.Stack.Names.StackID), nil
+}
 
-	// Delivery is AWS's side: no faults.
+// invokeEnabler sends the enabler an event. A failed invocation is no
+// error of the bench: the convergence check after it judges the outcome.
+func (r *faultRun) invokeEnabler(ctx context.Context, event any) error {
+	_, err := r.Enabler.Invoke(ctx, event)
+	var fe *FunctionError
+	if err != nil && !errors.As(err, &fe) {
+		return err
+	}
+	return nil
+}
+
+// tagFourthVPC tags the untagged VPC and sends the enabler the tag event
+// EventBridge would.
+func (r *faultRun) tagFourthVPC(ctx context.Context) error {
+	c, vpc := r.h.Clients, r.vpcs[3].ID
+	if err := TagVPC(ctx, c, vpc, map[string]string{r.key: tagOn}); err != nil {
+		return err
+	}
+	tags, err := VPCTags(ctx, c, vpc)
+	if err != nil {
+		return err
+	}
+	if err := r.invokeEnabler(ctx, r.h.Stack.TagChangeEvent(vpc, tags, r.key)); err != nil {
+		return err
+	}
+	r.tagged[vpc] = true
+	return nil
+}
+
+// digestDelivery delivers records into the interfaces' streams (AWS's
+// side: no faults), runs the staged summarizers and checks that the
+// digests add up exactly to what was delivered.
+func (r *faultRun) digestDelivery(ctx context.Context, seed uint64, records int) error {
 	var enis []ENI
-	for _, v := range vpcs {
+	for _, v := range r.vpcs {
 		enis = append(enis, v.ENIs...)
 	}
 	end := time.Now().Truncate(time.Minute)
-	del, err := Deliver(ctx, c, s.FlowLogGroup, Traffic{
+	del, err := Deliver(ctx, r.h.Clients, r.h.Stack.FlowLogGroup, Traffic{
 		Seed: int64(seed), Records: records, ENIs: enis,
 		Start: end.Add(-58 * time.Minute), Span: 56 * time.Minute,
 		Options: flowrecord.Options{TopK: 10, MaxTracked: digest.DefaultMaxTracked, MalformedSamples: digest.DefaultMalformedSamples},
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	for stage, fn := range b.Summarizers {
-		for attempt := 1; ; attempt++ {
-			run.SummarizerRuns++
-			_, err := fn.Invoke(ctx, s.SummaryEvent())
-			if err == nil {
-				break
-			}
-			var fe *FunctionError
-			if !errors.As(err, &fe) {
-				return nil, err
-			}
-			run.FailedRuns++
-			if attempt == 6 {
-				problem("summarizer stage %d failed %d times, last: %v", stage+1, attempt, err)
-				break
-			}
+	for stage, fn := range r.Summarizers {
+		if err := r.summarize(ctx, stage, fn); err != nil {
+			return err
 		}
 	}
-	stored, err := ReadDigests(ctx, c, s.DigestLogGroup)
+	stored, err := ReadDigests(ctx, r.h.Clients, r.h.Stack.DigestLogGroup)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	windows, repeats, err := Chain(stored)
 	if err != nil {
-		problem("digests: %v", err)
+		r.run.problem("digests: %v", err)
 	}
-	run.Windows, run.RepeatedDigests = len(windows), repeats
+	r.run.Windows, r.run.RepeatedDigests = len(windows), repeats
 	for _, d := range SumDigestsDiff(windows, del.Expected) {
-		problem("%s", d)
+		r.run.problem("%s", d)
 	}
+	return nil
+}
 
-	if _, err := cfnRequest(cfn.RequestDelete, physicalID); err != nil {
-		return nil, err
+// summarize runs one stage's summarizer until an invocation succeeds, as
+// the next scheduled run redoes a failed one, six times at most.
+func (r *faultRun) summarize(ctx context.Context, stage int, fn *Function) error {
+	for attempt := 1; ; attempt++ {
+		r.run.SummarizerRuns++
+		_, err := fn.Invoke(ctx, r.h.Stack.SummaryEvent())
+		if err == nil {
+			return nil
+		}
+		var fe *FunctionError
+		if !errors.As(err, &fe) {
+			return err
+		}
+		r.run.FailedRuns++
+		if attempt == 6 {
+			r.run.problem("summarizer stage %d failed %d times, last: %v", stage+1, attempt, err)
+			return nil
+		}
 	}
-	fls, err := FlowLogs(ctx, c)
+}
+
+// checkDeleted checks that the Delete removed every flow log of ours and
+// kept someone else's, and that no VPC ever had two of ours.
+func (r *faultRun) checkDeleted(ctx context.Context) error {
+	fls, err := FlowLogs(ctx, r.h.Clients)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if owned := OwnedBy(fls, s.Names.StackID); len(owned) > 0 {
-		problem("after Delete, flow logs of ours remain: %v", owned)
+	if owned := OwnedBy(fls, r.h.Stack.Names.StackID); len(owned) > 0 {
+		r.run.problem("after Delete, flow logs of ours remain: %v", owned)
 	}
 	kept := false
 	for _, f := range fls {
-		kept = kept || f.ID == foreign
+		kept = kept || f.ID == r.foreign
 	}
 	if !kept {
-		problem("Delete removed someone else's flow log %s", foreign)
+		r.run.problem("Delete removed someone else's flow log %s", r.foreign)
 	}
-	if run.MaxOwnedPerVPC > 1 {
-		problem("a VPC had %d flow logs of ours", run.MaxOwnedPerVPC)
+	if r.run.MaxOwnedPerVPC > 1 {
+		r.run.problem("a VPC had %d flow logs of ours", r.run.MaxOwnedPerVPC)
 	}
-	run.Stats = b.Faults.Stats()
-	run.Took = time.Since(started)
-	return run, nil
+	return nil
 }
 
 // SumDigestsDiff compares what consecutive digests add up to with what
@@ -313,7 +383,7 @@ func SumDigestsDiff(windows []digest.Digest, want flowrecord.Summary) []string {
 // String summarises a run in one line.
 func (r *FaultRun) String() string {
 	var faults []string
-	for _, k := range faultproxy.Kinds {
+	for _, k := range motoproxy.FaultKinds {
 		faults = append(faults, fmt.Sprintf("%s %d", k, r.Stats.Faults[k]))
 	}
 	return fmt.Sprintf("seed %d: %d requests, %d faults (%s), %d retries, max attempt %d; answers %v; %d sweeps; %d summarizer runs (%d failed), %d windows, %d repeated digests; %s; problems: %d",

@@ -1,6 +1,6 @@
 // Package motoproxy is a reverse proxy in front of moto's server that adds
-// what moto lacks for EC2's query protocol, so tests can exercise code paths
-// that real AWS takes and moto does not:
+// what moto lacks, so tests can exercise code paths that real AWS takes and
+// moto does not:
 //
 //   - real pagination for DescribeVpcs, DescribeFlowLogs and
 //     DescribeNetworkInterfaces: MaxResults is honoured (5 to 1,000, as AWS
@@ -16,11 +16,44 @@
 //   - a count of calls per action, for measuring how many API calls a run
 //     makes.
 //
-// Every request passes through a chain of Hooks before it is forwarded, so
-// fault injection (throttling, 5xx answers, delays, dropped connections) is
-// a Hook that answers the call itself with WriteError, sleeps, or hijacks the
-// connection. Requests of other protocols (CloudWatch Logs' JSON protocol,
-// ...) are forwarded untouched and counted by their X-Amz-Target operation.
+// Every request passes through a chain of Hooks before it is forwarded: a
+// Hook answers the call itself (WriteError), sleeps (Delay), or hijacks the
+// connection. Requests of other protocols (CloudWatch Logs' and DynamoDB's
+// JSON protocols, ...) are forwarded untouched and counted by their
+// X-Amz-Target operation.
+//
+// # Faults
+//
+// Faults is a Hook that makes a seeded share of the calls fail the ways AWS
+// calls fail, so that tests can show that code built on the SDK's retryer
+// survives them:
+//
+//   - Throttle: the throttling error in the exact shape the service's
+//     protocol sends it. EC2's query protocol: HTTP 503 with
+//     <Response><Errors><Error><Code>RequestLimitExceeded</Code>... JSON
+//     protocols (CloudWatch Logs): HTTP 400 with
+//     {"__type":"ThrottlingException","message":"Rate exceeded"}; DynamoDB
+//     (JSON 1.0): HTTP 400 with
+//     {"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException",...}.
+//     Other query services (IAM, STS): HTTP 400 with an <ErrorResponse>
+//     whose code is Throttling.
+//   - InternalError and Unavailable: HTTP 500 and 503 with the service's
+//     own error body (InternalError / Unavailable for EC2,
+//     ServiceUnavailableException / InternalServerError / InternalFailure
+//     and ServiceUnavailable for JSON services).
+//   - Drop: the connection is closed before the request reaches moto, with
+//     no answer at all.
+//   - LostAnswer: the request is forwarded and applied, then the
+//     connection is closed before the answer is sent: the call succeeded
+//     but the caller cannot know. A retried CreateFlowLogs then meets the
+//     flow log its first attempt created.
+//
+// The hook counts requests, faults by kind and retries (the SDK's
+// amz-sdk-request header numbers each attempt), overall and per action.
+// Requests of a protocol it cannot shape an error for (Smithy RPC v2 CBOR,
+// REST) go on untouched and are counted as such. Decisions come from one
+// seeded generator in the order requests arrive, so a run whose requests
+// arrive in the same order sees the same faults.
 //
 // Point an SDK at Proxy.URL exactly as at moto (AWS_ENDPOINT_URL or
 // BaseEndpoint).

@@ -28,6 +28,11 @@ type Call struct {
 	Form url.Values
 	// Seq is 1 for the first call of Action since the last ResetCalls.
 	Seq int
+
+	// forward sends the call on to moto as if no hook had answered it,
+	// writing moto's (rewritten) answer to w: for a hook that lets the
+	// call happen and then loses its answer.
+	forward func(w http.ResponseWriter)
 }
 
 // A Hook sees every call before it is forwarded, in the order the hooks were
@@ -125,8 +130,13 @@ func New(target string) (*Proxy, error) {
 	return p, nil
 }
 
-// Close stops the proxy.
-func (p *Proxy) Close() { p.srv.Close() }
+// Close stops the proxy. It closes the clients' connections first, so that
+// a function's idle keep-alive connection or a held call does not keep it
+// waiting.
+func (p *Proxy) Close() {
+	p.srv.CloseClientConnections()
+	p.srv.Close()
+}
 
 // AddHook appends h to the hooks every call passes through.
 func (p *Proxy) AddHook(h Hook) {
@@ -212,22 +222,6 @@ func Delay(action string, d time.Duration) Hook {
 	}
 }
 
-// WriteError answers a call the way EC2's query protocol reports an error.
-// Status 400 is a client error; 503 with RequestLimitExceeded is a
-// throttle, which SDK retryers retry.
-func WriteError(w http.ResponseWriter, status int, code, message string) {
-	var b bytes.Buffer
-	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n<Response><Errors><Error><Code>")
-	xmlEscape(&b, code)
-	b.WriteString("</Code><Message>")
-	xmlEscape(&b, message)
-	b.WriteString("</Message></Error></Errors><RequestID>motoproxy</RequestID></Response>")
-	w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
-	w.Header().Set("Content-Length", strconv.Itoa(b.Len()))
-	w.WriteHeader(status)
-	_, _ = w.Write(b.Bytes())
-}
-
 func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
@@ -251,12 +245,20 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 	hooks := slices.Clone(p.hooks)
 	p.mu.Unlock()
 
+	c.forward = func(w http.ResponseWriter) { p.forward(w, r, c, body) }
+
 	for _, h := range hooks {
 		if h(w, r, c) {
 			return
 		}
 	}
 
+	p.forward(w, r, c, body)
+}
+
+// forward rewrites the call (pagination, injected item failures) and
+// sends it to moto, or answers it when the rewrite says so.
+func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, c Call, body []byte) {
 	st := &state{}
 	if c.Form != nil {
 		var answered bool

@@ -141,5 +141,3 @@ func writeItems(b *bytes.Buffer, failed []unsuccessful) {
 		b.WriteString("</resourceId></item>")
 	}
 }
-
-func xmlEscape(b *bytes.Buffer, s string) { _ = xml.EscapeText(b, []byte(s)) }

@@ -1,4 +1,4 @@
-package faultproxy
+package motoproxy
 
 import (
 	"bytes"
@@ -9,7 +9,7 @@ import (
 )
 
 // Protocol is the wire protocol of a request, which decides the shape of
-// the error the proxy answers with.
+// the errors the proxy answers with.
 type Protocol string
 
 // Protocols the proxy recognises.
@@ -21,12 +21,20 @@ const (
 	// AWSJSON is the JSON 1.0 / 1.1 protocol with X-Amz-Target (CloudWatch
 	// Logs and SSM on 1.1, DynamoDB on 1.0).
 	AWSJSON Protocol = "awsjson"
-	// Unshaped is any other protocol: requests are forwarded untouched.
+	// Unshaped is any other protocol (Smithy RPC v2 CBOR, REST): the
+	// proxy cannot shape an error for it.
 	Unshaped Protocol = "other"
 )
 
 // ec2APIVersion is the Version every EC2 query request carries.
 const ec2APIVersion = "2016-11-15"
+
+// WriteError answers a call the way EC2's query protocol reports an error.
+// Status 400 is a client error; 503 with RequestLimitExceeded is a
+// throttle, which SDK retryers retry.
+func WriteError(w http.ResponseWriter, status int, code, message string) {
+	apiError{status: status, code: code, message: message}.write(w, EC2Query, "motoproxy")
+}
 
 // apiError is an error code and message with the HTTP status it travels
 // with, and for JSON services the protocol version of the body.
@@ -51,7 +59,7 @@ func dynamoDBError(status int, code, message string) apiError {
 // errorFor is the error a service answers with for kind, in the shape of
 // its protocol. service is the X-Amz-Target prefix of JSON services
 // (Logs_20140328, AmazonSSM).
-func errorFor(kind Kind, proto Protocol, service string) apiError {
+func errorFor(kind FaultKind, proto Protocol, service string) apiError {
 	switch proto {
 	case EC2Query:
 		switch kind {
@@ -73,15 +81,23 @@ func errorFor(kind Kind, proto Protocol, service string) apiError {
 		}
 	}
 	if service == dynamoDBService {
-		switch kind {
-		case Throttle:
-			return dynamoDBError(http.StatusBadRequest, "ThrottlingException", "Rate of requests exceeds the allowed throughput.")
-		case InternalError:
-			return dynamoDBError(http.StatusInternalServerError, "InternalServerError", "Internal server error")
-		default:
-			return dynamoDBError(http.StatusServiceUnavailable, "ServiceUnavailable", "Service Unavailable")
-		}
+		return dynamoDBErrorFor(kind)
 	}
+	return jsonErrorFor(kind, service)
+}
+
+func dynamoDBErrorFor(kind FaultKind) apiError {
+	switch kind {
+	case Throttle:
+		return dynamoDBError(http.StatusBadRequest, "ThrottlingException", "Rate of requests exceeds the allowed throughput.")
+	case InternalError:
+		return dynamoDBError(http.StatusInternalServerError, "InternalServerError", "Internal server error")
+	default:
+		return dynamoDBError(http.StatusServiceUnavailable, "ServiceUnavailable", "Service Unavailable")
+	}
+}
+
+func jsonErrorFor(kind FaultKind, service string) apiError {
 	switch kind {
 	case Throttle:
 		return apiError{status: http.StatusBadRequest, code: "ThrottlingException", message: "Rate exceeded"}
@@ -105,11 +121,11 @@ func (e apiError) write(w http.ResponseWriter, proto Protocol, requestID string)
 	switch proto {
 	case EC2Query:
 		b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n<Response><Errors><Error><Code>")
-		_ = xml.EscapeText(&b, []byte(e.code))
+		xmlEscape(&b, e.code)
 		b.WriteString("</Code><Message>")
-		_ = xml.EscapeText(&b, []byte(e.message))
+		xmlEscape(&b, e.message)
 		b.WriteString("</Message></Error></Errors><RequestID>")
-		_ = xml.EscapeText(&b, []byte(requestID))
+		xmlEscape(&b, requestID)
 		b.WriteString("</RequestID></Response>")
 		w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
 	case AWSQuery:
@@ -118,11 +134,11 @@ func (e apiError) write(w http.ResponseWriter, proto Protocol, requestID string)
 			typ = "Receiver"
 		}
 		b.WriteString(`<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>` + typ + "</Type><Code>")
-		_ = xml.EscapeText(&b, []byte(e.code))
+		xmlEscape(&b, e.code)
 		b.WriteString("</Code><Message>")
-		_ = xml.EscapeText(&b, []byte(e.message))
+		xmlEscape(&b, e.message)
 		b.WriteString("</Message></Error><RequestId>")
-		_ = xml.EscapeText(&b, []byte(requestID))
+		xmlEscape(&b, requestID)
 		b.WriteString("</RequestId></ErrorResponse>")
 		w.Header().Set("Content-Type", "text/xml")
 		w.Header().Set("X-Amzn-Requestid", requestID)
@@ -132,10 +148,9 @@ func (e apiError) write(w http.ResponseWriter, proto Protocol, requestID string)
 			Message string `json:"message"`
 		}{e.code, e.message})
 		b.Write(body)
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 		if e.json10 {
 			w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-		} else {
-			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 		}
 		w.Header().Set("X-Amzn-Requestid", requestID)
 	}
@@ -143,3 +158,5 @@ func (e apiError) write(w http.ResponseWriter, proto Protocol, requestID string)
 	w.WriteHeader(e.status)
 	_, _ = w.Write(b.Bytes())
 }
+
+func xmlEscape(b *bytes.Buffer, s string) { _ = xml.EscapeText(b, []byte(s)) }

@@ -1,4 +1,4 @@
-package faultproxy_test
+package motoproxy_test
 
 import (
 	"context"
@@ -20,7 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/smithy-go"
 
-	"github.com/vpcflowlogs/flowlogs/lambda/internal/faultproxy"
+	"github.com/vpcflowlogs/flowlogs/lambda/internal/motoproxy"
 	"github.com/vpcflowlogs/flowlogs/lambda/internal/testenv"
 )
 
@@ -53,17 +53,28 @@ func newBackend(t *testing.T) *backend {
 	return b
 }
 
-func start(t *testing.T, c faultproxy.Config) *faultproxy.Proxy {
+// faulty is a proxy in front of target with a Faults hook for c.
+type faulty struct {
+	URL    string
+	faults *motoproxy.Faults
+}
+
+func start(t *testing.T, target string, c motoproxy.FaultConfig) faulty {
 	t.Helper()
-	p, err := faultproxy.Start(c)
+	f, err := motoproxy.NewFaults(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := motoproxy.New(target)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(p.Close)
-	return p
+	p.AddHook(f.Hook)
+	return faulty{URL: p.URL, faults: f}
 }
 
-func sdkConfig(url string, attempts int) aws.Config {
+func retryConfig(url string, attempts int) aws.Config {
 	cfg := testenv.AWSConfig(url)
 	cfg.Retryer = func() aws.Retryer {
 		return retry.NewStandard(func(o *retry.StandardOptions) {
@@ -77,7 +88,7 @@ func sdkConfig(url string, attempts int) aws.Config {
 // call makes one call of a service through url.
 type call func(ctx context.Context, cfg aws.Config) error
 
-var calls = map[string]call{
+var sdkCalls = map[string]call{
 	"ec2": func(ctx context.Context, cfg aws.Config) error {
 		_, err := ec2.NewFromConfig(cfg).DescribeVpcs(ctx, &ec2.DescribeVpcsInput{})
 		return err
@@ -99,26 +110,26 @@ func TestShapes(t *testing.T) {
 	cases := []struct {
 		name     string
 		service  string
-		kind     faultproxy.Kind
+		kind     motoproxy.FaultKind
 		code     string
 		status   int
 		throttle bool
 	}{
-		{"ec2 throttle", "ec2", faultproxy.Throttle, "RequestLimitExceeded", 503, true},
-		{"ec2 500", "ec2", faultproxy.InternalError, "InternalError", 500, false},
-		{"ec2 503", "ec2", faultproxy.Unavailable, "Unavailable", 503, false},
-		{"logs throttle", "logs", faultproxy.Throttle, "ThrottlingException", 400, true},
-		{"logs 500", "logs", faultproxy.InternalError, "ServiceUnavailableException", 500, false},
-		{"logs 503", "logs", faultproxy.Unavailable, "ServiceUnavailable", 503, false},
-		{"dynamodb throttle", "dynamodb", faultproxy.Throttle, "ThrottlingException", 400, true},
-		{"dynamodb 500", "dynamodb", faultproxy.InternalError, "InternalServerError", 500, false},
-		{"dynamodb 503", "dynamodb", faultproxy.Unavailable, "ServiceUnavailable", 503, false},
+		{"ec2 throttle", "ec2", motoproxy.Throttle, "RequestLimitExceeded", 503, true},
+		{"ec2 500", "ec2", motoproxy.InternalError, "InternalError", 500, false},
+		{"ec2 503", "ec2", motoproxy.Unavailable, "Unavailable", 503, false},
+		{"logs throttle", "logs", motoproxy.Throttle, "ThrottlingException", 400, true},
+		{"logs 500", "logs", motoproxy.InternalError, "ServiceUnavailableException", 500, false},
+		{"logs 503", "logs", motoproxy.Unavailable, "ServiceUnavailable", 503, false},
+		{"dynamodb throttle", "dynamodb", motoproxy.Throttle, "ThrottlingException", 400, true},
+		{"dynamodb 500", "dynamodb", motoproxy.InternalError, "InternalServerError", 500, false},
+		{"dynamodb 503", "dynamodb", motoproxy.Unavailable, "ServiceUnavailable", 503, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			b := newBackend(t)
-			p := start(t, faultproxy.Config{Target: b.srv.URL, Rate: 1, Seed: 1, Mix: map[faultproxy.Kind]float64{tc.kind: 1}})
-			err := calls[tc.service](t.Context(), sdkConfig(p.URL, 1))
+			p := start(t, b.srv.URL, motoproxy.FaultConfig{Rate: 1, Seed: 1, Mix: map[motoproxy.FaultKind]float64{tc.kind: 1}})
+			err := sdkCalls[tc.service](t.Context(), retryConfig(p.URL, 1))
 			var apiErr smithy.APIError
 			if !errors.As(err, &apiErr) {
 				t.Fatalf("error %v is not an API error", err)
@@ -139,8 +150,8 @@ func TestShapes(t *testing.T) {
 			if n := b.hits.Load(); n != 0 {
 				t.Errorf("the backend saw %d requests, want none", n)
 			}
-			if s := p.Stats(); s.Faults[tc.kind] != 1 || s.Requests != 1 {
-				t.Errorf("stats %+v, want one %s fault", s.Counts, tc.kind)
+			if s := p.faults.Stats(); s.Faults[tc.kind] != 1 || s.Requests != 1 {
+				t.Errorf("stats %+v, want one %s fault", s.FaultCounts, tc.kind)
 			}
 		})
 	}
@@ -150,17 +161,17 @@ func TestShapes(t *testing.T) {
 // backend, a lost answer does, and the SDK retries both.
 func TestConnectionFaults(t *testing.T) {
 	cases := []struct {
-		kind        faultproxy.Kind
+		kind        motoproxy.FaultKind
 		backendHits int64
 	}{
-		{faultproxy.Drop, 0},
-		{faultproxy.LostAnswer, 1},
+		{motoproxy.Drop, 0},
+		{motoproxy.LostAnswer, 1},
 	}
 	for _, tc := range cases {
 		t.Run(string(tc.kind), func(t *testing.T) {
 			b := newBackend(t)
-			p := start(t, faultproxy.Config{Target: b.srv.URL, Rate: 1, Seed: 1, Mix: map[faultproxy.Kind]float64{tc.kind: 1}})
-			err := calls["ec2"](t.Context(), sdkConfig(p.URL, 1))
+			p := start(t, b.srv.URL, motoproxy.FaultConfig{Rate: 1, Seed: 1, Mix: map[motoproxy.FaultKind]float64{tc.kind: 1}})
+			err := sdkCalls["ec2"](t.Context(), retryConfig(p.URL, 1))
 			if err == nil {
 				t.Fatal("the call succeeded")
 			}
@@ -179,15 +190,15 @@ func TestConnectionFaults(t *testing.T) {
 // and every fault shows up as a retry.
 func TestRateAndRetries(t *testing.T) {
 	b := newBackend(t)
-	p := start(t, faultproxy.Config{Target: b.srv.URL, Rate: 0.3, Seed: 7})
+	p := start(t, b.srv.URL, motoproxy.FaultConfig{Rate: 0.3, Seed: 7})
 	const n = 600
 	for i := range n {
 		svc := []string{"ec2", "logs", "dynamodb"}[i%3]
-		if err := calls[svc](t.Context(), sdkConfig(p.URL, 10)); err != nil {
+		if err := sdkCalls[svc](t.Context(), retryConfig(p.URL, 10)); err != nil {
 			t.Fatalf("call %d (%s): %v", i, svc, err)
 		}
 	}
-	s := p.Stats()
+	s := p.faults.Stats()
 	share := float64(s.TotalFaults()) / float64(s.Requests)
 	if math.Abs(share-0.3) > 0.05 {
 		t.Errorf("%d faults in %d requests (%.3f), want about 0.3", s.TotalFaults(), s.Requests, share)
@@ -198,7 +209,7 @@ func TestRateAndRetries(t *testing.T) {
 	if s.Retries != s.TotalFaults() {
 		t.Errorf("%d retries for %d faults: every fault should be retried once", s.Retries, s.TotalFaults())
 	}
-	for _, k := range faultproxy.Kinds {
+	for _, k := range motoproxy.FaultKinds {
 		if s.Faults[k] == 0 {
 			t.Errorf("no %s fault in %d requests", k, s.Requests)
 		}
@@ -212,21 +223,21 @@ func TestRateAndRetries(t *testing.T) {
 // TestSeeded checks that the same seed and request order give the same
 // faults, from a new proxy or from one reseeded.
 func TestSeeded(t *testing.T) {
-	sequence := func(p *faultproxy.Proxy) []bool {
+	sequence := func(p faulty) []bool {
 		var out []bool
 		for range 40 {
-			before := p.Stats().TotalFaults()
-			_ = calls["logs"](t.Context(), sdkConfig(p.URL, 1))
-			out = append(out, p.Stats().TotalFaults() > before)
+			before := p.faults.Stats().TotalFaults()
+			_ = sdkCalls["logs"](t.Context(), retryConfig(p.URL, 1))
+			out = append(out, p.faults.Stats().TotalFaults() > before)
 		}
 		return out
 	}
-	fresh := func() *faultproxy.Proxy {
-		return start(t, faultproxy.Config{Target: newBackend(t).srv.URL, Rate: 0.5, Seed: 42})
+	fresh := func() faulty {
+		return start(t, newBackend(t).srv.URL, motoproxy.FaultConfig{Rate: 0.5, Seed: 42})
 	}
 	reused := fresh()
 	a, b := sequence(fresh()), sequence(reused)
-	reused.Reseed(42)
+	reused.faults.Reseed(42)
 	c := sequence(reused)
 	for i := range a {
 		if a[i] != b[i] || a[i] != c[i] {
@@ -235,32 +246,31 @@ func TestSeeded(t *testing.T) {
 	}
 }
 
-func TestConfigErrors(t *testing.T) {
+func TestFaultConfigErrors(t *testing.T) {
 	cases := []struct {
 		name string
-		c    faultproxy.Config
+		c    motoproxy.FaultConfig
 	}{
-		{"relative target", faultproxy.Config{Target: "moto:5000"}},
-		{"rate above 1", faultproxy.Config{Target: "http://127.0.0.1:1", Rate: 1.5}},
-		{"unknown kind", faultproxy.Config{Target: "http://127.0.0.1:1", Mix: map[faultproxy.Kind]float64{"slow": 1}}},
-		{"no positive weight", faultproxy.Config{Target: "http://127.0.0.1:1", Rate: 0.1, Mix: map[faultproxy.Kind]float64{faultproxy.Drop: 0}}},
+		{"rate above 1", motoproxy.FaultConfig{Rate: 1.5}},
+		{"negative rate", motoproxy.FaultConfig{Rate: -0.1}},
+		{"unknown kind", motoproxy.FaultConfig{Mix: map[motoproxy.FaultKind]float64{"slow": 1}}},
+		{"no positive weight", motoproxy.FaultConfig{Rate: 0.1, Mix: map[motoproxy.FaultKind]float64{motoproxy.Drop: 0}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if p, err := faultproxy.Start(tc.c); err == nil {
-				p.Close()
-				t.Fatal("Start succeeded")
+			if _, err := motoproxy.NewFaults(tc.c); err == nil {
+				t.Fatal("NewFaults succeeded")
 			}
 		})
 	}
 }
 
 // DynamoDB's errors travel as JSON 1.0 with a namespaced __type, as
-// DynamoDB sends them. The proxy before answered DynamoDB as a JSON 1.1
+// DynamoDB sends them. The fault proxy before answered DynamoDB as a JSON 1.1
 // service, with InternalFailure for its 500.
 func TestDynamoDBThrottleShape(t *testing.T) {
 	b := newBackend(t)
-	p := start(t, faultproxy.Config{Target: b.srv.URL, Rate: 1, Seed: 1, Mix: map[faultproxy.Kind]float64{faultproxy.Throttle: 1}})
+	p := start(t, b.srv.URL, motoproxy.FaultConfig{Rate: 1, Seed: 1, Mix: map[motoproxy.FaultKind]float64{motoproxy.Throttle: 1}})
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, p.URL+"/", strings.NewReader(`{"TableName":"t"}`))
 	if err != nil {
 		t.Fatal(err)
