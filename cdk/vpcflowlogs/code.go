@@ -69,11 +69,20 @@ func moduleDir() (string, error) {
 			return dir, nil
 		}
 	}
+	return listModuleDir()
+}
+
+// listModuleDir asks the go command where this module is, as the working
+// directory's module sees it.
+func listModuleDir() (string, error) {
+	const hint = "run the app from a module that requires it, or set Props.EnablerCode and Props.SummarizerCode"
 	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", ModulePath).Output()
+	if err != nil {
+		return "", fmt.Errorf("finding the source of %s with go list -m from %s: %w: %s", ModulePath, workingDir(), err, hint)
+	}
 	dir := strings.TrimSpace(string(out))
-	if err != nil || !isModuleRoot(dir) {
-		return "", fmt.Errorf("finding the source of %s (go list -m from %s gave %q, %v): run the app from a module that requires it, or set Props.EnablerCode and Props.SummarizerCode",
-			ModulePath, workingDir(), dir, err)
+	if !isModuleRoot(dir) {
+		return "", fmt.Errorf("finding the source of %s: go list -m from %s gave %q, which does not hold it: %s", ModulePath, workingDir(), dir, hint)
 	}
 	return dir, nil
 }
