@@ -1,11 +1,6 @@
 package main
 
 import (
-	"encoding/json"
-	"errors"
-	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/vpcflowlogs/flowlogs/cdk/vpcflowlogs"
@@ -31,151 +26,60 @@ const (
 	keyAlarmTopicARN          = "alarmTopicArn"
 	keySettleLagMinutes       = "settleLagMinutes"
 	keyMaxCatchUpHours        = "maxCatchUpHours"
+	keyMetricsNamespace       = "metricsNamespace"
 	keyDryRun                 = "dryRun"
 )
 
+// contextKeys are every key the app reads.
+var contextKeys = []string{keyTagKey, keyTagValues, keyLogGroupName, keyRetentionDays, keyTrafficType,
+	keyMaxAggregationInterval, keyLogFormat, keyKMSKeyARN, keyRemoveOnDelete, keyRemoveOnUntag, keySweepSchedule,
+	keySummarySchedule, keySummaryTopicARN, keySummaryTopicKMSKeyARN, keyAlarmTopicARN, keySettleLagMinutes,
+	keyMaxCatchUpHours, keyMetricsNamespace, keyDryRun}
+
 // PropsFromContext reads every context key through get (the app node's
-// TryGetContext). Values come typed from cdk.json and as strings from
-// `-c key=value`; both are accepted. Every bad value is reported, each
-// naming its key, the value and what is allowed.
+// TryGetContext) with the settings package's reader and validators, so the
+// rules are the functions' own. Values come typed from cdk.json and as
+// strings from `-c key=value`; both are accepted. A key that is absent takes
+// the settings default. Every bad value is reported, each naming its key,
+// the value and what is allowed; New then checks the Props as a whole.
 func PropsFromContext(get func(key *string) any) (vpcflowlogs.Props, error) {
-	c := contextReader{get: get}
+	r := settings.NewReader("context", settings.Values(func(key string) any { return get(&key) }))
 	p := vpcflowlogs.Props{
-		TagKey:                 c.str(keyTagKey, settings.ValidateTagKey),
-		TagValues:              c.list(keyTagValues),
-		LogGroupName:           c.str(keyLogGroupName, settings.ValidateLogGroupName),
-		RetentionDays:          c.integer(keyRetentionDays, settings.ValidateRetentionDays),
-		TrafficType:            c.str(keyTrafficType, settings.ValidateTrafficType),
-		MaxAggregationInterval: c.integer(keyMaxAggregationInterval, settings.ValidateMaxAggregationInterval),
-		LogFormat:              c.str(keyLogFormat, settings.ValidateLogFormat),
-		KMSKeyARN:              c.str(keyKMSKeyARN, settings.ValidateKMSKeyARN),
-		RemoveFlowLogsOnDelete: c.boolean(keyRemoveOnDelete),
-		RemoveFlowLogsOnUntag:  c.boolean(keyRemoveOnUntag),
-		SweepSchedule:          c.str(keySweepSchedule, settings.ValidateSchedule),
-		SummarySchedule:        c.str(keySummarySchedule, settings.ValidateSchedule),
-		SummaryTopicARN:        c.str(keySummaryTopicARN, settings.ValidateTopicARN),
-		AlarmTopicARN:          c.str(keyAlarmTopicARN, settings.ValidateTopicARN),
-		SettleLag:              time.Duration(c.integer(keySettleLagMinutes, validateSettleLag)) * time.Minute,
-		MaxCatchUpHours:        c.integer(keyMaxCatchUpHours, settings.ValidateMaxCatchUpHours),
-	}
-	if b := c.boolean(keyDryRun); b != nil {
-		p.DryRun = *b
-	}
-	if p.TagValues != nil {
-		c.check(keyTagValues, p.TagValues, settings.ValidateTagValues(p.TagValues))
+		TagKey:                 r.String(keyTagKey, settings.DefaultTagKey, settings.ValidateTagKey),
+		TagValues:              r.List(keyTagValues, settings.DefaultTagValues(), settings.ValidateTagValues),
+		LogGroupName:           r.String(keyLogGroupName, settings.DefaultLogGroupName, settings.ValidateLogGroupName),
+		RetentionDays:          r.Int(keyRetentionDays, settings.DefaultRetentionDays, settings.ValidateRetentionDays),
+		TrafficType:            r.String(keyTrafficType, settings.DefaultTrafficType, settings.ValidateTrafficType),
+		MaxAggregationInterval: r.Int(keyMaxAggregationInterval, settings.DefaultMaxAggregationInterval, settings.ValidateMaxAggregationInterval),
+		LogFormat:              r.String(keyLogFormat, "", settings.ValidateLogFormat),
+		KMSKeyARN:              r.String(keyKMSKeyARN, "", settings.ValidateKMSKeyARN),
+		RemoveFlowLogsOnDelete: ptr(r.Bool(keyRemoveOnDelete, settings.DefaultRemoveOnDelete)),
+		RemoveFlowLogsOnUntag:  ptr(r.Bool(keyRemoveOnUntag, settings.DefaultRemoveOnUntag)),
+		SweepSchedule:          r.String(keySweepSchedule, settings.DefaultSweepSchedule, settings.ValidateSchedule),
+		SummarySchedule:        r.String(keySummarySchedule, settings.DefaultSummarySchedule, settings.ValidateSchedule),
+		SummaryTopicARN:        r.String(keySummaryTopicARN, "", settings.ValidateTopicARN),
+		AlarmTopicARN:          r.String(keyAlarmTopicARN, "", settings.ValidateTopicARN),
+		SettleLag:              time.Duration(r.Int(keySettleLagMinutes, int(settings.DefaultSettleLag/time.Minute), validateSettleLagMinutes)) * time.Minute,
+		MaxCatchUpHours:        r.Int(keyMaxCatchUpHours, settings.DefaultMaxCatchUpHours, settings.ValidateMaxCatchUpHours),
+		MetricsNamespace:       r.String(keyMetricsNamespace, settings.DefaultMetricsNamespace, settings.ValidateMetricsNamespace),
+		DryRun:                 r.Bool(keyDryRun, false),
 	}
 	// The key is checked against the topic: SNS needs it in the topic's
 	// region, and a key without a topic is a mistake worth naming.
-	p.SummaryTopicKMSKeyARN = c.str(keySummaryTopicKMSKeyARN, func(key string) error {
+	p.SummaryTopicKMSKeyARN = r.String(keySummaryTopicKMSKeyARN, "", func(key string) error {
 		return settings.ValidateTopicKey(p.SummaryTopicARN, key)
 	})
-	return p, errors.Join(c.errs...)
+	return p, r.Err()
 }
 
-type contextReader struct {
-	get  func(key *string) any
-	errs []error
+// validateSettleLagMinutes is settings.ValidateSettleLag for the context's
+// whole minutes, without letting a huge number wrap around into range.
+func validateSettleLagMinutes(minutes int) error {
+	d := time.Duration(minutes) * time.Minute
+	if d/time.Minute != time.Duration(minutes) {
+		d = settings.MaxSettleLag + time.Minute
+	}
+	return settings.ValidateSettleLag(d)
 }
 
-func (c *contextReader) check(key string, value any, err error) {
-	if err != nil {
-		c.errs = append(c.errs, fmt.Errorf("context %s=%v: %w", key, display(value), err))
-	}
-}
-
-func display(v any) string {
-	if s, ok := v.(string); ok {
-		return strconv.Quote(s)
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Sprint(v)
-	}
-	return string(b)
-}
-
-// lookup returns the raw value, or nil when the key is absent or empty.
-func (c *contextReader) lookup(key string) any {
-	v := c.get(&key)
-	if s, ok := v.(string); ok && s == "" {
-		return nil
-	}
-	return v
-}
-
-func (c *contextReader) str(key string, validate func(string) error) string {
-	v := c.lookup(key)
-	if v == nil {
-		return ""
-	}
-	s, ok := v.(string)
-	if !ok {
-		c.check(key, v, errors.New("want a string"))
-		return ""
-	}
-	c.check(key, s, validate(s))
-	return s
-}
-
-func (c *contextReader) integer(key string, validate func(int) error) int {
-	v := c.lookup(key)
-	if v == nil {
-		return 0
-	}
-	var n int
-	switch t := v.(type) {
-	case float64:
-		if t != float64(int(t)) {
-			c.check(key, v, errors.New("want a whole number"))
-			return 0
-		}
-		n = int(t)
-	case string:
-		i, err := strconv.Atoi(strings.TrimSpace(t))
-		if err != nil {
-			c.check(key, v, errors.New("want a whole number"))
-			return 0
-		}
-		n = i
-	default:
-		c.check(key, v, errors.New("want a whole number"))
-		return 0
-	}
-	c.check(key, v, validate(n))
-	return n
-}
-
-func (c *contextReader) boolean(key string) *bool {
-	v := c.lookup(key)
-	if v == nil {
-		return nil
-	}
-	switch t := v.(type) {
-	case bool:
-		return &t
-	case string:
-		if b, err := strconv.ParseBool(strings.TrimSpace(t)); err == nil {
-			return &b
-		}
-	}
-	c.check(key, v, errors.New("want true or false"))
-	return nil
-}
-
-// list reads a list of strings: a JSON array in cdk.json, and on the command
-// line either a JSON array (-c 'tagValues=["a","b"]') or a comma-separated
-// string (-c tagValues=a,b). An empty array means any value. A key that is
-// absent yields nil.
-func (c *contextReader) list(key string) []string {
-	v := c.lookup(key)
-	l, err := settings.StringList(v)
-	c.check(key, v, err)
-	return l
-}
-
-func validateSettleLag(minutes int) error {
-	if minutes < 0 || minutes > 24*60 {
-		return errors.New("want minutes from 0 to 1440")
-	}
-	return nil
-}
+func ptr[T any](v T) *T { return &v }

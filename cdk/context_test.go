@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -68,6 +70,29 @@ func TestDefaultsFromCDKJSON(t *testing.T) {
 	}
 }
 
+// TestCDKJSONHoldsTheDefaults proves that cdk.json's context carries the
+// settings defaults, the one place they are written: the app reads the same
+// Props from cdk.json as from an empty context. (Before, an empty context
+// read as zero Props.)
+func TestCDKJSONHoldsTheDefaults(t *testing.T) {
+	fromJSON, err := PropsFromContext(getter(cdkJSON(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromNothing, err := PropsFromContext(getter(map[string]any{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(fromJSON, fromNothing) {
+		t.Errorf("cdk.json gives\n%+v\nthe defaults are\n%+v", fromJSON, fromNothing)
+	}
+	for key := range cdkJSON(t) {
+		if !slices.Contains(contextKeys, key) {
+			t.Errorf("cdk.json has %s, which the app does not read", key)
+		}
+	}
+}
+
 // TestContextKeys covers each key with a good value as the command line
 // gives it (a string) and a bad one, whose error must name the key, the
 // value and what is allowed.
@@ -100,6 +125,8 @@ func TestContextKeys(t *testing.T) {
 		{keyMaxCatchUpHours, "744", "745", "1 to 744"},
 		{keyMaxCatchUpHours, "1", "0", "1 to 744"},
 		{keyDryRun, "true", "sometimes", "true or false"},
+		{keySettleLagMinutes, "1440", "1441", "0 to 1440"},
+		{keyMetricsNamespace, "Team/FlowLogs", "AWS/FlowLogs", "reserves"},
 	}
 	for _, c := range cases {
 		t.Run(c.key+"="+c.bad, func(t *testing.T) {
@@ -174,7 +201,9 @@ func TestTagValuesForms(t *testing.T) {
 		{"[]", []string{}},
 		{`["x"]`, []string{"x"}},
 		{"x, y", []string{"x", "y"}},
-		{nil, nil},
+		// Absent: the default, as nil Props.TagValues and an unset
+		// TAG_VALUES (it was nil here, which the construct then defaulted).
+		{nil, []string{"enabled"}},
 	} {
 		ctx := map[string]any{keyTagValues: c.in}
 		p, err := PropsFromContext(getter(ctx))

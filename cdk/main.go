@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 	"github.com/vpcflowlogs/flowlogs/cdk/vpcflowlogs"
@@ -15,6 +16,15 @@ import (
 
 // StackName is the name of the stack the app defines.
 const StackName = "VpcFlowLogs"
+
+// The functions' code as `make build` leaves it, relative to the repository
+// root, where cdk.json runs the app. The construct could build it itself;
+// the app takes make build's output so that make test, make demo and the
+// deployed stack share one build.
+const (
+	enablerCodeDir    = "build/enabler"
+	summarizerCodeDir = "build/summarizer"
+)
 
 func main() {
 	defer jsii.Close()
@@ -34,6 +44,8 @@ func NewStack(app awscdk.App, name string) (awscdk.Stack, error) {
 	if err != nil {
 		return nil, err
 	}
+	props.EnablerCode = awslambda.Code_FromAsset(jsii.String(enablerCodeDir), nil)
+	props.SummarizerCode = awslambda.Code_FromAsset(jsii.String(summarizerCodeDir), nil)
 	stack := awscdk.NewStack(app, jsii.String(name), &awscdk.StackProps{
 		Env:         environment(os.Getenv),
 		Description: jsii.String("Keeps a flow log on every tagged VPC and digests the records"),

@@ -10,7 +10,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/vpcflowlogs/flowlogs/lambda/metrics"
-	"github.com/vpcflowlogs/flowlogs/lambda/settings"
 )
 
 // Bounds of an alarm's period. CloudWatch takes whole minutes; a day is the
@@ -55,7 +54,7 @@ func addAlarms(c *VPCFlowLogs, p Props) []awscloudwatch.Alarm {
 		// means the digests stopped advancing; no datapoint at all means
 		// the summarizer stopped running, which is as bad: breaching.
 		{"DigestStale", "The digests stopped: the checkpoint is older than two schedule periods plus the settle lag, or the summarizer did not run. Check the summarizer's errors and its schedule rule.",
-			ownMetric(metrics.CheckpointAge, "Maximum", alarmPeriod(2*summaryPeriod)),
+			ownMetric(p.MetricsNamespace, metrics.CheckpointAge, "Maximum", alarmPeriod(2*summaryPeriod)),
 			(2*summaryPeriod + p.SettleLag).Seconds(), awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD, awscloudwatch.TreatMissingData_BREACHING},
 		// Coverage comes only from runs that see every tagged VPC (the
 		// sweep, the custom resource, DeleteFlowLogs events), at least one
@@ -63,15 +62,15 @@ func addAlarms(c *VPCFlowLogs, p Props) []awscloudwatch.Alarm {
 		// enough. A period without such a run keeps the last state
 		// (ignore): coverage is unknown, not restored.
 		{"UncoveredVPCs", "A full reconcile left tagged VPCs without a flow log: see the enabler's \"flow log action\" log lines for which and why (for example two flow logs already on the VPC).",
-			ownMetric(metrics.UncoveredVPCs, "Maximum", sweepPeriod), 0, awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD, awscloudwatch.TreatMissingData_IGNORE},
+			ownMetric(p.MetricsNamespace, metrics.UncoveredVPCs, "Maximum", sweepPeriod), 0, awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD, awscloudwatch.TreatMissingData_IGNORE},
 		// Every run that changes anything reports its failed VPCs; same
 		// period, statistic and reasoning as coverage.
 		{"FailedVPCs", "Creating or deleting flow logs failed for some VPCs: see the enabler's \"flow log action\" log lines with an error.",
-			ownMetric(metrics.FailedVPCs, "Maximum", sweepPeriod), 0, awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD, awscloudwatch.TreatMissingData_IGNORE},
+			ownMetric(p.MetricsNamespace, metrics.FailedVPCs, "Maximum", sweepPeriod), 0, awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD, awscloudwatch.TreatMissingData_IGNORE},
 		// Records AWS could not capture (SKIPDATA), summed per digest
 		// period. No digest, no datapoint: DigestStale covers that.
 		{"RecordsLost", "AWS lost flow log records (SKIPDATA) in the last digest: the digest names the interfaces and windows.",
-			ownMetric(metrics.SkippedRecords, "Sum", alarmPeriod(summaryPeriod)), 0, awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD, awscloudwatch.TreatMissingData_NOT_BREACHING},
+			ownMetric(p.MetricsNamespace, metrics.SkippedRecords, "Sum", alarmPeriod(summaryPeriod)), 0, awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD, awscloudwatch.TreatMissingData_NOT_BREACHING},
 	}
 	var topic awssns.ITopic
 	if p.AlarmTopicARN != "" {
@@ -111,9 +110,9 @@ func functionErrors(fn awslambda.Function, period time.Duration) awscloudwatch.I
 
 // ownMetric is one of the functions' EMF metrics: no dimensions, in the
 // namespace both functions write to.
-func ownMetric(name, statistic string, period time.Duration) awscloudwatch.IMetric {
+func ownMetric(namespace, name, statistic string, period time.Duration) awscloudwatch.IMetric {
 	return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
-		Namespace:  jsii.String(settings.DefaultMetricsNamespace),
+		Namespace:  jsii.String(namespace),
 		MetricName: jsii.String(name),
 		Statistic:  jsii.String(statistic),
 		Period:     awscdk.Duration_Seconds(jsii.Number(period.Seconds())),

@@ -1,13 +1,14 @@
 package vpcflowlogs
 
 import (
+	"regexp"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawscloudwatch"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/vpcflowlogs/flowlogs/lambda/metrics"
-	"github.com/vpcflowlogs/flowlogs/lambda/settings"
 )
 
 // addDashboard draws what the functions report: the alarms' states first,
@@ -16,7 +17,7 @@ import (
 func addDashboard(c *VPCFlowLogs, p Props) {
 	metric := func(name, stat string) awscloudwatch.IMetric {
 		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
-			Namespace:  jsii.String(settings.DefaultMetricsNamespace),
+			Namespace:  jsii.String(p.MetricsNamespace),
 			MetricName: jsii.String(name),
 			Statistic:  jsii.String(stat),
 			Period:     awscdk.Duration_Hours(jsii.Number(1)),
@@ -30,6 +31,7 @@ func addDashboard(c *VPCFlowLogs, p Props) {
 		})
 	}
 	dash := awscloudwatch.NewDashboard(c.Construct, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
+		DashboardName:   dashboardName(c),
 		DefaultInterval: awscdk.Duration_Days(jsii.Number(7)),
 	})
 	alarms := make([]interfacesawscloudwatch.IAlarmRef, len(c.Alarms))
@@ -60,6 +62,22 @@ func addDashboard(c *VPCFlowLogs, p Props) {
 		Width: jsii.Number(24),
 	}))
 }
+
+// dashboardName is <stack name>-<construct id>-<region>: dashboard names
+// are global to an account, so the region keeps the same stack deployed in
+// two regions apart, and the construct id two instances in one stack. Only
+// letters, digits, - and _ are allowed, at most 255 of them: stack names
+// take up to 128 and regions about 15, so the id keeps 100.
+func dashboardName(c *VPCFlowLogs) *string {
+	stack := awscdk.Stack_Of(c.Construct)
+	id := []rune(dashboardNameRE.ReplaceAllString(*c.Node().Id(), "-"))
+	if len(id) > 100 {
+		id = id[:100]
+	}
+	return awscdk.Fn_Join(jsii.String("-"), &[]*string{stack.StackName(), jsii.String(string(id)), stack.Region()})
+}
+
+var dashboardNameRE = regexp.MustCompile(`[^A-Za-z0-9_-]`)
 
 // Saved Logs Insights queries over the flow log group. Insights discovers
 // the default format's fields (srcAddr, dstAddr, bytes, action, ...) by

@@ -22,6 +22,17 @@
 //     topic, and a dashboard that shows them beside the functions' metrics;
 //   - saved Logs Insights queries over the flow log group.
 //
+// It is a library: vpcflowlogs.New(stack, id, Props{...}) works from any
+// CDK Go app whose go.mod requires this module. Props are validated with the
+// functions' own rules (package settings) before anything is defined, and
+// every zero field takes the settings default. Left unset, EnablerCode and
+// SummarizerCode are built from this module's lambda/enabler and
+// lambda/summarizer (BuildBootstrap: linux/arm64, the Makefile's flags) into
+// the app's output directory; the app in cdk/ passes make build's output
+// instead. Two instances in one account and region need their own
+// LogGroupName and MetricsNamespace; the dashboard is named after the stack,
+// the construct id and the region.
+//
 // Every role has only inline permissions scoped to the resources above; the
 // few wildcards that remain are EC2 Describe calls, which have no
 // resource-level permissions.

@@ -1,6 +1,7 @@
 package vpcflowlogs
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -9,27 +10,15 @@ import (
 	"github.com/vpcflowlogs/flowlogs/lambda/settings"
 )
 
-// Defaults of Props. A zero field in Props takes its default.
-const (
-	DefaultTagKey                 = "FlowLogs"
-	DefaultTagValue               = "enabled"
-	DefaultLogGroupName           = "/vpc/flow-logs"
-	DefaultRetentionDays          = 365
-	DefaultTrafficType            = settings.TrafficAll
-	DefaultMaxAggregationInterval = 600
-	DefaultSweepSchedule          = "rate(6 hours)"
-	DefaultSummarySchedule        = "rate(1 hour)"
-	DefaultSettleLag              = 15 * time.Minute
-	DefaultEnablerAsset           = "build/enabler"
-	DefaultSummarizerAsset        = "build/summarizer"
-)
-
-// Props configures VPCFlowLogs.
+// Props configures VPCFlowLogs. A zero field takes its default: the
+// settings package's Default* constants, the same the functions fall back
+// to.
 type Props struct {
 	// TagKey selects the VPCs to cover. Default "FlowLogs".
 	TagKey string
 	// TagValues are the values of TagKey that select a VPC. nil means
-	// ["enabled"]; a non-nil empty slice means any value of the key.
+	// ["enabled"] (settings.DefaultTagValues), as an unset value does for
+	// the functions; a non-nil empty slice means any value of the key.
 	TagValues []string
 	// LogGroupName is the flow log group. Default "/vpc/flow-logs". The
 	// digest group is LogGroupName + "/digests".
@@ -59,11 +48,11 @@ type Props struct {
 	// "rate(1 hour)".
 	SummarySchedule string
 	// SettleLag is how long the digest waits for late delivery before
-	// reading a window. Default 15 minutes.
+	// reading a window, 0 to 24 hours. Default 15 minutes.
 	SettleLag time.Duration
 	// MaxCatchUpHours bounds how far back one digest run reads, 1 to 744.
 	// A checkpoint older than that skips ahead and the digest reports the
-	// gap. Default 24 (settings.DefaultMaxCatchUpHours).
+	// gap. Default 24.
 	MaxCatchUpHours int
 	// SummaryTopicARN, when set, receives a plain-text digest on every run.
 	SummaryTopicARN string
@@ -75,99 +64,92 @@ type Props struct {
 	// AlarmTopicARN, when set, receives the alarms' ALARM and OK
 	// notifications. Default: none (the alarms only show on the dashboard).
 	AlarmTopicARN string
+	// MetricsNamespace is the CloudWatch namespace both functions write
+	// their metrics to, and the alarms and the dashboard read. Give each
+	// instance in one account and region its own, or their metrics mix.
+	// Default "VPCFlowLogs".
+	MetricsNamespace string
 	// DryRun makes the enabler plan and log without changing any flow log.
 	DryRun bool
-	// EnablerCode and SummarizerCode are the functions' code. Default: the
-	// bootstrap built by `make build` under build/enabler and
-	// build/summarizer.
+	// EnablerCode and SummarizerCode are the functions' code: a linux/arm64
+	// executable named bootstrap. Default: built from this module's
+	// lambda/enabler and lambda/summarizer by BuildBootstrap into the app's
+	// output directory, which needs the go command on PATH.
 	EnablerCode    awslambda.Code
 	SummarizerCode awslambda.Code
 }
 
-// withDefaults returns p with every zero field set to its default, and
-// checks every value with the same rules the functions apply at run time.
-func (p Props) withDefaults() (Props, error) {
-	if p.TagKey == "" {
-		p.TagKey = DefaultTagKey
-	}
+// withDefaults returns p with every zero field set to its default.
+func (p Props) withDefaults() Props {
+	p.TagKey = or(p.TagKey, settings.DefaultTagKey)
 	if p.TagValues == nil {
-		p.TagValues = []string{DefaultTagValue}
+		p.TagValues = settings.DefaultTagValues()
 	}
-	if p.LogGroupName == "" {
-		p.LogGroupName = DefaultLogGroupName
+	p.LogGroupName = or(p.LogGroupName, settings.DefaultLogGroupName)
+	p.RetentionDays = or(p.RetentionDays, settings.DefaultRetentionDays)
+	p.TrafficType = or(p.TrafficType, settings.DefaultTrafficType)
+	p.MaxAggregationInterval = or(p.MaxAggregationInterval, settings.DefaultMaxAggregationInterval)
+	p.RemoveFlowLogsOnDelete = or(p.RemoveFlowLogsOnDelete, ptr(settings.DefaultRemoveOnDelete))
+	p.RemoveFlowLogsOnUntag = or(p.RemoveFlowLogsOnUntag, ptr(settings.DefaultRemoveOnUntag))
+	p.SweepSchedule = or(p.SweepSchedule, settings.DefaultSweepSchedule)
+	p.SummarySchedule = or(p.SummarySchedule, settings.DefaultSummarySchedule)
+	p.SettleLag = or(p.SettleLag, settings.DefaultSettleLag)
+	p.MaxCatchUpHours = or(p.MaxCatchUpHours, settings.DefaultMaxCatchUpHours)
+	p.MetricsNamespace = or(p.MetricsNamespace, settings.DefaultMetricsNamespace)
+	return p
+}
+
+// or is v, or def when v is the zero value.
+func or[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
 	}
-	if p.RetentionDays == 0 {
-		p.RetentionDays = DefaultRetentionDays
-	}
-	if p.TrafficType == "" {
-		p.TrafficType = DefaultTrafficType
-	}
-	if p.MaxAggregationInterval == 0 {
-		p.MaxAggregationInterval = DefaultMaxAggregationInterval
-	}
-	if p.RemoveFlowLogsOnDelete == nil {
-		p.RemoveFlowLogsOnDelete = ptr(true)
-	}
-	if p.RemoveFlowLogsOnUntag == nil {
-		p.RemoveFlowLogsOnUntag = ptr(true)
-	}
-	if p.SweepSchedule == "" {
-		p.SweepSchedule = DefaultSweepSchedule
-	}
-	if p.SummarySchedule == "" {
-		p.SummarySchedule = DefaultSummarySchedule
-	}
-	if p.SettleLag == 0 {
-		p.SettleLag = DefaultSettleLag
-	}
-	if p.MaxCatchUpHours == 0 {
-		p.MaxCatchUpHours = settings.DefaultMaxCatchUpHours
-	}
-	if p.EnablerCode == nil {
-		p.EnablerCode = awslambda.Code_FromAsset(ptr(DefaultEnablerAsset), nil)
-	}
-	if p.SummarizerCode == nil {
-		p.SummarizerCode = awslambda.Code_FromAsset(ptr(DefaultSummarizerAsset), nil)
-	}
-	type check struct {
+	return v
+}
+
+// validate checks every value of p, after withDefaults, with the rules the
+// functions apply at run time (package settings), and reports all problems
+// at once, each naming its field.
+func (p Props) validate() error {
+	checks := []struct {
 		field string
 		err   error
-	}
-	checks := []check{
+	}{
 		{"TagKey", settings.ValidateTagKey(p.TagKey)},
 		{"TagValues", settings.ValidateTagValues(p.TagValues)},
 		{"LogGroupName", settings.ValidateLogGroupName(p.LogGroupName)},
 		{"RetentionDays", settings.ValidateRetentionDays(p.RetentionDays)},
 		{"TrafficType", settings.ValidateTrafficType(p.TrafficType)},
 		{"MaxAggregationInterval", settings.ValidateMaxAggregationInterval(p.MaxAggregationInterval)},
+		{"LogFormat", ifSet(p.LogFormat, settings.ValidateLogFormat)},
+		{"KMSKeyARN", ifSet(p.KMSKeyARN, settings.ValidateKMSKeyARN)},
 		{"SweepSchedule", settings.ValidateSchedule(p.SweepSchedule)},
 		{"SummarySchedule", settings.ValidateSchedule(p.SummarySchedule)},
+		{"SettleLag", settings.ValidateSettleLag(p.SettleLag)},
 		{"MaxCatchUpHours", settings.ValidateMaxCatchUpHours(p.MaxCatchUpHours)},
+		{"SummaryTopicARN", ifSet(p.SummaryTopicARN, settings.ValidateTopicARN)},
+		{"SummaryTopicKMSKeyARN", ifSet(p.SummaryTopicKMSKeyARN, func(key string) error {
+			return settings.ValidateTopicKey(p.SummaryTopicARN, key)
+		})},
+		{"AlarmTopicARN", ifSet(p.AlarmTopicARN, settings.ValidateTopicARN)},
+		{"MetricsNamespace", settings.ValidateMetricsNamespace(p.MetricsNamespace)},
 	}
-	if p.LogFormat != "" {
-		checks = append(checks, check{"LogFormat", settings.ValidateLogFormat(p.LogFormat)})
-	}
-	if p.KMSKeyARN != "" {
-		checks = append(checks, check{"KMSKeyARN", settings.ValidateKMSKeyARN(p.KMSKeyARN)})
-	}
-	if p.SummaryTopicARN != "" {
-		checks = append(checks, check{"SummaryTopicARN", settings.ValidateTopicARN(p.SummaryTopicARN)})
-	}
-	if p.SummaryTopicKMSKeyARN != "" {
-		checks = append(checks, check{"SummaryTopicKMSKeyARN", settings.ValidateTopicKey(p.SummaryTopicARN, p.SummaryTopicKMSKeyARN)})
-	}
-	if p.AlarmTopicARN != "" {
-		checks = append(checks, check{"AlarmTopicARN", settings.ValidateTopicARN(p.AlarmTopicARN)})
-	}
+	var errs []error
 	for _, c := range checks {
 		if c.err != nil {
-			return p, fmt.Errorf("vpcflowlogs.Props.%s: %w", c.field, c.err)
+			errs = append(errs, fmt.Errorf("vpcflowlogs.Props.%s: %w", c.field, c.err))
 		}
 	}
-	if p.SettleLag < 0 {
-		return p, fmt.Errorf("vpcflowlogs.Props.SettleLag: %s is negative", p.SettleLag)
+	return errors.Join(errs...)
+}
+
+// ifSet checks an optional value: empty is valid.
+func ifSet(v string, validate func(string) error) error {
+	if v == "" {
+		return nil
 	}
-	return p, nil
+	return validate(v)
 }
 
 // schedulePeriod is the period of a rate() schedule, or an hour for cron().

@@ -52,15 +52,33 @@ type VPCFlowLogs struct {
 }
 
 // New defines the tool in scope. It returns an error, before defining
-// anything, when a Props value is invalid.
+// anything, when a Props value is invalid or a function's code cannot be
+// built.
 func New(scope constructs.Construct, id string, props Props) (*VPCFlowLogs, error) {
-	p, err := props.withDefaults()
+	p := props.withDefaults()
+	if err := p.validate(); err != nil {
+		return nil, err
+	}
+	p, err := p.withCode(scope)
 	if err != nil {
 		return nil, err
 	}
 	c := &VPCFlowLogs{Construct: constructs.NewConstruct(scope, &id)}
-	stack := awscdk.Stack_Of(c.Construct)
+	key := c.defineLogGroups(p)
+	c.DeliveryRole = newDeliveryRole(c.Construct, awscdk.Stack_Of(c.Construct), c.FlowLogGroup, p.LogGroupName)
+	c.defineEnabler(p)
+	c.defineSummarizer(p, key)
+	suppressNag(c.Enabler, c.Summarizer)
+	c.Alarms = addAlarms(c, p)
+	addDashboard(c, p)
+	addQueries(c)
+	return c, nil
+}
 
+// defineLogGroups defines the flow log group and the digest group, both
+// kept when the stack is deleted, and returns their KMS key (nil without
+// one).
+func (c *VPCFlowLogs) defineLogGroups(p Props) awskms.IKey {
 	var key awskms.IKey
 	if p.KMSKeyARN != "" {
 		key = awskms.Key_FromKeyArn(c.Construct, jsii.String("LogKey"), jsii.String(p.KMSKeyARN))
@@ -79,76 +97,101 @@ func New(scope constructs.Construct, id string, props Props) (*VPCFlowLogs, erro
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 		EncryptionKey: key,
 	})
+	return key
+}
 
-	c.DeliveryRole = newDeliveryRole(c.Construct, stack, c.FlowLogGroup, p.LogGroupName)
+// enablerSetting is one setting of the enabler, handed to it twice from
+// this one description: as an environment variable, for the events and the
+// sweep, and as a property of the custom resource, for CloudFormation's
+// requests (see settings.EnablerFromEnv and EnablerFromProperties).
+type enablerSetting struct {
+	env, prop string   // prop "": environment only
+	value     *string  // a literal or a token; an empty literal sets no variable
+	list      []string // instead of value: a JSON array in the environment, a list in the properties
+}
 
+func (c *VPCFlowLogs) enablerSettings(p Props) []enablerSetting {
+	owner := awscdk.Stack_Of(c.Construct).StackId()
+	str, boolean := jsii.String, func(b bool) *string { return jsii.String(strconv.FormatBool(b)) }
+	return []enablerSetting{
+		{env: settings.EnvTagKey, prop: settings.PropTagKey, value: str(p.TagKey)},
+		{env: settings.EnvTagValues, prop: settings.PropTagValues, list: p.TagValues},
+		{env: settings.EnvLogGroupName, prop: settings.PropLogGroupName, value: c.FlowLogGroup.LogGroupName()},
+		{env: settings.EnvDeliveryRoleARN, prop: settings.PropDeliveryRoleARN, value: c.DeliveryRole.RoleArn()},
+		{env: settings.EnvTrafficType, prop: settings.PropTrafficType, value: str(p.TrafficType)},
+		{env: settings.EnvMaxAggregationInterval, prop: settings.PropMaxAggregationInterval, value: str(strconv.Itoa(p.MaxAggregationInterval))},
+		{env: settings.EnvLogFormat, prop: settings.PropLogFormat, value: str(p.LogFormat)},
+		{env: settings.EnvRemoveOnDelete, prop: settings.PropRemoveOnDelete, value: boolean(*p.RemoveFlowLogsOnDelete)},
+		{env: settings.EnvRemoveOnUntag, prop: settings.PropRemoveOnUntag, value: boolean(*p.RemoveFlowLogsOnUntag)},
+		{env: settings.EnvOwner, prop: settings.PropOwner, value: owner},
+		{env: settings.EnvDryRun, prop: settings.PropDryRun, value: boolean(p.DryRun)},
+		{env: settings.EnvMetricsNamespace, value: str(p.MetricsNamespace)},
+	}
+}
+
+// defineEnabler defines the enabler with its settings, its permissions, the
+// custom resource backed by it and the rules that invoke it.
+func (c *VPCFlowLogs) defineEnabler(p Props) {
 	// One instance at a time, so CloudFormation, tag events and the sweep
 	// never reconcile concurrently; EventBridge and CloudFormation invoke
 	// asynchronously and retry when throttled.
 	c.Enabler = newFunction(c.Construct, "Enabler", p.EnablerCode, "Keeps a VPC flow log on every VPC tagged "+p.TagKey, jsii.Number(1))
-	c.Enabler.AddEnvironment(jsii.String(settings.EnvTagKey), jsii.String(p.TagKey), nil)
-	c.Enabler.AddEnvironment(jsii.String(settings.EnvTagValues), jsii.String(mustJSON(p.TagValues)), nil)
-	c.Enabler.AddEnvironment(jsii.String(settings.EnvLogGroupName), c.FlowLogGroup.LogGroupName(), nil)
-	c.Enabler.AddEnvironment(jsii.String(settings.EnvDeliveryRoleARN), c.DeliveryRole.RoleArn(), nil)
-	c.Enabler.AddEnvironment(jsii.String(settings.EnvTrafficType), jsii.String(p.TrafficType), nil)
-	c.Enabler.AddEnvironment(jsii.String(settings.EnvMaxAggregationInterval), jsii.String(strconv.Itoa(p.MaxAggregationInterval)), nil)
-	if p.LogFormat != "" {
-		c.Enabler.AddEnvironment(jsii.String(settings.EnvLogFormat), jsii.String(p.LogFormat), nil)
+	properties := map[string]any{}
+	for _, s := range c.enablerSettings(p) {
+		value := s.value
+		if s.list != nil {
+			value = jsii.String(mustJSON(s.list))
+		}
+		if *value != "" { // a token is never empty
+			c.Enabler.AddEnvironment(jsii.String(s.env), value, nil)
+		}
+		switch {
+		case s.prop == "":
+		case s.list != nil:
+			properties[s.prop] = s.list
+		default:
+			properties[s.prop] = s.value
+		}
 	}
-	c.Enabler.AddEnvironment(jsii.String(settings.EnvRemoveOnDelete), jsii.String(strconv.FormatBool(*p.RemoveFlowLogsOnDelete)), nil)
-	c.Enabler.AddEnvironment(jsii.String(settings.EnvRemoveOnUntag), jsii.String(strconv.FormatBool(*p.RemoveFlowLogsOnUntag)), nil)
-	c.Enabler.AddEnvironment(jsii.String(settings.EnvOwner), stack.StackId(), nil)
-	c.Enabler.AddEnvironment(jsii.String(settings.EnvDryRun), jsii.String(strconv.FormatBool(p.DryRun)), nil)
-	c.Enabler.AddEnvironment(jsii.String(settings.EnvMetricsNamespace), jsii.String(settings.DefaultMetricsNamespace), nil)
-	grantEnabler(c.Enabler, stack, c.DeliveryRole)
-
+	grantEnabler(c.Enabler, awscdk.Stack_Of(c.Construct), c.DeliveryRole)
 	c.Reconcile = awscdk.NewCustomResource(c.Construct, jsii.String("Reconcile"), &awscdk.CustomResourceProps{
 		// Backed by the function directly: no Provider framework, so no
 		// Node.js function in the stack.
 		ServiceToken:   c.Enabler.FunctionArn(),
 		ResourceType:   jsii.String("Custom::VpcFlowLogs"),
 		ServiceTimeout: awscdk.Duration_Seconds(jsii.Number(serviceTimeoutSeconds)),
-		Properties: &map[string]any{
-			settings.PropTagKey:                 p.TagKey,
-			settings.PropTagValues:              p.TagValues,
-			settings.PropLogGroupName:           c.FlowLogGroup.LogGroupName(),
-			settings.PropDeliveryRoleARN:        c.DeliveryRole.RoleArn(),
-			settings.PropTrafficType:            p.TrafficType,
-			settings.PropMaxAggregationInterval: strconv.Itoa(p.MaxAggregationInterval),
-			settings.PropLogFormat:              p.LogFormat,
-			settings.PropRemoveOnDelete:         strconv.FormatBool(*p.RemoveFlowLogsOnDelete),
-			settings.PropRemoveOnUntag:          strconv.FormatBool(*p.RemoveFlowLogsOnUntag),
-			settings.PropOwner:                  stack.StackId(),
-			settings.PropDryRun:                 strconv.FormatBool(p.DryRun),
-		},
+		Properties:     &properties,
 	})
 	addEnablerRules(c, p)
+}
 
+// defineSummarizer defines the summarizer with its settings, its run state
+// table, its permissions and its schedule.
+func (c *VPCFlowLogs) defineSummarizer(p Props, key awskms.IKey) {
 	c.State = newStateTable(c.Construct, key)
 	// One digest at a time: two would read the same window.
 	c.Summarizer = newFunction(c.Construct, "Summarizer", p.SummarizerCode, "Summarizes new VPC flow log streams into a digest", jsii.Number(1))
-	c.Summarizer.AddEnvironment(jsii.String(settings.EnvLogGroupName), c.FlowLogGroup.LogGroupName(), nil)
-	c.Summarizer.AddEnvironment(jsii.String(settings.EnvSummaryLogGroupName), c.DigestLogGroup.LogGroupName(), nil)
-	wireSummarizerState(c.Summarizer, stack, c.State, key)
-	c.Summarizer.AddEnvironment(jsii.String(settings.EnvSettleLag), jsii.String(p.SettleLag.String()), nil)
-	c.Summarizer.AddEnvironment(jsii.String(settings.EnvMaxCatchUp), jsii.String((time.Duration(p.MaxCatchUpHours) * time.Hour).String()), nil)
-	c.Summarizer.AddEnvironment(jsii.String(settings.EnvSchedulePeriod), jsii.String(schedulePeriod(p.SummarySchedule).String()), nil)
-	c.Summarizer.AddEnvironment(jsii.String(settings.EnvMetricsNamespace), jsii.String(settings.DefaultMetricsNamespace), nil)
-	if p.SummaryTopicARN != "" {
-		c.Summarizer.AddEnvironment(jsii.String(settings.EnvTopicARN), jsii.String(p.SummaryTopicARN), nil)
+	env := map[string]*string{
+		settings.EnvLogGroupName:        c.FlowLogGroup.LogGroupName(),
+		settings.EnvSummaryLogGroupName: c.DigestLogGroup.LogGroupName(),
+		settings.EnvSettleLag:           jsii.String(p.SettleLag.String()),
+		settings.EnvMaxCatchUp:          jsii.String((time.Duration(p.MaxCatchUpHours) * time.Hour).String()),
+		settings.EnvSchedulePeriod:      jsii.String(schedulePeriod(p.SummarySchedule).String()),
+		settings.EnvMetricsNamespace:    jsii.String(p.MetricsNamespace),
 	}
+	if p.SummaryTopicARN != "" {
+		env[settings.EnvTopicARN] = jsii.String(p.SummaryTopicARN)
+	}
+	for k, v := range env {
+		c.Summarizer.AddEnvironment(jsii.String(k), v, nil)
+	}
+	wireSummarizerState(c.Summarizer, awscdk.Stack_Of(c.Construct), c.State, key)
 	grantSummarizer(c, p)
 	awsevents.NewRule(c.Construct, jsii.String("SummarySchedule"), &awsevents.RuleProps{
 		Description: jsii.String("Runs the flow log digest"),
 		Schedule:    awsevents.Schedule_Expression(jsii.String(p.SummarySchedule)),
 		Targets:     &[]awsevents.IRuleTarget{lambdaTarget(c.Summarizer)},
 	})
-
-	suppressNag(c.Enabler, c.Summarizer)
-	c.Alarms = addAlarms(c, p)
-	addDashboard(c, p)
-	addQueries(c)
-	return c, nil
 }
 
 // newDeliveryRole is the role the VPC Flow Logs service assumes to write

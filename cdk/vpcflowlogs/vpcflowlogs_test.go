@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
@@ -506,6 +507,12 @@ func TestPropsValidation(t *testing.T) {
 		{"bad sweep", vpcflowlogs.Props{SweepSchedule: "every hour"}, "SweepSchedule"},
 		{"bad summary", vpcflowlogs.Props{SummarySchedule: "rate(1 hours)"}, "SummarySchedule"},
 		{"catch-up too long", vpcflowlogs.Props{MaxCatchUpHours: 745}, "MaxCatchUpHours"},
+		// The upper bound lived only in the app's context reader: a
+		// library user got a settle lag of days through.
+		{"settle lag over a day", vpcflowlogs.Props{SettleLag: 25 * time.Hour}, "SettleLag: settle lag of 25h0m0s is not valid: want 0 to 1440 minutes"},
+		{"negative settle lag", vpcflowlogs.Props{SettleLag: -time.Minute}, "SettleLag"},
+		{"reserved namespace", vpcflowlogs.Props{MetricsNamespace: "AWS/Lambda"}, "MetricsNamespace"},
+		{"every problem at once", vpcflowlogs.Props{TagKey: "aws:x", RetentionDays: 2}, "RetentionDays"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -514,6 +521,98 @@ func TestPropsValidation(t *testing.T) {
 			_, err := vpcflowlogs.New(stack, "FlowLogs", c.props)
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("New = %v, want an error naming %s", err, c.want)
+			}
+		})
+	}
+}
+
+// TestMetricsNamespace proves that the namespace prop reaches everything
+// that writes or reads the functions' metrics: both functions, the alarms
+// and the dashboard. Before, all of them used the fixed VPCFlowLogs, so two
+// instances in one account shared metrics, alarms and dashboards.
+func TestMetricsNamespace(t *testing.T) {
+	cases := []struct{ name, prop, want string }{
+		{"default", "", settings.DefaultMetricsNamespace},
+		{"own", "Team/FlowLogs", "Team/FlowLogs"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, tmpl := synth(t, vpcflowlogs.Props{MetricsNamespace: c.prop})
+			assert(t, "both functions write to it", func() {
+				tmpl.ResourcePropertiesCountIs(jsii.String("AWS::Lambda::Function"), map[string]any{
+					"Environment": map[string]any{"Variables": assertions.Match_ObjectLike(&map[string]any{settings.EnvMetricsNamespace: c.want})},
+				}, jsii.Number(2))
+			})
+			assert(t, "the four alarms on the functions' own metrics read it", func() {
+				tmpl.ResourcePropertiesCountIs(jsii.String("AWS::CloudWatch::Alarm"), map[string]any{"Namespace": c.want}, jsii.Number(4))
+			})
+			for id, d := range resources(tmpl, "AWS::CloudWatch::Dashboard") {
+				body := fmt.Sprint(d["DashboardBody"])
+				if !strings.Contains(body, `["`+c.want+`",`) || (c.prop != "" && strings.Contains(body, `["`+settings.DefaultMetricsNamespace+`",`)) {
+					t.Errorf("dashboard %s does not draw namespace %s only: %s", id, c.want, body)
+				}
+			}
+		})
+	}
+}
+
+// TestTwoInstancesNeverCollide defines two instances in one stack: their
+// dashboards must have different names (dashboard names are global to an
+// account) that also carry the stack name and the region.
+func TestTwoInstancesNeverCollide(t *testing.T) {
+	app := awscdk.NewApp(nil)
+	stack := awscdk.NewStack(app, jsii.String("Test"), nil)
+	for _, id := range []string{"Prod Flow Logs", "Lab"} {
+		p := vpcflowlogs.Props{LogGroupName: "/vpc/" + id[:3], MetricsNamespace: "FlowLogs/" + id[:3]}
+		p.EnablerCode, p.SummarizerCode = fakeCode(t), fakeCode(t)
+		if _, err := vpcflowlogs.New(stack, id, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var names []string
+	for _, d := range resources(assertions.Template_FromStack(stack, nil), "AWS::CloudWatch::Dashboard") {
+		names = append(names, fmt.Sprint(d["DashboardName"]))
+	}
+	slices.Sort(names)
+	want := []string{
+		"map[Fn::Join:[- [Test-Lab map[Ref:AWS::Region]]]]",
+		"map[Fn::Join:[- [Test-Prod-Flow-Logs map[Ref:AWS::Region]]]]",
+	}
+	if !slices.Equal(names, want) {
+		t.Errorf("dashboard names\n%q\nwant\n%q", names, want)
+	}
+}
+
+// TestTagValuesAgree reads the enabler's TagValues from the synthesized
+// environment variable and custom resource property with the functions'
+// own reader: nil Props.TagValues is ["enabled"] on both sides, and only
+// an explicit empty list is any value.
+func TestTagValuesAgree(t *testing.T) {
+	cases := []struct {
+		name  string
+		props []string
+		want  []string
+	}{
+		{"nil is the default", nil, []string{"enabled"}},
+		{"empty is any value", []string{}, []string{}},
+		{"given", []string{"on", "yes"}, []string{"on", "yes"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, tmpl := synth(t, vpcflowlogs.Props{TagValues: c.props})
+			var fromEnv, fromProps []string
+			for _, fn := range resources(tmpl, "AWS::Lambda::Function") {
+				vars, _ := fn["Environment"].(map[string]any)["Variables"].(map[string]any)
+				if v, ok := vars[settings.EnvTagValues]; ok {
+					r := settings.NewReader("", settings.Getenv(func(string) string { return v.(string) }))
+					fromEnv = r.List(settings.EnvTagValues, nil)
+				}
+			}
+			for _, cr := range resources(tmpl, "Custom::VpcFlowLogs") {
+				fromProps = settings.NewReader("", settings.Map(cr)).List(settings.PropTagValues, nil)
+			}
+			if fromEnv == nil || fromProps == nil || !slices.Equal(fromEnv, c.want) || !slices.Equal(fromProps, c.want) {
+				t.Errorf("environment gives %#v, properties %#v, want %#v", fromEnv, fromProps, c.want)
 			}
 		})
 	}

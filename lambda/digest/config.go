@@ -135,7 +135,7 @@ func (c Config) withDefaults() Config {
 		c.MaxCatchUp = settings.DefaultMaxCatchUpHours * time.Hour
 	}
 	if c.TopK <= 0 {
-		c.TopK = 10
+		c.TopK = settings.DefaultTopK
 	}
 	if c.MetricsNamespace == "" {
 		c.MetricsNamespace = settings.DefaultMetricsNamespace

@@ -91,7 +91,7 @@ func (h *Handler) CustomResource(ctx context.Context, ev cfn.Event) (physicalID 
 				"physicalResourceId", ev.PhysicalResourceID, "expected", own)
 			return physicalID, nil, nil
 		}
-		cfg := teardownConfig(ev.ResourceProperties, base)
+		cfg := settings.TeardownFromProperties(ev.ResourceProperties, base)
 		res, err := h.rec.Run(work, cfg, Target{Trigger: trigger, Teardown: true})
 		if err != nil {
 			// Nothing could be seen, so nothing is known to be left; a
@@ -108,36 +108,6 @@ func (h *Handler) CustomResource(ctx context.Context, ev cfn.Event) (physicalID 
 		return physicalID, responseData(res), nil
 	}
 	return physicalID, nil, fitError(ev, physicalID, fmt.Sprintf("unknown request type %q", ev.RequestType), nil)
-}
-
-// teardownConfig is what Delete needs, read leniently: a Delete must work
-// with the properties of a Create that failed because they were malformed.
-func teardownConfig(props map[string]any, base settings.Enabler) settings.Enabler {
-	if cfg, err := settings.EnablerFromProperties(props, base); err == nil {
-		return cfg
-	}
-	cfg := settings.Enabler{Owner: base.Owner, RemoveOnDelete: true, DryRun: base.DryRun, MetricsNamespace: base.MetricsNamespace}
-	if s, ok := props[settings.PropOwner].(string); ok && s != "" {
-		cfg.Owner = s
-	}
-	if b, ok := lenientBool(props[settings.PropRemoveOnDelete]); ok {
-		cfg.RemoveOnDelete = b
-	}
-	if b, ok := lenientBool(props[settings.PropDryRun]); ok {
-		cfg.DryRun = b
-	}
-	return cfg
-}
-
-func lenientBool(v any) (bool, bool) {
-	switch b := v.(type) {
-	case bool:
-		return b, true
-	case string:
-		p, err := strconv.ParseBool(strings.TrimSpace(b))
-		return p, err == nil
-	}
-	return false, false
 }
 
 // responseData is the Data of a successful answer. CloudFormation hands

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -57,8 +56,7 @@ func NewHandler(r *Reconciler, getenv func(string) string) *Handler {
 	if err != nil {
 		slog.Error("enabler environment is not valid: tag, CloudTrail and scheduled events will fail", "error", err.Error())
 		// What CloudFormation requests take from the environment.
-		h.env = settings.Enabler{Owner: getenv(settings.EnvOwner), MetricsNamespace: getenv(settings.EnvMetricsNamespace)}
-		h.env.DryRun, _ = strconv.ParseBool(getenv(settings.EnvDryRun))
+		h.env = settings.EnablerBaseFromEnv(getenv)
 	}
 	return h
 }

@@ -12,11 +12,6 @@ import (
 	"github.com/vpcflowlogs/flowlogs/lambda/settings"
 )
 
-// DefaultLogFormat is the format AWS gives a flow log created without one
-// (version 2); DescribeFlowLogs reports it, so an empty configured format is
-// compared with it.
-const DefaultLogFormat = "${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${packets} ${bytes} ${start} ${end} ${action} ${log-status}"
-
 // MaxFlowLogsPerVPC is AWS's limit of flow logs on one VPC, which cannot be
 // raised.
 const MaxFlowLogsPerVPC = 2
@@ -271,9 +266,12 @@ func StaleReason(fl types.FlowLog, cfg settings.Enabler, home Home) string {
 	return strings.Join(why, ", ")
 }
 
+// formatOrDefault is the format a flow log has: DescribeFlowLogs reports the
+// AWS default for one created without a format, so an empty configured
+// format is compared with it.
 func formatOrDefault(f string) string {
 	if f == "" {
-		return DefaultLogFormat
+		return settings.DefaultLogFormat
 	}
 	return f
 }

@@ -50,7 +50,7 @@ func fl(id, vpc string, opts ...func(*types.FlowLog)) types.FlowLog {
 		DeliverLogsPermissionArn: aws.String(testRole),
 		TrafficType:              types.TrafficTypeAll,
 		MaxAggregationInterval:   aws.Int32(600),
-		LogFormat:                aws.String(reconcile.DefaultLogFormat),
+		LogFormat:                aws.String(settings.DefaultLogFormat),
 		DeliverLogsStatus:        aws.String("SUCCESS"),
 	}
 	for _, o := range opts {

@@ -1,10 +1,8 @@
 package settings
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -18,7 +16,7 @@ const OwnerTagKey = "vpc-flow-logs:owner"
 // Environment variables the stack sets on the enabler.
 const (
 	EnvTagKey                 = "TAG_KEY"
-	EnvTagValues              = "TAG_VALUES" // a JSON array of strings (see StringList); [] means any value
+	EnvTagValues              = "TAG_VALUES" // a JSON array of strings (see StringList); unset: DefaultTagValues; [] means any value
 	EnvLogGroupName           = "LOG_GROUP_NAME"
 	EnvDeliveryRoleARN        = "DELIVERY_ROLE_ARN"
 	EnvTrafficType            = "TRAFFIC_TYPE"
@@ -66,19 +64,17 @@ const (
 	PropDryRun                 = "DryRun"
 )
 
-// DefaultMetricsNamespace is the CloudWatch namespace of both functions'
-// embedded metrics.
-const DefaultMetricsNamespace = "VPCFlowLogs"
-
 // Enabler is the configuration of one reconcile run.
 type Enabler struct {
-	TagKey                 string
-	TagValues              []string // empty: any value of TagKey
+	TagKey string
+	// TagValues: empty means any value of TagKey. The readers give
+	// DefaultTagValues when the setting is unset, as Props does for nil.
+	TagValues              []string
 	LogGroupName           string
 	DeliveryRoleARN        string
 	TrafficType            string
 	MaxAggregationInterval int
-	LogFormat              string // empty: the AWS default format
+	LogFormat              string // empty: the AWS default format (DefaultLogFormat)
 	RemoveOnDelete         bool
 	RemoveOnUntag          bool
 	Owner                  string
@@ -93,14 +89,15 @@ func (e Enabler) Validate() error { return e.validate(keys{}) }
 // keys names each field's source (an environment variable or a property),
 // so that an error says where the bad value came from.
 type keys struct {
-	tagKey, tagValues, logGroupName, deliveryRoleARN, trafficType, interval, logFormat, owner string
+	tagKey, tagValues, logGroupName, deliveryRoleARN, trafficType, interval, logFormat string
+	removeOnDelete, removeOnUntag, owner, dryRun                                       string
 }
 
 var (
 	envKeys = keys{EnvTagKey, EnvTagValues, EnvLogGroupName, EnvDeliveryRoleARN, EnvTrafficType,
-		EnvMaxAggregationInterval, EnvLogFormat, EnvOwner}
+		EnvMaxAggregationInterval, EnvLogFormat, EnvRemoveOnDelete, EnvRemoveOnUntag, EnvOwner, EnvDryRun}
 	propKeys = keys{PropTagKey, PropTagValues, PropLogGroupName, PropDeliveryRoleARN, PropTrafficType,
-		PropMaxAggregationInterval, PropLogFormat, PropOwner}
+		PropMaxAggregationInterval, PropLogFormat, PropRemoveOnDelete, PropRemoveOnUntag, PropOwner, PropDryRun}
 )
 
 func (e Enabler) validate(k keys) error {
@@ -119,7 +116,7 @@ func (e Enabler) validate(k keys) error {
 	check(k.logGroupName, ValidateLogGroupName(e.LogGroupName))
 	check(k.trafficType, ValidateTrafficType(e.TrafficType))
 	check(k.interval, ValidateMaxAggregationInterval(e.MaxAggregationInterval))
-	if !strings.HasPrefix(e.DeliveryRoleARN, "arn:") || !strings.Contains(e.DeliveryRoleARN, ":role/") {
+	if !isRoleARN(e.DeliveryRoleARN) {
 		check(k.deliveryRoleARN, fmt.Errorf("delivery role ARN %q is not an IAM role ARN", e.DeliveryRoleARN))
 	}
 	if e.LogFormat != "" {
@@ -131,32 +128,39 @@ func (e Enabler) validate(k keys) error {
 	return errors.Join(errs...)
 }
 
+func isRoleARN(s string) bool { return strings.HasPrefix(s, "arn:") && strings.Contains(s, ":role/") }
+
+// readEnabler reads the settings that the environment and the properties
+// share, under the names k gives them. Owner and DryRun fall back to base's,
+// and the metrics namespace is base's.
+func readEnabler(r *Reader, k keys, base Enabler) Enabler {
+	return Enabler{
+		TagKey:                 r.String(k.tagKey, ""),
+		TagValues:              r.List(k.tagValues, DefaultTagValues()),
+		LogGroupName:           r.String(k.logGroupName, ""),
+		DeliveryRoleARN:        r.String(k.deliveryRoleARN, ""),
+		TrafficType:            r.String(k.trafficType, DefaultTrafficType),
+		MaxAggregationInterval: r.Int(k.interval, DefaultMaxAggregationInterval),
+		LogFormat:              r.String(k.logFormat, ""),
+		RemoveOnDelete:         r.Bool(k.removeOnDelete, DefaultRemoveOnDelete),
+		RemoveOnUntag:          r.Bool(k.removeOnUntag, DefaultRemoveOnUntag),
+		Owner:                  r.String(k.owner, base.Owner),
+		DryRun:                 r.Bool(k.dryRun, base.DryRun),
+		MetricsNamespace:       base.MetricsNamespace,
+	}
+}
+
 // EnablerFromEnv reads the enabler's configuration from the environment
 // variables the stack sets; getenv is os.Getenv outside tests.
 func EnablerFromEnv(getenv func(string) string) (Enabler, error) {
-	r := reader{get: func(k string) (any, bool) {
-		v := getenv(k)
-		return v, v != ""
-	}}
-	e := Enabler{
-		TagKey:                 r.str(EnvTagKey, ""),
-		TagValues:              r.list(EnvTagValues),
-		LogGroupName:           r.str(EnvLogGroupName, ""),
-		DeliveryRoleARN:        r.str(EnvDeliveryRoleARN, ""),
-		TrafficType:            r.str(EnvTrafficType, TrafficAll),
-		MaxAggregationInterval: r.integer(EnvMaxAggregationInterval, 600),
-		LogFormat:              r.str(EnvLogFormat, ""),
-		RemoveOnDelete:         r.boolean(EnvRemoveOnDelete, true),
-		RemoveOnUntag:          r.boolean(EnvRemoveOnUntag, true),
-		Owner:                  r.str(EnvOwner, ""),
-		DryRun:                 r.boolean(EnvDryRun, false),
-		MetricsNamespace:       r.str(EnvMetricsNamespace, DefaultMetricsNamespace),
-		RoleARN:                r.str(EnvEnablerRoleARN, ""),
+	r := NewReader("", Getenv(getenv))
+	e := readEnabler(r, envKeys, Enabler{})
+	e.MetricsNamespace = r.String(EnvMetricsNamespace, DefaultMetricsNamespace, ValidateMetricsNamespace)
+	e.RoleARN = r.String(EnvEnablerRoleARN, "")
+	if e.RoleARN != "" && !isRoleARN(e.RoleARN) {
+		r.Fail(EnvEnablerRoleARN, e.RoleARN, "want an IAM role ARN (arn:<partition>:iam::<account>:role/<name>)")
 	}
-	if e.RoleARN != "" && (!strings.HasPrefix(e.RoleARN, "arn:") || !strings.Contains(e.RoleARN, ":role/")) {
-		r.fail(EnvEnablerRoleARN, e.RoleARN, "want an IAM role ARN (arn:<partition>:iam::<account>:role/<name>)")
-	}
-	if err := errors.Join(append(r.errs, e.validate(envKeys))...); err != nil {
+	if err := errors.Join(r.Err(), e.validate(envKeys)); err != nil {
 		return Enabler{}, fmt.Errorf("enabler configuration from the environment: %w", err)
 	}
 	return e, nil
@@ -167,31 +171,44 @@ func EnablerFromEnv(getenv func(string) string) (Enabler, error) {
 // metrics namespace to base's, so CloudFormation and the other entry points
 // agree.
 func EnablerFromProperties(props map[string]any, base Enabler) (Enabler, error) {
-	r := reader{get: func(k string) (any, bool) {
-		v, ok := props[k]
-		return v, ok && v != nil && v != ""
-	}}
-	e := Enabler{
-		TagKey:                 r.str(PropTagKey, ""),
-		TagValues:              r.list(PropTagValues),
-		LogGroupName:           r.str(PropLogGroupName, ""),
-		DeliveryRoleARN:        r.str(PropDeliveryRoleARN, ""),
-		TrafficType:            r.str(PropTrafficType, TrafficAll),
-		MaxAggregationInterval: r.integer(PropMaxAggregationInterval, 600),
-		LogFormat:              r.str(PropLogFormat, ""),
-		RemoveOnDelete:         r.boolean(PropRemoveOnDelete, true),
-		RemoveOnUntag:          r.boolean(PropRemoveOnUntag, true),
-		Owner:                  r.str(PropOwner, base.Owner),
-		DryRun:                 r.boolean(PropDryRun, base.DryRun),
-		MetricsNamespace:       base.MetricsNamespace,
+	if base.MetricsNamespace == "" {
+		base.MetricsNamespace = DefaultMetricsNamespace
 	}
-	if e.MetricsNamespace == "" {
-		e.MetricsNamespace = DefaultMetricsNamespace
-	}
-	if err := errors.Join(append(r.errs, e.validate(propKeys))...); err != nil {
+	r := NewReader("", Map(props))
+	e := readEnabler(r, propKeys, base)
+	if err := errors.Join(r.Err(), e.validate(propKeys)); err != nil {
 		return Enabler{}, fmt.Errorf("custom resource properties: %w", err)
 	}
 	return e, nil
+}
+
+// TeardownFromProperties is what a Delete needs (the owner, whether to
+// remove, dry run), read leniently: a Delete must work with the properties
+// of a Create that failed because they were malformed, so a bad value takes
+// its default instead of failing.
+func TeardownFromProperties(props map[string]any, base Enabler) Enabler {
+	if e, err := EnablerFromProperties(props, base); err == nil {
+		return e
+	}
+	r := NewReader("", Map(props))
+	return Enabler{
+		Owner:            r.String(PropOwner, base.Owner),
+		RemoveOnDelete:   r.Bool(PropRemoveOnDelete, DefaultRemoveOnDelete),
+		DryRun:           r.Bool(PropDryRun, base.DryRun),
+		MetricsNamespace: base.MetricsNamespace,
+	}
+}
+
+// EnablerBaseFromEnv is what a custom resource request takes from an
+// environment that is not valid as a whole: the owner, dry run and the
+// metrics namespace, read leniently like TeardownFromProperties.
+func EnablerBaseFromEnv(getenv func(string) string) Enabler {
+	r := NewReader("", Getenv(getenv))
+	return Enabler{
+		Owner:            r.String(EnvOwner, ""),
+		DryRun:           r.Bool(EnvDryRun, false),
+		MetricsNamespace: r.String(EnvMetricsNamespace, DefaultMetricsNamespace),
+	}
 }
 
 // Summarizer is the configuration of the digest function.
@@ -216,181 +233,47 @@ type Summarizer struct {
 // SummarizerFromEnv reads the summarizer's configuration from the
 // environment variables the stack sets; getenv is os.Getenv outside tests.
 func SummarizerFromEnv(getenv func(string) string) (Summarizer, error) {
-	r := reader{get: func(k string) (any, bool) {
-		v := getenv(k)
-		return v, v != ""
-	}}
+	r := NewReader("", Getenv(getenv))
 	s := Summarizer{
-		LogGroupName:        r.str(EnvLogGroupName, ""),
-		SummaryLogGroupName: r.str(EnvSummaryLogGroupName, ""),
-		StateTable:          r.str(EnvStateTable, ""),
-		Account:             r.str(EnvSourceAccount, ""),
-		Region:              r.str(EnvSourceRegion, ""),
-		SettleLag:           r.duration(EnvSettleLag, 15*time.Minute),
-		SchedulePeriod:      r.duration(EnvSchedulePeriod, time.Hour),
-		MaxCatchUp:          r.duration(EnvMaxCatchUp, DefaultMaxCatchUpHours*time.Hour),
-		TopicARN:            r.str(EnvTopicARN, ""),
-		TopK:                r.integer(EnvTopK, 10),
-		MetricsNamespace:    r.str(EnvMetricsNamespace, DefaultMetricsNamespace),
+		LogGroupName:        r.String(EnvLogGroupName, ""),
+		SummaryLogGroupName: r.String(EnvSummaryLogGroupName, ""),
+		StateTable:          r.String(EnvStateTable, ""),
+		Account:             r.String(EnvSourceAccount, ""),
+		Region:              r.String(EnvSourceRegion, ""),
+		SettleLag:           r.Duration(EnvSettleLag, DefaultSettleLag, ValidateSettleLag),
+		SchedulePeriod:      r.Duration(EnvSchedulePeriod, DefaultSchedulePeriod),
+		MaxCatchUp:          r.Duration(EnvMaxCatchUp, DefaultMaxCatchUpHours*time.Hour),
+		TopicARN:            r.String(EnvTopicARN, "", ValidateTopicARN),
+		TopK:                r.Int(EnvTopK, DefaultTopK, ValidateTopK),
+		MetricsNamespace:    r.String(EnvMetricsNamespace, DefaultMetricsNamespace, ValidateMetricsNamespace),
 	}
-	errs := r.errs
-	if err := ValidateLogGroupName(s.LogGroupName); err != nil {
-		errs = append(errs, fmt.Errorf("%s: %w", EnvLogGroupName, err))
-	}
-	if err := ValidateLogGroupName(s.SummaryLogGroupName); err != nil {
-		errs = append(errs, fmt.Errorf("%s: %w", EnvSummaryLogGroupName, err))
-	}
-	if err := ValidateTableName(s.StateTable); err != nil {
-		errs = append(errs, fmt.Errorf("%s: %w", EnvStateTable, err))
-	}
-	if err := ValidateAccountID(s.Account); err != nil {
-		errs = append(errs, fmt.Errorf("%s: %w", EnvSourceAccount, err))
-	}
-	if err := ValidateRegion(s.Region); err != nil {
-		errs = append(errs, fmt.Errorf("%s: %w", EnvSourceRegion, err))
-	}
-	if s.MaxCatchUp%time.Hour != 0 {
-		errs = append(errs, fmt.Errorf("%s=%s: want whole hours", EnvMaxCatchUp, s.MaxCatchUp))
-	} else if err := ValidateMaxCatchUpHours(int(s.MaxCatchUp / time.Hour)); err != nil {
-		errs = append(errs, fmt.Errorf("%s=%s: %w", EnvMaxCatchUp, s.MaxCatchUp, err))
-	}
-	if s.SettleLag < 0 {
-		errs = append(errs, fmt.Errorf("%s=%s is negative", EnvSettleLag, s.SettleLag))
-	}
-	if s.SchedulePeriod <= 0 {
-		errs = append(errs, fmt.Errorf("%s=%s must be positive", EnvSchedulePeriod, s.SchedulePeriod))
-	}
-	if s.TopK < 1 || s.TopK > 100 {
-		errs = append(errs, fmt.Errorf("%s=%d must be from 1 to 100", EnvTopK, s.TopK))
-	}
-	if err := errors.Join(errs...); err != nil {
+	if err := errors.Join(r.Err(), s.validate()); err != nil {
 		return Summarizer{}, fmt.Errorf("summarizer configuration from the environment: %w", err)
 	}
 	return s, nil
 }
 
-// reader collects typed values and every parse error, each naming its key.
-type reader struct {
-	get  func(key string) (any, bool)
-	errs []error
-}
-
-func (r *reader) fail(key string, v any, want string) {
-	r.errs = append(r.errs, fmt.Errorf("%s=%v: %s", key, v, want))
-}
-
-func (r *reader) str(key, def string) string {
-	v, ok := r.get(key)
-	if !ok {
-		return def
-	}
-	s, isStr := v.(string)
-	if !isStr {
-		r.fail(key, v, "want a string")
-		return def
-	}
-	return s
-}
-
-func (r *reader) integer(key string, def int) int {
-	v, ok := r.get(key)
-	if !ok {
-		return def
-	}
-	switch n := v.(type) {
-	case float64:
-		if n == float64(int(n)) {
-			return int(n)
-		}
-	case string:
-		if i, err := strconv.Atoi(strings.TrimSpace(n)); err == nil {
-			return i
+// validate checks what the reader's validators do not: the names, and the
+// durations against each other's rules.
+func (s Summarizer) validate() error {
+	var errs []error
+	check := func(key string, err error) {
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", key, err))
 		}
 	}
-	r.fail(key, v, "want a whole number")
-	return def
-}
-
-func (r *reader) boolean(key string, def bool) bool {
-	v, ok := r.get(key)
-	if !ok {
-		return def
+	check(EnvLogGroupName, ValidateLogGroupName(s.LogGroupName))
+	check(EnvSummaryLogGroupName, ValidateLogGroupName(s.SummaryLogGroupName))
+	check(EnvStateTable, ValidateTableName(s.StateTable))
+	check(EnvSourceAccount, ValidateAccountID(s.Account))
+	check(EnvSourceRegion, ValidateRegion(s.Region))
+	if s.MaxCatchUp%time.Hour != 0 {
+		errs = append(errs, fmt.Errorf("%s=%s: want whole hours", EnvMaxCatchUp, s.MaxCatchUp))
+	} else if err := ValidateMaxCatchUpHours(int(s.MaxCatchUp / time.Hour)); err != nil {
+		errs = append(errs, fmt.Errorf("%s=%s: %w", EnvMaxCatchUp, s.MaxCatchUp, err))
 	}
-	switch b := v.(type) {
-	case bool:
-		return b
-	case string:
-		if p, err := strconv.ParseBool(strings.TrimSpace(b)); err == nil {
-			return p
-		}
+	if s.SchedulePeriod <= 0 {
+		errs = append(errs, fmt.Errorf("%s=%s must be positive", EnvSchedulePeriod, s.SchedulePeriod))
 	}
-	r.fail(key, v, "want true or false")
-	return def
-}
-
-func (r *reader) duration(key string, def time.Duration) time.Duration {
-	s := r.str(key, "")
-	if s == "" {
-		return def
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		r.fail(key, s, "want a duration such as 15m")
-		return def
-	}
-	return d
-}
-
-// list reads a list of strings: see StringList.
-func (r *reader) list(key string) []string {
-	v, ok := r.get(key)
-	if !ok {
-		return nil
-	}
-	l, err := StringList(v)
-	if err != nil {
-		r.fail(key, v, err.Error())
-	}
-	return l
-}
-
-// StringList reads a list of strings in the forms the stack and its users
-// write it: a decoded JSON array ([]any, as CloudFormation delivers a list
-// property and cdk.json a list value), a []string, or a string holding a
-// JSON array (["a","b"]) or comma-separated values (a,b). nil gives nil;
-// an empty array gives an empty, non-nil list.
-func StringList(v any) ([]string, error) {
-	switch l := v.(type) {
-	case nil:
-		return nil, nil
-	case []string:
-		return l, nil
-	case []any:
-		out := make([]string, 0, len(l))
-		for _, item := range l {
-			s, isStr := item.(string)
-			if !isStr {
-				return nil, errors.New("want a list of strings")
-			}
-			out = append(out, s)
-		}
-		return out, nil
-	case string:
-		l = strings.TrimSpace(l)
-		if strings.HasPrefix(l, "[") {
-			out := []string{}
-			if err := json.Unmarshal([]byte(l), &out); err != nil {
-				return nil, errors.New(`want a JSON array of strings such as ["enabled"]`)
-			}
-			return out, nil
-		}
-		out := []string{}
-		for _, p := range strings.Split(l, ",") {
-			if p = strings.TrimSpace(p); p != "" {
-				out = append(out, p)
-			}
-		}
-		return out, nil
-	}
-	return nil, errors.New("want a list of strings")
+	return errors.Join(errs...)
 }

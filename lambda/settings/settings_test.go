@@ -1,6 +1,7 @@
 package settings_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -196,6 +197,21 @@ func TestValidators(t *testing.T) {
 		{"account token", settings.ValidateAccountID("${Token[AWS.AccountId.1]}"), false},
 		{"table", settings.ValidateTableName("Stack-StateTable0A1B-XYZ"), true},
 		{"table short", settings.ValidateTableName("ab"), false},
+		{"settle lag 0", settings.ValidateSettleLag(0), true},
+		{"settle lag a day", settings.ValidateSettleLag(24 * time.Hour), true},
+		{"settle lag negative", settings.ValidateSettleLag(-time.Minute), false},
+		{"settle lag over a day", settings.ValidateSettleLag(24*time.Hour + time.Minute), false},
+		{"top 1", settings.ValidateTopK(1), true},
+		{"top 0", settings.ValidateTopK(0), false},
+		{"top 101", settings.ValidateTopK(101), false},
+		{"namespace", settings.ValidateMetricsNamespace("Team/VPC Flow-Logs:prod #1"), true},
+		{"namespace 255", settings.ValidateMetricsNamespace(strings.Repeat("n", 255)), true},
+		{"namespace 256", settings.ValidateMetricsNamespace(strings.Repeat("n", 256)), false},
+		{"namespace empty", settings.ValidateMetricsNamespace(""), false},
+		{"namespace blank", settings.ValidateMetricsNamespace("  "), false},
+		{"namespace colon first", settings.ValidateMetricsNamespace(":x"), false},
+		{"namespace AWS/", settings.ValidateMetricsNamespace("AWS/Lambda"), false},
+		{"namespace non-ASCII", settings.ValidateMetricsNamespace("flöw"), false},
 	} {
 		if (c.err == nil) != c.ok {
 			t.Errorf("%s: %v, want ok=%v", c.name, c.err, c.ok)
@@ -223,6 +239,99 @@ func TestStringList(t *testing.T) {
 		got, err := settings.StringList(c.in)
 		if (err != nil) != c.err || (got == nil) != (c.want == nil) || strings.Join(got, "|") != strings.Join(c.want, "|") {
 			t.Errorf("StringList(%#v) = %#v, %v; want %#v, error %v", c.in, got, err, c.want, c.err)
+		}
+	}
+}
+
+// TestReader covers the one reader over each kind of source: strings from
+// the environment, JSON values from properties and the CDK context. Every
+// error names the key, the value and what is allowed.
+func TestReader(t *testing.T) {
+	ctx := map[string]any{
+		"str": "x", "num": 600.0, "numText": " 42 ", "frac": 1.5, "bool": true, "boolText": "false",
+		"list": []any{"a", "b"}, "listText": `["c"]`, "csv": "d, e", "empty": "", "badList": []any{1.0},
+		"dur": "90s",
+	}
+	r := settings.NewReader("context", settings.Map(ctx))
+	got := []any{
+		r.String("str", "def"), r.String("absent", "def"), r.String("empty", "def"),
+		r.Int("num", 0), r.Int("numText", 0), r.Bool("bool", false), r.Bool("boolText", true),
+		r.List("list", nil), r.List("listText", nil), r.List("csv", nil), r.List("absent", []string{"z"}),
+		r.Duration("dur", 0),
+	}
+	want := []any{"x", "def", "def", 600, 42, true, false,
+		[]string{"a", "b"}, []string{"c"}, []string{"d", "e"}, []string{"z"}, 90 * time.Second}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("read %v\nwant %v", got, want)
+	}
+	if err := r.Err(); err != nil {
+		t.Fatalf("good values rejected: %v", err)
+	}
+	bad := []struct {
+		name string
+		read func(r *settings.Reader)
+		want string
+	}{
+		{"fraction", func(r *settings.Reader) { r.Int("frac", 0) }, "context frac=1.5: want a whole number"},
+		{"string for a bool", func(r *settings.Reader) { r.Bool("str", false) }, "context str=x: want true or false"},
+		{"list of numbers", func(r *settings.Reader) { r.List("badList", nil) }, "context badList=[1]: want a list of strings"},
+		{"not a duration", func(r *settings.Reader) { r.Duration("str", 0) }, "context str=x: want a duration"},
+		{"validator", func(r *settings.Reader) { r.Int("num", 0, settings.ValidateRetentionDays) }, "context num=600: retention of 600 days"},
+	}
+	for _, b := range bad {
+		t.Run(b.name, func(t *testing.T) {
+			r := settings.NewReader("context", settings.Map(ctx))
+			b.read(r)
+			if err := r.Err(); err == nil || !strings.Contains(err.Error(), b.want) {
+				t.Errorf("error %v, want one containing %q", err, b.want)
+			}
+		})
+	}
+}
+
+// TestTeardownFromProperties proves a Delete reads what it needs from
+// properties that are not valid as a whole, and takes the default for a
+// value it cannot read.
+func TestTeardownFromProperties(t *testing.T) {
+	base := settings.Enabler{Owner: "stack", MetricsNamespace: "NS"}
+	cases := []struct {
+		name  string
+		props map[string]any
+		want  settings.Enabler
+	}{
+		{"malformed, keep", map[string]any{settings.PropRemoveOnDelete: "false", settings.PropTrafficType: "SOME"},
+			settings.Enabler{Owner: "stack", MetricsNamespace: "NS"}},
+		{"malformed, own owner and dry run", map[string]any{settings.PropOwner: "other", settings.PropDryRun: "true"},
+			settings.Enabler{Owner: "other", RemoveOnDelete: true, DryRun: true, MetricsNamespace: "NS"}},
+		{"unreadable removal takes the default", map[string]any{settings.PropRemoveOnDelete: "perhaps"},
+			settings.Enabler{Owner: "stack", RemoveOnDelete: true, MetricsNamespace: "NS"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := settings.TeardownFromProperties(c.props, base)
+			if fmt.Sprint(got) != fmt.Sprint(c.want) {
+				t.Errorf("got %+v\nwant %+v", got, c.want)
+			}
+		})
+	}
+}
+
+// TestDefaultsAgree checks the defaults that are written as two values.
+func TestDefaultsAgree(t *testing.T) {
+	if d, err := settings.ScheduleRate(settings.DefaultSummarySchedule); err != nil || d != settings.DefaultSchedulePeriod {
+		t.Errorf("DefaultSummarySchedule %q has period %s (%v), DefaultSchedulePeriod is %s",
+			settings.DefaultSummarySchedule, d, err, settings.DefaultSchedulePeriod)
+	}
+	for _, err := range []error{
+		settings.ValidateTagKey(settings.DefaultTagKey), settings.ValidateTagValues(settings.DefaultTagValues()),
+		settings.ValidateLogGroupName(settings.DefaultLogGroupName), settings.ValidateRetentionDays(settings.DefaultRetentionDays),
+		settings.ValidateTrafficType(settings.DefaultTrafficType), settings.ValidateMaxAggregationInterval(settings.DefaultMaxAggregationInterval),
+		settings.ValidateSchedule(settings.DefaultSweepSchedule), settings.ValidateSettleLag(settings.DefaultSettleLag),
+		settings.ValidateMaxCatchUpHours(settings.DefaultMaxCatchUpHours), settings.ValidateTopK(settings.DefaultTopK),
+		settings.ValidateMetricsNamespace(settings.DefaultMetricsNamespace), settings.ValidateLogFormat(settings.DefaultLogFormat),
+	} {
+		if err != nil {
+			t.Errorf("a default is not valid: %v", err)
 		}
 	}
 }

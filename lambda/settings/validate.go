@@ -191,12 +191,6 @@ func TopicRegion(arn string) string {
 	return ""
 }
 
-// DefaultMaxCatchUpHours is how far back one digest run reads by default: a
-// day. A checkpoint older than that (a summarizer stopped for a week, or a
-// restored table) skips ahead instead of reading, and holding in a Lambda
-// run, everything since.
-const DefaultMaxCatchUpHours = 24
-
 // MaxCatchUpHoursLimit is the largest catch-up: 31 days.
 const MaxCatchUpHoursLimit = 744
 
@@ -236,6 +230,48 @@ func ValidateAccountID(id string) error {
 func ValidateRegion(region string) error {
 	if !regionRE.MatchString(region) {
 		return fmt.Errorf("region %q is not valid: want a region name such as us-east-1", region)
+	}
+	return nil
+}
+
+// MaxSettleLag is the longest settle lag: a day.
+const MaxSettleLag = 24 * time.Hour
+
+// ValidateSettleLag checks how long the digest waits for late delivery: 0 to
+// 1440 minutes.
+func ValidateSettleLag(d time.Duration) error {
+	if d < 0 || d > MaxSettleLag {
+		return fmt.Errorf("settle lag of %s is not valid: want 0 to 1440 minutes (24h)", d)
+	}
+	return nil
+}
+
+// MaxTopK is the longest top-N list of a digest.
+const MaxTopK = 100
+
+// ValidateTopK checks the length of each top-N list in the digest.
+func ValidateTopK(k int) error {
+	if k < 1 || k > MaxTopK {
+		return fmt.Errorf("top-N length %d is not valid: want 1 to %d", k, MaxTopK)
+	}
+	return nil
+}
+
+var namespaceRE = regexp.MustCompile(`^[0-9A-Za-z._/#: -]{1,255}$`)
+
+// ValidateMetricsNamespace checks a CloudWatch metric namespace: 1 to 255
+// characters from 0-9 A-Z a-z and . - _ / # : and space, with at least one
+// that is not a space, not starting with ':' (the API's pattern [^:].*) and
+// not with AWS/, which AWS reserves for its services (CloudWatch's
+// PutMetricData and Metric API references).
+func ValidateMetricsNamespace(ns string) error {
+	switch {
+	case !namespaceRE.MatchString(ns) || strings.TrimSpace(ns) == "":
+		return fmt.Errorf("metrics namespace %q is not valid: use 1 to 255 characters from 0-9 A-Z a-z . - _ / # : and space", ns)
+	case strings.HasPrefix(ns, ":"):
+		return fmt.Errorf("metrics namespace %q starts with a colon, which CloudWatch does not accept", ns)
+	case strings.HasPrefix(ns, "AWS/"):
+		return fmt.Errorf("metrics namespace %q starts with AWS/, which AWS reserves", ns)
 	}
 	return nil
 }
