@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vpcflowlogs/flowlogs/lambda/internal/motoproxy"
 	"github.com/vpcflowlogs/flowlogs/lambda/internal/testenv"
 )
 
@@ -31,8 +32,15 @@ type Config struct {
 // created.
 type Harness struct {
 	Config
-	Root       string
-	Moto       *testenv.Moto
+	Root string
+	Moto *testenv.Moto
+	// Proxy is a motoproxy in front of moto for the functions' calls (the
+	// story's; the fault runs have their own), with the Streams hook.
+	Proxy *motoproxy.Proxy
+	// Streams dates the streams Harness.Deliver writes as the delivery
+	// service would have created them.
+	Streams *StreamClock
+	// Clients call moto directly: the harness's own calls.
 	Clients    Clients
 	Stack      *Stack
 	CFN        *testenv.CFNResponder
@@ -127,6 +135,9 @@ func Start(ctx context.Context, c Config) (h *Harness, err error) {
 		return nil, err
 	}
 	h.Clients = NewClients(h.Moto.URL)
+	if err := h.startProxy(); err != nil {
+		return nil, err
+	}
 	h.CFN = testenv.StartCFNResponder()
 	step("deploying the template")
 	if err := Deploy(ctx, h.Clients, h.Stack); err != nil {
@@ -135,12 +146,27 @@ func Start(ctx context.Context, c Config) (h *Harness, err error) {
 	return h, nil
 }
 
+// startProxy puts the functions' proxy, with the stream clock, in front
+// of moto.
+func (h *Harness) startProxy() (err error) {
+	if h.Streams, err = NewStreamClock(h.Moto.URL); err != nil {
+		return err
+	}
+	if h.Proxy, err = motoproxy.New(h.Moto.URL); err != nil {
+		return err
+	}
+	h.Proxy.AddHook(h.Streams.Hook())
+	return nil
+}
+
 // Reset empties moto and deploys the template again: a fresh account with
 // the stack's resources.
 func (h *Harness) Reset(ctx context.Context) error {
 	if err := h.Moto.Reset(ctx); err != nil {
 		return err
 	}
+	h.Streams.Forget()
+	h.Proxy.ResetCalls()
 	return Deploy(ctx, h.Clients, h.Stack)
 }
 
@@ -163,6 +189,9 @@ func (h *Harness) Close() {
 	}
 	if h.CFN != nil {
 		h.CFN.Close()
+	}
+	if h.Proxy != nil {
+		h.Proxy.Close()
 	}
 	if h.Moto != nil {
 		_ = h.Moto.Close()

@@ -43,11 +43,6 @@ type StoryOptions struct {
 	Records int
 	// Seed seeds the records.
 	Seed int64
-	// Wait decides whether to wait d for the minute in which the streams
-	// were created to end, so that the digest lists their interfaces as
-	// new; nil means always. Without the wait the digest counts every
-	// record but lists no new interface.
-	Wait func(d time.Duration) bool
 }
 
 // The VPCs of the story and what the enabler must do with each.
@@ -67,10 +62,7 @@ type StoryResult struct {
 	Create      []testenv.CFNResponse
 	AfterCreate []FlowLog
 
-	Delivery Delivery
-	// Waited is how long the story waited for the streams' minute to
-	// close before the digest.
-	Waited    time.Duration
+	Delivery  Delivery
 	Summarize digest.Result
 	Digest    StoredDigest
 	// DigestFile is a copy of the digest's JSON in the work directory.
@@ -160,7 +152,7 @@ func (h *Harness) Story(ctx context.Context, r Reporter, o StoryOptions) (*Story
 	took("vpcs")
 
 	r.Step(4, "Running the enabler's bootstrap under the Lambda emulator with a CloudFormation Create request")
-	enabler, err := h.StartEnabler(h.Moto.URL)
+	enabler, err := h.StartEnabler(h.Proxy.URL)
 	if err != nil {
 		return nil, err
 	}
@@ -192,51 +184,34 @@ func (h *Harness) Story(ctx context.Context, r Reporter, o StoryOptions) (*Story
 	for _, name := range []string{"prod", "staging", "payments", "analytics"} {
 		enis = append(enis, res.VPCs[name].ENIs...)
 	}
-	// The digest's window ends on a whole minute (the settle lag is 0
-	// here: nothing is late locally). The records fill the hour before
-	// the minute after delivery; the streams, created now, fall in the
-	// window once this minute is over.
-	boundary := time.Now().Truncate(time.Minute).Add(time.Minute)
-	res.Delivery, err = Deliver(ctx, c, s.FlowLogGroup, Traffic{
-		Seed: o.Seed, Records: o.Records, ENIs: enis,
-		Start: boundary.Add(-56 * time.Minute), Span: 54 * time.Minute,
+	// The records fill the past hour, as a real hour's would, and the
+	// streams are dated when the service would have created them: the
+	// digest's first window (the settle lag is 0 here: nothing is late
+	// locally) finds both without waiting for the clock.
+	start, span := PastHour(time.Now())
+	res.Delivery, err = h.Deliver(ctx, Traffic{
+		Seed: o.Seed, Records: o.Records, ENIs: enis, Start: start, Span: span,
 		Options: flowrecord.Options{TopK: 10, MaxTracked: digest.DefaultMaxTracked, MalformedSamples: digest.DefaultMalformedSamples},
 	})
 	if err != nil {
 		return nil, err
 	}
-	streamsDone := time.Now()
 	d := res.Delivery
 	r.Info("%d records (%d KB) into %d streams of %s, timestamps %s to %s UTC",
 		d.Events, d.Bytes/1024, len(d.Streams), s.FlowLogGroup, d.First.Format("15:04:05"), d.Last.Format("15:04:05"))
+	r.Info("each stream dated when the service would have created it, at its interface's first record (moto dates it now; the proxy in front of the functions reports the delivery time)")
 	r.Info("the generator's own tally: %d records, %d accepted, %d rejected, %d bytes, %d NODATA, %d SKIPDATA",
 		d.Expected.Totals.Records, d.Expected.Totals.Accepted, d.Expected.Totals.Rejected, d.Expected.Totals.Bytes,
 		d.Expected.NoData.Records, d.Expected.SkipData.Records)
 	took("deliver")
 
 	r.Step(6, "Running the summarizer's bootstrap the same way")
-	summarizer, err := h.StartSummarizer(h.Moto.URL, settings.EnvSettleLag+"=0s")
+	summarizer, err := h.StartSummarizer(h.Proxy.URL, settings.EnvSettleLag+"=0s")
 	if err != nil {
 		return nil, err
 	}
 	defer summarizer.Close()
-	// The window ends on a whole minute: the streams, created in this
-	// one, fall in it only once the minute is over.
-	wait := time.Until(streamsDone.Truncate(time.Minute).Add(time.Minute)) + 200*time.Millisecond
-	switch {
-	case wait <= 0:
-	case o.Wait != nil && !o.Wait(wait):
-		r.Info("settle lag set to 0 (no late delivery here). Not waiting %s for this minute to end: the interfaces' streams were created in it, after the window's end, so this digest counts every record but lists no new interface (the next scheduled run would)", wait.Round(time.Second))
-	default:
-		r.Info("settle lag set to 0 (no late delivery here); waiting %s for this minute to end, so that the new streams fall in the digest's window", wait.Round(time.Second))
-		res.Waited = wait
-		select {
-		case <-time.After(wait):
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
-	clock = time.Now()
+	r.Info("settle lag set to 0 (no late delivery here)")
 	if err := summarizer.InvokeInto(ctx, s.SummaryEvent(), &res.Summarize); err != nil {
 		return nil, fmt.Errorf("%w\n%s", err, summarizer.Log())
 	}
