@@ -98,40 +98,7 @@ func Start(ctx context.Context, c Config) (h *Harness, err error) {
 	if h.Root, err = testenv.ModuleRoot(); err != nil {
 		return nil, err
 	}
-	// moto comes up while the app is synthesized.
-	step("starting moto")
-	type started struct {
-		moto *testenv.Moto
-		err  error
-	}
-	motoUp := make(chan started, 1)
-	go func() {
-		m, err := testenv.StartMoto()
-		motoUp <- started{m, err}
-	}()
-	synthErr := func() error {
-		step("synthesizing the CDK app")
-		for _, name := range Functions {
-			if h.Bootstraps[name], err = testenv.Bootstrap(name, filepath.Join(c.WorkDir, "build")); err != nil {
-				return err
-			}
-		}
-		began := time.Now()
-		file, err := Synth(ctx, h.Root, c.WorkDir, h.Bootstraps, c.Context)
-		if err != nil {
-			return err
-		}
-		step(fmt.Sprintf("synthesized in %.1fs", time.Since(began).Seconds()))
-		t, err := ReadTemplate(file)
-		if err != nil {
-			return err
-		}
-		h.Stack, err = Locate(t, NewStackID(testenv.Region, Account, StackName, NewID()))
-		return err
-	}()
-	up := <-motoUp
-	h.Moto = up.moto
-	if err := errors.Join(synthErr, up.err); err != nil {
+	if err := h.synthWhileMotoStarts(ctx, step); err != nil {
 		return nil, err
 	}
 	h.Clients = NewClients(h.Moto.URL)
@@ -144,6 +111,50 @@ func Start(ctx context.Context, c Config) (h *Harness, err error) {
 		return nil, err
 	}
 	return h, nil
+}
+
+// synthWhileMotoStarts starts moto, and synthesizes the app while it
+// comes up.
+func (h *Harness) synthWhileMotoStarts(ctx context.Context, step func(string)) error {
+	step("starting moto")
+	type started struct {
+		moto *testenv.Moto
+		err  error
+	}
+	motoUp := make(chan started, 1)
+	go func() {
+		m, err := testenv.StartMoto()
+		motoUp <- started{m, err}
+	}()
+	synthErr := h.synth(ctx, step)
+	up := <-motoUp
+	h.Moto = up.moto
+	return errors.Join(synthErr, up.err)
+}
+
+// synth gets the bootstraps, synthesizes the app with them, and locates
+// the stack in the template.
+func (h *Harness) synth(ctx context.Context, step func(string)) error {
+	step("synthesizing the CDK app")
+	for _, name := range Functions {
+		b, err := testenv.Bootstrap(name, filepath.Join(h.WorkDir, "build"))
+		if err != nil {
+			return err
+		}
+		h.Bootstraps[name] = b
+	}
+	began := time.Now()
+	file, err := Synth(ctx, h.Root, h.WorkDir, h.Bootstraps, h.Context)
+	if err != nil {
+		return err
+	}
+	step(fmt.Sprintf("synthesized in %.1fs", time.Since(began).Seconds()))
+	t, err := ReadTemplate(file)
+	if err != nil {
+		return err
+	}
+	h.Stack, err = Locate(t, NewStackID(testenv.Region, Account, StackName, NewID()))
+	return err
 }
 
 // startProxy puts the functions' proxy, with the stream clock, in front

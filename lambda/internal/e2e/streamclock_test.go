@@ -69,21 +69,7 @@ func (f *fakeLogs) last() string {
 // after the digest's window, and a story that does not wait for the minute
 // to end finds no new interface (TestStory's "digest" case).
 func TestStreamClock(t *testing.T) {
-	fake := &fakeLogs{}
-	moto := httptest.NewServer(fake)
-	defer moto.Close()
-	clock, err := e2e.NewStreamClock(moto.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy, err := motoproxy.New(moto.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer proxy.Close()
-	proxy.AddHook(clock.Hook())
-	logs := cloudwatchlogs.NewFromConfig(testenv.AWSConfig(proxy.URL))
-
+	clock, logs, fake := startStreamClock(t)
 	delivered := time.UnixMilli(1_799_997_000_000).UTC()
 	const dated, undated = "eni-0123456789abcdef0-all", "eni-0fedcba9876543210-all"
 	clock.Date("/vpc/flow-logs", map[string]time.Time{dated: delivered})
@@ -109,28 +95,7 @@ func TestStreamClock(t *testing.T) {
 				clock.Forget()
 				defer clock.Date("/vpc/flow-logs", map[string]time.Time{dated: delivered})
 			}
-			out, err := logs.DescribeLogStreams(t.Context(), &tc.in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := map[string]int64{}
-			for _, s := range out.LogStreams {
-				got[aws.ToString(s.LogStreamName)] = aws.ToInt64(s.CreationTime)
-				if aws.ToString(s.Arn) == "" {
-					t.Errorf("%s lost its arn", aws.ToString(s.LogStreamName))
-				}
-			}
-			for name, want := range tc.want {
-				if got[name] != want {
-					t.Errorf("%s: creationTime %d, want %d", name, got[name], want)
-				}
-			}
-			if aws.ToString(out.NextToken) != "page-2" {
-				t.Errorf("nextToken %q, want page-2", aws.ToString(out.NextToken))
-			}
-			if group := aws.ToString(tc.in.LogGroupName) + aws.ToString(tc.in.LogGroupIdentifier); !strings.Contains(fake.last(), group) {
-				t.Errorf("moto got %q, want a request naming %s", fake.last(), group)
-			}
+			checkStreams(t, logs, fake, &tc.in, tc.want)
 		})
 	}
 
@@ -151,4 +116,53 @@ func TestStreamClock(t *testing.T) {
 			t.Errorf("error %v, want moto's ResourceNotFoundException", err)
 		}
 	})
+}
+
+// startStreamClock puts a motoproxy with a stream clock's hook in front of
+// a fake moto, and returns the clock, a client of the proxy and the fake.
+func startStreamClock(t *testing.T) (*e2e.StreamClock, *cloudwatchlogs.Client, *fakeLogs) {
+	t.Helper()
+	fake := &fakeLogs{}
+	moto := httptest.NewServer(fake)
+	t.Cleanup(moto.Close)
+	clock, err := e2e.NewStreamClock(moto.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy, err := motoproxy.New(moto.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(proxy.Close)
+	proxy.AddHook(clock.Hook())
+	return clock, cloudwatchlogs.NewFromConfig(testenv.AWSConfig(proxy.URL)), fake
+}
+
+// checkStreams describes the streams through the proxy and checks their
+// creationTime, that moto's other fields are kept, and that moto got the
+// request.
+func checkStreams(t *testing.T, logs *cloudwatchlogs.Client, fake *fakeLogs, in *cloudwatchlogs.DescribeLogStreamsInput, want map[string]int64) {
+	t.Helper()
+	out, err := logs.DescribeLogStreams(t.Context(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int64{}
+	for _, s := range out.LogStreams {
+		got[aws.ToString(s.LogStreamName)] = aws.ToInt64(s.CreationTime)
+		if aws.ToString(s.Arn) == "" {
+			t.Errorf("%s lost its arn", aws.ToString(s.LogStreamName))
+		}
+	}
+	for name, w := range want {
+		if got[name] != w {
+			t.Errorf("%s: creationTime %d, want %d", name, got[name], w)
+		}
+	}
+	if aws.ToString(out.NextToken) != "page-2" {
+		t.Errorf("nextToken %q, want page-2", aws.ToString(out.NextToken))
+	}
+	if group := aws.ToString(in.LogGroupName) + aws.ToString(in.LogGroupIdentifier); !strings.Contains(fake.last(), group) {
+		t.Errorf("moto got %q, want a request naming %s", fake.last(), group)
+	}
 }
