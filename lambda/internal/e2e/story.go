@@ -199,7 +199,7 @@ func (h *Harness) Story(ctx context.Context, r Reporter, o StoryOptions) (*Story
 	d := res.Delivery
 	r.Info("%d records (%d KB) into %d streams of %s, timestamps %s to %s UTC",
 		d.Events, d.Bytes/1024, len(d.Streams), s.FlowLogGroup, d.First.Format("15:04:05"), d.Last.Format("15:04:05"))
-	r.Info("each stream dated when the service would have created it, at its interface's first record (moto dates it now; the proxy in front of the functions reports the delivery time)")
+	r.Info("each stream dated when the service would have created it, as its interface's first capture window closed (moto dates it now; the proxy in front of the functions reports the delivery time)")
 	r.Info("the generator's own tally: %d records, %d accepted, %d rejected, %d bytes, %d NODATA, %d SKIPDATA",
 		d.Expected.Totals.Records, d.Expected.Totals.Accepted, d.Expected.Totals.Rejected, d.Expected.Totals.Bytes,
 		d.Expected.NoData.Records, d.Expected.SkipData.Records)
