@@ -75,8 +75,8 @@ fuzz: ## Fuzz the record and format parsers (FUZZTIME each, default 5m)
 	$(GO) test -run '^$$' -fuzz FuzzParseLine -fuzztime $${FUZZTIME:-5m} -parallel 1 ./lambda/flowrecord/
 	$(GO) test -run '^$$' -fuzz FuzzParseFormat -fuzztime $${FUZZTIME:-5m} -parallel 1 ./lambda/flowrecord/
 
-demo: build ## Run the whole product locally against moto: no AWS account needed (DEMO_ARGS=-wait=always)
-	@.ci/tools.sh install
+demo: build ## Run the whole product locally against moto: no AWS account needed (DEMO_ARGS=-h lists options)
+	@.ci/tools.sh install demo
 	BOOTSTRAP_DIR=$(CURDIR)/build $(GO) run ./lambda/internal/e2e/demo $(DEMO_ARGS)
 
 clean: ## Remove build/ and cdk.out/

@@ -52,6 +52,10 @@ type Delivery struct {
 	Bytes   int
 	// First and Last are the earliest and latest event timestamps.
 	First, Last time.Time
+	// Created is when the delivery service would have created each
+	// stream: when its interface's first capture window closed (its
+	// first record's end, or start when the format has no end).
+	Created map[string]time.Time
 	// Expected is the generator's own tally of what it wrote, with its
 	// interface ids replaced by the ENIs': what a digest of all of it must
 	// say.
@@ -66,6 +70,9 @@ type Delivery struct {
 // The generator makes up interface ids; each line's interface-id (and
 // vpc-id and subnet-id, when the format has them) is rewritten to the ENI it
 // is mapped to, so that the summarizer finds the interfaces in EC2.
+//
+// Moto dates each stream when Deliver creates it; Delivery.Created says
+// when the service would have, for a StreamClock to report.
 func Deliver(ctx context.Context, c Clients, group string, tr Traffic) (Delivery, error) {
 	if len(tr.ENIs) == 0 {
 		return Delivery{}, errors.New("delivering records: no interfaces")
@@ -78,23 +85,40 @@ func Deliver(ctx context.Context, c Clients, group string, tr Traffic) (Delivery
 		StartTime:  tr.Start.Unix(),
 		Span:       int64(tr.Span / time.Second),
 	})
-	format := gen.Format()
 	byGen := map[string]ENI{}
 	for i, id := range gen.InterfaceIDs() {
 		byGen[id] = tr.ENIs[i]
 	}
+	events, d, err := generate(gen, byGen)
+	if err != nil {
+		return Delivery{}, fmt.Errorf("delivering records: %w", err)
+	}
+	d.Expected = mapInterfaces(gen.Expected(tr.Options), byGen)
+	for _, stream := range sortedStreams(events) {
+		if err := putStream(ctx, c, group, stream, events[stream]); err != nil {
+			return Delivery{}, err
+		}
+		d.Streams = append(d.Streams, stream)
+	}
+	return d, nil
+}
+
+// generate runs the generator to its end and returns each stream's
+// events, and the delivery's counts and times.
+func generate(gen *flowrecordtest.Generator, byGen map[string]ENI) (map[string][]logstypes.InputLogEvent, Delivery, error) {
+	format := gen.Format()
 	parser := flowrecord.NewParser(format)
 	var rec flowrecord.Record
 	events := map[string][]logstypes.InputLogEvent{}
-	var d Delivery
+	d := Delivery{Created: map[string]time.Time{}}
 	for gen.Next() {
 		eni := byGen[gen.InterfaceID()]
 		line := rewrite(gen.Line(), format, eni)
 		if err := parser.Parse(line, &rec); err != nil {
-			return Delivery{}, fmt.Errorf("delivering records: a generated line does not parse: %w", err)
+			return nil, Delivery{}, fmt.Errorf("a generated line does not parse: %w", err)
 		}
 		if !rec.Has(flowrecord.FieldStart) {
-			return Delivery{}, fmt.Errorf("delivering records: line %q has no start to time its event", line)
+			return nil, Delivery{}, fmt.Errorf("line %q has no start to time its event", line)
 		}
 		stream := eni.ID + "-all"
 		ts := rec.Start * 1000
@@ -106,18 +130,40 @@ func Deliver(ctx context.Context, c Clients, group string, tr Traffic) (Delivery
 		if at.After(d.Last) {
 			d.Last = at
 		}
+		closed := at
+		if rec.Has(flowrecord.FieldEnd) {
+			closed = time.Unix(rec.End, 0).UTC()
+		}
+		if c, ok := d.Created[stream]; !ok || closed.Before(c) {
+			d.Created[stream] = closed
+		}
 		d.Events++
 		d.Bytes += len(line)
 	}
-	d.Expected = mapInterfaces(gen.Expected(tr.Options), byGen)
+	return events, d, nil
+}
 
-	for _, stream := range sortedStreams(events) {
-		if err := putStream(ctx, c, group, stream, events[stream]); err != nil {
-			return Delivery{}, err
-		}
-		d.Streams = append(d.Streams, stream)
+// Deliver delivers tr into the stack's flow log group, and has the
+// harness's stream clock date the streams as the service would have
+// created them, so that the functions see them created in the hour of
+// their records.
+func (h *Harness) Deliver(ctx context.Context, tr Traffic) (Delivery, error) {
+	d, err := Deliver(ctx, h.Clients, h.Stack.FlowLogGroup, tr)
+	if err != nil {
+		return Delivery{}, err
 	}
+	h.Streams.Date(h.Stack.FlowLogGroup, d.Created)
 	return d, nil
+}
+
+// PastHour places records in the hour before now's minute, where the
+// summarizer's first window (one schedule period of an hour, ending on the
+// whole minute) finds them: from 55 minutes to 1 minute before it. The
+// margins keep them inside the window if the minute ends before the
+// summarizer runs.
+func PastHour(now time.Time) (start time.Time, span time.Duration) {
+	end := now.Truncate(time.Minute)
+	return end.Add(-55 * time.Minute), 54 * time.Minute
 }
 
 func sortedStreams(m map[string][]logstypes.InputLogEvent) []string {

@@ -7,6 +7,14 @@
 // and scheduled events) and the VPC Flow Logs delivery service (it writes
 // generated records into one eni-...-all stream per interface).
 //
+// The story's records fall in the past hour, as a real hour's would, so
+// the summarizer's first window holds them without waiting on the clock.
+// Moto dates a log stream when it is created, now; the service creates an
+// interface's stream when it first delivers its records. The story's
+// functions call moto through a motoproxy whose StreamClock hook reports
+// each delivered stream's creationTime as that delivery time, so that the
+// digest lists the interfaces as new, described from EC2.
+//
 // Nothing about the deployment is written down twice: log group names and
 // retention, the delivery role's trust and policy, the run state table,
 // the functions' environment and the custom resource's properties are read

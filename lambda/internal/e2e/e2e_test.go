@@ -68,11 +68,16 @@ func TestStory(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
 	started := time.Now()
+	// The story never waits for the clock: the digest lists the new
+	// interfaces (asserted under "digest") because the delivery places
+	// the records and dates the streams in the past hour. Before the
+	// stream clock, a run that did not wait for the minute to end listed
+	// none.
 	res, err := h.Story(ctx, e2e.Quiet{}, e2e.StoryOptions{Records: 4000, Seed: 11})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("story took %s (waited %s for the minute to close); steps %v", time.Since(started).Round(time.Millisecond), res.Waited.Round(time.Millisecond), res.Took)
+	t.Logf("story took %s; steps %v", time.Since(started).Round(time.Millisecond), res.Took)
 	owner := h.Stack.Names.StackID
 	vpc := func(name string) string { return res.VPCs[name].ID }
 

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vpcflowlogs/flowlogs/lambda/internal/motoproxy"
 	"github.com/vpcflowlogs/flowlogs/lambda/internal/testenv"
 )
 
@@ -31,8 +32,15 @@ type Config struct {
 // created.
 type Harness struct {
 	Config
-	Root       string
-	Moto       *testenv.Moto
+	Root string
+	Moto *testenv.Moto
+	// Proxy is a motoproxy in front of moto for the functions' calls (the
+	// story's; the fault runs have their own), with the Streams hook.
+	Proxy *motoproxy.Proxy
+	// Streams dates the streams Harness.Deliver writes as the delivery
+	// service would have created them.
+	Streams *StreamClock
+	// Clients call moto directly: the harness's own calls.
 	Clients    Clients
 	Stack      *Stack
 	CFN        *testenv.CFNResponder
@@ -90,7 +98,24 @@ func Start(ctx context.Context, c Config) (h *Harness, err error) {
 	if h.Root, err = testenv.ModuleRoot(); err != nil {
 		return nil, err
 	}
-	// moto comes up while the app is synthesized.
+	if err := h.synthWhileMotoStarts(ctx, step); err != nil {
+		return nil, err
+	}
+	h.Clients = NewClients(h.Moto.URL)
+	if err := h.startProxy(); err != nil {
+		return nil, err
+	}
+	h.CFN = testenv.StartCFNResponder()
+	step("deploying the template")
+	if err := Deploy(ctx, h.Clients, h.Stack); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// synthWhileMotoStarts starts moto, and synthesizes the app while it
+// comes up.
+func (h *Harness) synthWhileMotoStarts(ctx context.Context, step func(string)) error {
 	step("starting moto")
 	type started struct {
 		moto *testenv.Moto
@@ -101,38 +126,48 @@ func Start(ctx context.Context, c Config) (h *Harness, err error) {
 		m, err := testenv.StartMoto()
 		motoUp <- started{m, err}
 	}()
-	synthErr := func() error {
-		step("synthesizing the CDK app")
-		for _, name := range Functions {
-			if h.Bootstraps[name], err = testenv.Bootstrap(name, filepath.Join(c.WorkDir, "build")); err != nil {
-				return err
-			}
-		}
-		began := time.Now()
-		file, err := Synth(ctx, h.Root, c.WorkDir, h.Bootstraps, c.Context)
-		if err != nil {
-			return err
-		}
-		step(fmt.Sprintf("synthesized in %.1fs", time.Since(began).Seconds()))
-		t, err := ReadTemplate(file)
-		if err != nil {
-			return err
-		}
-		h.Stack, err = Locate(t, NewStackID(testenv.Region, Account, StackName, NewID()))
-		return err
-	}()
+	synthErr := h.synth(ctx, step)
 	up := <-motoUp
 	h.Moto = up.moto
-	if err := errors.Join(synthErr, up.err); err != nil {
-		return nil, err
+	return errors.Join(synthErr, up.err)
+}
+
+// synth gets the bootstraps, synthesizes the app with them, and locates
+// the stack in the template.
+func (h *Harness) synth(ctx context.Context, step func(string)) error {
+	step("synthesizing the CDK app")
+	for _, name := range Functions {
+		b, err := testenv.Bootstrap(name, filepath.Join(h.WorkDir, "build"))
+		if err != nil {
+			return err
+		}
+		h.Bootstraps[name] = b
 	}
-	h.Clients = NewClients(h.Moto.URL)
-	h.CFN = testenv.StartCFNResponder()
-	step("deploying the template")
-	if err := Deploy(ctx, h.Clients, h.Stack); err != nil {
-		return nil, err
+	began := time.Now()
+	file, err := Synth(ctx, h.Root, h.WorkDir, h.Bootstraps, h.Context)
+	if err != nil {
+		return err
 	}
-	return h, nil
+	step(fmt.Sprintf("synthesized in %.1fs", time.Since(began).Seconds()))
+	t, err := ReadTemplate(file)
+	if err != nil {
+		return err
+	}
+	h.Stack, err = Locate(t, NewStackID(testenv.Region, Account, StackName, NewID()))
+	return err
+}
+
+// startProxy puts the functions' proxy, with the stream clock, in front
+// of moto.
+func (h *Harness) startProxy() (err error) {
+	if h.Streams, err = NewStreamClock(h.Moto.URL); err != nil {
+		return err
+	}
+	if h.Proxy, err = motoproxy.New(h.Moto.URL); err != nil {
+		return err
+	}
+	h.Proxy.AddHook(h.Streams.Hook())
+	return nil
 }
 
 // Reset empties moto and deploys the template again: a fresh account with
@@ -141,6 +176,8 @@ func (h *Harness) Reset(ctx context.Context) error {
 	if err := h.Moto.Reset(ctx); err != nil {
 		return err
 	}
+	h.Streams.Forget()
+	h.Proxy.ResetCalls()
 	return Deploy(ctx, h.Clients, h.Stack)
 }
 
@@ -163,6 +200,9 @@ func (h *Harness) Close() {
 	}
 	if h.CFN != nil {
 		h.CFN.Close()
+	}
+	if h.Proxy != nil {
+		h.Proxy.Close()
 	}
 	if h.Moto != nil {
 		_ = h.Moto.Close()

@@ -43,11 +43,6 @@ type StoryOptions struct {
 	Records int
 	// Seed seeds the records.
 	Seed int64
-	// Wait decides whether to wait d for the minute in which the streams
-	// were created to end, so that the digest lists their interfaces as
-	// new; nil means always. Without the wait the digest counts every
-	// record but lists no new interface.
-	Wait func(d time.Duration) bool
 }
 
 // The VPCs of the story and what the enabler must do with each.
@@ -66,10 +61,7 @@ type StoryResult struct {
 	Create      []testenv.CFNResponse
 	AfterCreate []FlowLog
 
-	Delivery Delivery
-	// Waited is how long the story waited for the streams' minute to
-	// close before the digest.
-	Waited    time.Duration
+	Delivery  Delivery
 	Summarize digest.Result
 	Digest    StoredDigest
 	// DigestFile is a copy of the digest's JSON in the work directory.
@@ -150,8 +142,6 @@ type story struct {
 	clock      time.Time // when the current step started
 	enabler    *Function
 	summarizer *Function
-	// streamsDone is when delivery created the last stream.
-	streamsDone time.Time
 	// createID is the physical id the Create answered, for the Delete.
 	createID string
 }
@@ -222,7 +212,7 @@ func (st *story) create(ctx context.Context) error {
 	h, s, res := st.h, st.h.Stack, st.res
 	st.r.Step(4, "Running the enabler's bootstrap under the Lambda emulator with a CloudFormation Create request")
 	var err error
-	if st.enabler, err = h.StartEnabler(h.Moto.URL); err != nil {
+	if st.enabler, err = h.StartEnabler(h.Proxy.URL); err != nil {
 		return err
 	}
 	req, err := s.CustomResourceEvent(cfn.RequestCreate, "")
@@ -258,24 +248,23 @@ func (st *story) deliver(ctx context.Context) error {
 	for _, name := range []string{"prod", "staging", "payments", "analytics"} {
 		enis = append(enis, res.VPCs[name].ENIs...)
 	}
-	// The digest's window ends on a whole minute (the settle lag is 0
-	// here: nothing is late locally). The records fill the hour before
-	// the minute after delivery; the streams, created now, fall in the
-	// window once this minute is over.
-	boundary := time.Now().Truncate(time.Minute).Add(time.Minute)
+	// The records fill the past hour, as a real hour's would, and the
+	// streams are dated when the service would have created them: the
+	// digest's first window (the settle lag is 0 here: nothing is late
+	// locally) finds both without waiting for the clock.
+	start, span := PastHour(time.Now())
 	var err error
-	res.Delivery, err = Deliver(ctx, st.h.Clients, s.FlowLogGroup, Traffic{
-		Seed: st.o.Seed, Records: st.o.Records, ENIs: enis,
-		Start: boundary.Add(-56 * time.Minute), Span: 54 * time.Minute,
+	res.Delivery, err = st.h.Deliver(ctx, Traffic{
+		Seed: st.o.Seed, Records: st.o.Records, ENIs: enis, Start: start, Span: span,
 		Options: flowrecord.Options{TopK: 10, MaxTracked: digest.DefaultMaxTracked, MalformedSamples: digest.DefaultMalformedSamples},
 	})
 	if err != nil {
 		return err
 	}
-	st.streamsDone = time.Now()
 	d := res.Delivery
 	st.r.Info("%d records (%d KB) into %d streams of %s, timestamps %s to %s UTC",
 		d.Events, d.Bytes/1024, len(d.Streams), s.FlowLogGroup, d.First.Format("15:04:05"), d.Last.Format("15:04:05"))
+	st.r.Info("each stream dated when the service would have created it, as its interface's first capture window closed (moto dates it now; the proxy in front of the functions reports the delivery time)")
 	st.r.Info("the generator's own tally: %d records, %d accepted, %d rejected, %d bytes, %d NODATA, %d SKIPDATA",
 		d.Expected.Totals.Records, d.Expected.Totals.Accepted, d.Expected.Totals.Rejected, d.Expected.Totals.Bytes,
 		d.Expected.NoData.Records, d.Expected.SkipData.Records)
@@ -288,13 +277,11 @@ func (st *story) summarize(ctx context.Context) error {
 	h, s := st.h, st.h.Stack
 	st.r.Step(6, "Running the summarizer's bootstrap the same way")
 	var err error
-	if st.summarizer, err = h.StartSummarizer(h.Moto.URL, settings.EnvSettleLag+"=0s"); err != nil {
+	if st.summarizer, err = h.StartSummarizer(h.Proxy.URL, settings.EnvSettleLag+"=0s"); err != nil {
 		return err
 	}
-	if err := st.waitForStreamsMinute(ctx); err != nil {
-		return err
-	}
-	st.clock = time.Now() // the wait is not the summarizer's time
+	st.r.Info("settle lag set to 0 (no late delivery here)")
+	st.clock = time.Now()
 	if err := st.summarizer.InvokeInto(ctx, s.SummaryEvent(), &st.res.Summarize); err != nil {
 		return fmt.Errorf("%w\n%s", err, st.summarizer.Log())
 	}
@@ -302,27 +289,6 @@ func (st *story) summarize(ctx context.Context) error {
 		return err
 	}
 	return st.checkDigest()
-}
-
-// waitForStreamsMinute waits, if StoryOptions.Wait agrees, for the minute
-// in which the streams were created to end: the digest's window ends on a
-// whole minute, and only then do the streams fall in it.
-func (st *story) waitForStreamsMinute(ctx context.Context) error {
-	wait := time.Until(st.streamsDone.Truncate(time.Minute).Add(time.Minute)) + 200*time.Millisecond
-	switch {
-	case wait <= 0:
-	case st.o.Wait != nil && !st.o.Wait(wait):
-		st.r.Info("settle lag set to 0 (no late delivery here). Not waiting %s for this minute to end: the interfaces' streams were created in it, after the window's end, so this digest counts every record but lists no new interface (the next scheduled run would)", wait.Round(time.Second))
-	default:
-		st.r.Info("settle lag set to 0 (no late delivery here); waiting %s for this minute to end, so that the new streams fall in the digest's window", wait.Round(time.Second))
-		st.res.Waited = wait
-		select {
-		case <-time.After(wait):
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	return nil
 }
 
 // readDigest reads the one digest the run wrote and keeps a copy of its

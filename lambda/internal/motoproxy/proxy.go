@@ -37,7 +37,8 @@ type Call struct {
 
 // A Hook sees every call before it is forwarded, in the order the hooks were
 // added. It returns true when it has answered the call itself (through w, or
-// by hijacking the connection), false to let the call go on.
+// by hijacking the connection, or by forwarding r, whose body it may read),
+// false to let the call go on.
 type Hook func(w http.ResponseWriter, r *http.Request, c Call) bool
 
 // Paginated maps each action the proxy paginates to the element of moto's
@@ -248,6 +249,8 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 	c.forward = func(w http.ResponseWriter) { p.forward(w, r, c, body) }
 
 	for _, h := range hooks {
+		// Each hook gets the whole body, so that one can forward the call.
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		if h(w, r, c) {
 			return
 		}
