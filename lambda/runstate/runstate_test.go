@@ -5,7 +5,6 @@ import (
 	"errors"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,17 +16,12 @@ import (
 	"github.com/vpcflowlogs/flowlogs/lambda/runstate"
 )
 
-var (
-	motoOnce sync.Once
-	moto     *testenv.Moto
-	motoErr  error
-)
+// shared is moto, started by the first test that needs it.
+var shared testenv.Shared
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if moto != nil {
-		_ = moto.Close()
-	}
+	shared.Close()
 	os.Exit(code)
 }
 
@@ -39,10 +33,7 @@ var key = runstate.Key{Account: "123456789012", Region: "us-east-1", Source: run
 // defines it (pk and sk strings).
 func newTable(t *testing.T) *dynamodb.Client {
 	t.Helper()
-	motoOnce.Do(func() { moto, motoErr = testenv.StartMoto() })
-	if motoErr != nil {
-		t.Fatal(motoErr)
-	}
+	moto := shared.Moto(t)
 	if err := moto.Reset(t.Context()); err != nil {
 		t.Fatal(err)
 	}
