@@ -30,8 +30,11 @@
 // The window is read in time slices, produced one at a time and finished in
 // order; when the Lambda deadline nears, the run stops at the last finished
 // slice, writes a digest marked partial with the range it covered, and
-// checkpoints that range's end. Two runs racing on one checkpoint version:
-// the second write fails its condition and that run counts nothing.
+// checkpoints that range's end. The stack reserves a concurrency of 1, so
+// runs do not overlap. Were two to race on one checkpoint version, the later
+// write fails its condition and that run advances nothing; a digest it had
+// already written stays in the group, so that window would have two
+// digests, each carrying its own run's nonce.
 //
 // Bounded catch-up and failure: a checkpoint older than the catch-up limit
 // (MaxCatchUp) skips to it and the digest reports the gap; a window on which

@@ -278,6 +278,13 @@ func (s *Summarizer) summarize(ctx context.Context, rc runCtx, cp runstate.Check
 		next := max(sliceLen/2, MinSlice)
 		slog.WarnContext(ctx, "stopped before finishing a slice; nothing counted", "slice", sliceLen, "nextSlice", next)
 		done := runstate.Checkpoint{End: cp.End, Partial: true, SliceSeconds: int64(next / time.Second), UpdatedAt: rc.now}
+		if sliceLen <= MinSlice {
+			// No finer slice to try: this run counts against the
+			// window's failure budget, so that a window no run can read
+			// ends in an incomplete digest instead of stopping the
+			// digests.
+			done.Intent = cp.Intent
+		}
 		if _, err := s.state.Save(ctx, cp, done, rc.nonce); err != nil {
 			return Result{}, err
 		}

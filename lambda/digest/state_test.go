@@ -422,3 +422,41 @@ func TestRacingRunsOneLoses(t *testing.T) {
 		})
 	}
 }
+
+// TestUnreadableWindowIsMarkedIncomplete: runs that finish no slice even at
+// the finest slice length count against the window's failure budget. Before,
+// such a run cleared the intent, so the attempts never added up and the
+// digests stopped until the catch-up limit skipped the window as a gap.
+func TestUnreadableWindowIsMarkedIncomplete(t *testing.T) {
+	f := newFixture(t)
+	end := f.real.Add(-60 * time.Minute)
+	s := f.store()
+	cp, err := s.Load(f.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Save(f.ctx, cp, runstate.Checkpoint{End: end, SliceSeconds: int64(digest.MinSlice / time.Second), UpdatedAt: f.now}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	_, p := emulator(t)
+	p.AddHook(motoproxy.Delay("FilterLogEvents", 10*time.Second))
+	t.Cleanup(p.Reset)
+	f.cfg.Reserve = 3 * time.Second
+	f.now = f.real.Add(-20*time.Minute + lag)
+	for i := range digest.DefaultMaxAttempts {
+		ctx, cancel := context.WithTimeout(f.ctx, 6*time.Second)
+		res, err := f.run(ctx)
+		cancel()
+		if err != nil || !res.Partial || res.Records != 0 {
+			t.Fatalf("run %d: %+v, %v; want a run that finished no slice", i+1, res, err)
+		}
+		f.now = f.now.Add(time.Minute)
+	}
+	if cp := f.checkpoint(); cp.Intent == nil || cp.Intent.Attempts != digest.DefaultMaxAttempts {
+		t.Fatalf("checkpoint %+v, want an intent with %d attempts", cp, digest.DefaultMaxAttempts)
+	}
+	res, err := f.run(f.ctx)
+	if err != nil || !res.Incomplete {
+		t.Fatalf("run after the budget: %+v, %v; want an incomplete digest", res, err)
+	}
+}

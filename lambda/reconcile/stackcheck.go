@@ -67,7 +67,8 @@ type StackCheck struct {
 //
 // An error means no answer about the stack, and the run must not proceed:
 // the caller returns it, so the invocation fails (the function's Errors
-// alarm) and Lambda retries the event. That includes AccessDenied: the
+// alarm). The function has no asynchronous retries (the next sweep redoes
+// the work from the state in AWS), so that event's work waits for the sweep. That includes AccessDenied: the
 // stack grants this call on its own id, so a denial comes from outside it
 // (a service control policy, a permissions boundary, a hand-edited role),
 // and proceeding would reopen the race the check exists for. Throttling
