@@ -39,8 +39,9 @@ func synthApp(t *testing.T, ctx map[string]any) cxapi.CloudAssembly {
 func findings(stack cxapi.CloudFormationStackArtifact) []string {
 	var out []string
 	for _, m := range *stack.Messages() {
+		//nolint:staticcheck // Messages returns only this deprecated type in this CDK version
 		if m.Level == "error" || m.Level == "warning" {
-			out = append(out, *m.Id+": "+string(mustMarshal(m.Entry.Data)))
+			out = append(out, *m.Id+": "+string(mustMarshal(m.Entry.Data))) //nolint:staticcheck // as above
 		}
 	}
 	return out
