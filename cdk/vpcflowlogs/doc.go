@@ -66,7 +66,8 @@
 //     never deploy to the management account.
 //
 // The spoke holds no code and no asset: the flow log group and delivery
-// role as in single-account mode, and, in the hub's region only, the two
+// role as in single-account mode, and, in one region only (the first
+// covered region, or the hub's), the two
 // roles the hub assumes, each trusting exactly one hub role ARN with
 // aws:PrincipalOrgID; rules forward the account-region's VPC events to the
 // hub's bus. ComplianceMode covers every VPC whatever its tags, in both
