@@ -151,7 +151,7 @@ func (s *Summarizer) recover(ctx context.Context, rc runCtx, cp runstate.Checkpo
 		cp.Intent = nil
 		return cp, nil
 	}
-	h, err := findRunDigest(ctx, s.logs, s.cfg.SummaryLogGroupName, s.cfg.LogGroupName, in)
+	h, err := findRunDigest(ctx, s.logs, s.cfg.SummaryLogGroupName, s.sourceName(), in)
 	if err != nil {
 		return cp, err
 	}
@@ -199,7 +199,7 @@ func (s *Summarizer) giveUp(ctx context.Context, rc runCtx, cp runstate.Checkpoi
 	}
 	slog.ErrorContext(ctx, "giving up on a window", "from", w.From, "to", w.To, "reason", inc.Reason)
 	d := buildDigest(buildInput{
-		logGroup: s.cfg.LogGroupName, generatedAt: rc.now, window: Window{From: w.From, To: w.To},
+		logGroup: s.sourceName(), generatedAt: rc.now, window: Window{From: w.From, To: w.To},
 		run: RunInfo{Nonce: rc.nonce, Attempt: cp.Intent.Attempts}, gap: p.gap, incomplete: inc,
 		maxNew: s.cfg.MaxNewInterfaces, topK: s.cfg.TopK,
 	})
@@ -382,7 +382,7 @@ func (s *Summarizer) buildRead(ctx context.Context, rc runCtx, cp runstate.Check
 		in.warnings = append(in.warnings, fmt.Sprintf("describing the new interfaces failed: %v", err))
 		infos = nil
 	}
-	in.logGroup, in.generatedAt = cfg.LogGroupName, rc.now
+	in.logGroup, in.generatedAt = s.sourceName(), rc.now
 	in.run = RunInfo{Nonce: rc.nonce, Attempt: cp.Intent.Attempts}
 	in.summary, in.tally, in.newIfaces, in.infos = summary, out.t, fresh, infos
 	in.maxNew, in.topK = cfg.MaxNewInterfaces, cfg.TopK

@@ -260,3 +260,32 @@ func spacedParquet(t *testing.T, at time.Time) []byte {
 	}
 	return buf.Bytes()
 }
+
+// TestS3FailureAfterDigestIsNotCountedTwice proves S3 mode keeps the run
+// state protocol: a run that wrote its digest and failed to advance the
+// checkpoint is adopted by the next (its digest names the bucket, as the
+// intent's does), and no object is counted twice.
+func TestS3FailureAfterDigestIsNotCountedTwice(t *testing.T) {
+	f := newS3Fixture(t, flowrecordtest.S3Layout{HiveCompatible: true, PerHour: true})
+	lines := f.deliver(4, 5000, 0)
+	final := f.now
+	f.now = final.Add(-25 * time.Minute)
+	f.state = &failCheckpointWrite{API: f.db, armed: true}
+	if _, err := f.runS3(); err == nil || !strings.Contains(err.Error(), "checkpoint") {
+		t.Fatalf("run with the checkpoint write denied: err = %v, want a checkpoint error", err)
+	}
+	f.state = nil
+	f.now = final
+	if _, err := f.runS3(); err != nil {
+		t.Fatal(err)
+	}
+	ds := f.digests()
+	if len(ds) != 2 {
+		t.Fatalf("%d digests, want the failed run's, adopted, and the next", len(ds))
+	}
+	checkContiguous(t, ds)
+	got, _, _, _ := sumTotals(ds)
+	if got.Records != uint64(len(lines)) || ds[0].LogGroup != "s3://"+bucket {
+		t.Errorf("%d records over the digests, want %d; the first names %q", got.Records, len(lines), ds[0].LogGroup)
+	}
+}

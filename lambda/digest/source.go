@@ -52,3 +52,16 @@ func badObjectWarnings(t tally) []string {
 	}
 	return out
 }
+
+// sourceName names where the records came from, as the digest shows it:
+// the log group, or in S3 mode s3://bucket/prefix.
+func (s *Summarizer) sourceName() string {
+	if s.s3 == nil {
+		return s.cfg.LogGroupName
+	}
+	name := "s3://" + s.cfg.S3.Bucket
+	if s.cfg.S3.Prefix != "" {
+		name += "/" + s.cfg.S3.Prefix
+	}
+	return name
+}
