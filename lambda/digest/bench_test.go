@@ -1,6 +1,7 @@
 package digest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"runtime"
 	"runtime/metrics"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +22,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	logstypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/vpcflowlogs/flowlogs/lambda/flowrecord"
 	"github.com/vpcflowlogs/flowlogs/lambda/flowrecord/flowrecordtest"
@@ -497,5 +501,167 @@ func BenchmarkMillionRecords(b *testing.B) {
 				b.ReportMetric(float64(size), "digest-bytes")
 			}
 		})
+	}
+}
+
+// memS3 is an S3API over objects held in memory: ListObjectsV2 by prefix
+// in pages of 1,000 keys, GetObject of a whole object. What it times is the
+// digest's own path, as ringSource does for the log group.
+type memS3 struct {
+	keys []string // sorted, as S3 lists them
+	objs map[string][]byte
+	gets atomic.Int64
+}
+
+func newMemS3(objs []flowrecordtest.S3Object) *memS3 {
+	m := &memS3{objs: map[string][]byte{}}
+	for _, o := range objs {
+		m.keys = append(m.keys, o.Key)
+		m.objs[o.Key] = o.Body
+	}
+	slices.Sort(m.keys)
+	return m
+}
+
+func (m *memS3) ListObjectsV2(_ context.Context, in *s3.ListObjectsV2Input, _ ...func(*s3.Options)) (*s3.ListObjectsV2Output, error) {
+	prefix := aws.ToString(in.Prefix)
+	at, _ := strconv.Atoi(aws.ToString(in.ContinuationToken))
+	out := &s3.ListObjectsV2Output{}
+	for i := at; i < len(m.keys); i++ {
+		if !strings.HasPrefix(m.keys[i], prefix) {
+			continue
+		}
+		if len(out.Contents) == 1000 {
+			out.IsTruncated, out.NextContinuationToken = aws.Bool(true), aws.String(strconv.Itoa(i))
+			break
+		}
+		out.Contents = append(out.Contents, s3types.Object{Key: aws.String(m.keys[i]), Size: aws.Int64(int64(len(m.objs[m.keys[i]])))})
+	}
+	return out, nil
+}
+
+func (m *memS3) GetObject(_ context.Context, in *s3.GetObjectInput, _ ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
+	b, ok := m.objs[aws.ToString(in.Key)]
+	if !ok {
+		return nil, errors.New("no such key")
+	}
+	m.gets.Add(1)
+	return &s3.GetObjectOutput{Body: io.NopCloser(bytes.NewReader(b)), ContentLength: aws.Int64(int64(len(b)))}, nil
+}
+
+// benchObjects delivers records over benchWindow's hour as the service
+// would: one object per 5-minute period, every delivery time inside the
+// window.
+func benchObjects(tb testing.TB, records, interfaces int, ff string) []flowrecordtest.S3Object {
+	tb.Helper()
+	g := flowrecordtest.NewGenerator(flowrecordtest.Config{
+		Seed: 42, Records: records, Interfaces: interfaces,
+		StartTime: benchWindow.From.Add(-4 * time.Minute).Unix(), Span: int64((59 * time.Minute).Seconds()),
+	})
+	objs, err := flowrecordtest.GenerateObjects(g, flowrecordtest.S3Layout{FileFormat: ff, HiveCompatible: true, PerHour: true}, 0)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return objs
+}
+
+// benchDecode decodes objects over and over on one goroutine until at
+// least b.N records are read, and reports records per CPU second and
+// allocations per record (the decoder allocates per object: opening a
+// Parquet file, its row groups' page readers; nothing per record).
+func benchDecode(b *testing.B, ff string) {
+	objs := benchObjects(b, 1<<16, 16, ff)
+	agg := flowrecord.NewAggregator(flowrecord.Options{TopK: 10})
+	d := newObjectDecoder(newLineReader(nil, agg))
+	decode := func(o flowrecordtest.S3Object) {
+		var err error
+		if ff == flowrecordtest.FileFormatParquet {
+			err = d.decodeParquet(bytesReaderAt(o.Body), int64(len(o.Body)))
+		} else {
+			err = d.decodeText(bytesReaderAt(o.Body), int64(len(o.Body)))
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, o := range objs { // warm the tables, as the baseline does
+		decode(o)
+	}
+	start := d.lr.t.Events
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	mallocs := ms.Mallocs
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu := cpuTime()
+	for i := 0; d.lr.t.Events-start < uint64(b.N); i++ {
+		decode(objs[i%len(objs)])
+	}
+	cpu = cpuTime() - cpu
+	b.StopTimer()
+	n := float64(d.lr.t.Events - start)
+	runtime.ReadMemStats(&ms)
+	if agg.Summary().Malformed.Count != 0 {
+		b.Fatalf("%d malformed records", agg.Summary().Malformed.Count)
+	}
+	b.ReportMetric(n/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(n/cpu.Seconds(), "records/cpu-s")
+	b.ReportMetric(float64(ms.Mallocs-mallocs)/n, "allocs/record")
+}
+
+// BenchmarkDecodeParquet times the S3 path's Parquet decoding: objects as
+// AWS writes them (gzip pages, row groups of 10,000 rows) in, records
+// aggregated. b.N is the number of records; compare records/cpu-s with
+// BenchmarkSummarizePages, the log group's path.
+func BenchmarkDecodeParquet(b *testing.B) { benchDecode(b, flowrecordtest.FileFormatParquet) }
+
+// BenchmarkDecodeText is BenchmarkDecodeParquet for gzip text objects.
+func BenchmarkDecodeText(b *testing.B) { benchDecode(b, flowrecordtest.FileFormatPlainText) }
+
+// BenchmarkMillionRecordsParquet summarizes 1,000,000 records delivered as
+// Parquet objects over a one-hour window, as a run does (the S3 source,
+// six slices, two read at a time) and reports the peak heap above what was
+// in use before (the objects themselves), the objects fetched and the rate.
+func BenchmarkMillionRecordsParquet(b *testing.B) {
+	const records = 1_000_000
+	objs := benchObjects(b, records, 200, flowrecordtest.FileFormatParquet)
+	for range b.N {
+		b.StopTimer()
+		api := newMemS3(objs)
+		src := newS3Source(api, S3Source{Bucket: "b", HiveCompatible: true, PerHour: true}, "123456789012", "us-east-1", flowrecord.Options{TopK: 10})
+		h := startHeapPeak()
+		b.StartTimer()
+		started, cpu := time.Now(), cpuTime()
+		ctx := context.Background()
+		out, err := readSlices(ctx, ctx, src, benchWindow.sliceIter(DefaultSlice), DefaultReadConcurrency)
+		if err != nil {
+			b.Fatal(err)
+		}
+		d := buildDigest(buildInput{
+			logGroup: "s3://b", generatedAt: benchWindow.To, window: Window{From: benchWindow.From, To: benchWindow.To},
+			summary: out.agg.Summary(), tally: out.t, maxNew: DefaultMaxNewInterfaces, topK: 10,
+		})
+		body, err := d.encode(MaxDigestBytes)
+		if err != nil {
+			b.Fatal(err)
+		}
+		elapsed, cpu := time.Since(started), cpuTime()-cpu
+		b.StopTimer()
+		objects, held := h.end()
+		if got := d.Totals.Records + d.Malformed.Count; got != records || out.t.BadObjects != 0 {
+			b.Fatalf("%d records read, %d bad objects; want %d and none", got, out.t.BadObjects, records)
+		}
+		var size int
+		for _, o := range objs {
+			size += len(o.Body)
+		}
+		b.ReportMetric(objects, "peak-heap-MB")
+		b.ReportMetric(held, "peak-held-MB")
+		b.ReportMetric(float64(api.gets.Load()), "gets")
+		b.ReportMetric(float64(len(objs)), "objects")
+		b.ReportMetric(float64(size)/1e6, "object-MB")
+		b.ReportMetric(records/elapsed.Seconds(), "records/s")
+		b.ReportMetric(records/cpu.Seconds(), "records/cpu-s")
+		b.ReportMetric(float64(len(body)), "digest-bytes")
 	}
 }

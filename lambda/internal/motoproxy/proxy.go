@@ -35,6 +35,11 @@ type Call struct {
 	forward func(w http.ResponseWriter)
 }
 
+// Forward sends the call on to moto as if no hook had answered it and
+// writes moto's (rewritten) answer to w: for a hook outside this package
+// that lets the call happen and then spoils its answer.
+func (c Call) Forward(w http.ResponseWriter) { c.forward(w) }
+
 // A Hook sees every call before it is forwarded, in the order the hooks were
 // added. It returns true when it has answered the call itself (through w, or
 // by hijacking the connection, or by forwarding r, whose body it may read),

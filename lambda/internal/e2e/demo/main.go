@@ -26,9 +26,17 @@ import (
 func main() {
 	records := flag.Int("records", 5000, "flow log records to deliver")
 	seed := flag.Int64("seed", 1, "seed of the generated records")
+	destination = flag.String("destination", "cloud-watch-logs", "where the flow logs deliver: cloud-watch-logs (the whole story) or s3 (objects, the summarizer reading them, the Athena query)")
 	flag.Parse()
+	if *destination != "cloud-watch-logs" && *destination != "s3" {
+		fmt.Fprintf(os.Stderr, "-destination=%s: want cloud-watch-logs or s3\n", *destination)
+		os.Exit(2)
+	}
 	os.Exit(run(e2e.StoryOptions{Records: *records, Seed: *seed}))
 }
+
+// destination is the -destination flag.
+var destination *string
 
 // began is when the demo started.
 var began = time.Now()
@@ -78,6 +86,9 @@ func run(o e2e.StoryOptions) int {
 	}
 	defer h.Close()
 	showDeployment(p, h, root)
+	if *destination == "s3" {
+		return runS3(ctx, p, h, root, o)
+	}
 	res, err := h.Story(ctx, p, o)
 	if err != nil {
 		return failed(ctx, err)
