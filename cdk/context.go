@@ -69,6 +69,7 @@ func PropsFromContext(get func(key *string) any) (vpcflowlogs.Props, error) {
 	p.SummaryTopicKMSKeyARN = r.String(keySummaryTopicKMSKeyARN, "", func(key string) error {
 		return settings.ValidateTopicKey(p.SummaryTopicARN, key)
 	})
+	p.Destination, p.S3 = destinationFromContext(r)
 	return p, r.Err()
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/vpcflowlogs/flowlogs/lambda/settings"
@@ -33,10 +34,19 @@ const (
 // VPCFlowLogs is the deployed tool: see the package documentation.
 type VPCFlowLogs struct {
 	constructs.Construct
-	// DeliveryRole is assumed by the VPC Flow Logs service.
+	// DeliveryRole is assumed by the VPC Flow Logs service; nil in S3 mode,
+	// where the service delivers under the bucket's policy.
 	DeliveryRole awsiam.Role
-	// FlowLogGroup receives the flow log records.
+	// FlowLogGroup receives the flow log records; nil in S3 mode.
 	FlowLogGroup awslogs.LogGroup
+	// FlowLogBucket receives the flow log files in S3 mode (bucket.go);
+	// AccessLogBucket holds its server access logs when the stack created
+	// it. Both nil otherwise.
+	FlowLogBucket   awss3.IBucket
+	AccessLogBucket awss3.Bucket
+	// Athena is the Glue table, workgroup and named queries over
+	// FlowLogBucket (athena.go); nil outside S3 mode.
+	Athena *Athena
 	// DigestLogGroup receives one digest event per summarizer run.
 	DigestLogGroup awslogs.LogGroup
 	// Enabler keeps a flow log on every tagged VPC.
@@ -65,13 +75,22 @@ func New(scope constructs.Construct, id string, props Props) (*VPCFlowLogs, erro
 	}
 	c := &VPCFlowLogs{Construct: constructs.NewConstruct(scope, &id)}
 	key := c.defineLogGroups(p)
-	c.DeliveryRole = newDeliveryRole(c.Construct, awscdk.Stack_Of(c.Construct), c.FlowLogGroup, p.LogGroupName)
+	if p.isS3() {
+		c.defineBucket(p, key)
+	} else {
+		c.DeliveryRole = newDeliveryRole(c.Construct, awscdk.Stack_Of(c.Construct), c.FlowLogGroup, p.LogGroupName)
+	}
 	c.defineEnabler(p)
 	c.defineSummarizer(p, key)
 	suppressNag(c.Enabler, c.Summarizer)
 	c.Alarms = addAlarms(c, p)
 	addDashboard(c, p)
-	addQueries(c)
+	if p.isS3() {
+		c.Athena = newAthena(c, p)
+		suppressS3Nag(c)
+	} else {
+		addQueries(c)
+	}
 	return c, nil
 }
 
@@ -84,13 +103,9 @@ func (c *VPCFlowLogs) defineLogGroups(p Props) awskms.IKey {
 		key = awskms.Key_FromKeyArn(c.Construct, jsii.String("LogKey"), jsii.String(p.KMSKeyARN))
 	}
 	retention := retentionDays[p.RetentionDays]
-	c.FlowLogGroup = awslogs.NewLogGroup(c.Construct, jsii.String("FlowLogGroup"), &awslogs.LogGroupProps{
-		LogGroupName: jsii.String(p.LogGroupName),
-		Retention:    retention,
-		// Flow logs are evidence: deleting the stack must not delete them.
-		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
-		EncryptionKey: key,
-	})
+	if !p.isS3() {
+		c.defineFlowLogGroup(p, key)
+	}
 	c.DigestLogGroup = awslogs.NewLogGroup(c.Construct, jsii.String("DigestLogGroup"), &awslogs.LogGroupProps{
 		LogGroupName:  jsii.String(p.LogGroupName + "/digests"),
 		Retention:     retention,
@@ -98,6 +113,18 @@ func (c *VPCFlowLogs) defineLogGroups(p Props) awskms.IKey {
 		EncryptionKey: key,
 	})
 	return key
+}
+
+// defineFlowLogGroup defines the group the flow logs deliver to in the
+// CloudWatch Logs mode.
+func (c *VPCFlowLogs) defineFlowLogGroup(p Props, key awskms.IKey) {
+	c.FlowLogGroup = awslogs.NewLogGroup(c.Construct, jsii.String("FlowLogGroup"), &awslogs.LogGroupProps{
+		LogGroupName: jsii.String(p.LogGroupName),
+		Retention:    retentionDays[p.RetentionDays],
+		// Flow logs are evidence: deleting the stack must not delete them.
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+		EncryptionKey: key,
+	})
 }
 
 // enablerSetting is one setting of the enabler, handed to it twice from
@@ -113,11 +140,9 @@ type enablerSetting struct {
 func (c *VPCFlowLogs) enablerSettings(p Props) []enablerSetting {
 	owner := awscdk.Stack_Of(c.Construct).StackId()
 	str, boolean := jsii.String, func(b bool) *string { return jsii.String(strconv.FormatBool(b)) }
-	return []enablerSetting{
+	out := []enablerSetting{
 		{env: settings.EnvTagKey, prop: settings.PropTagKey, value: str(p.TagKey)},
 		{env: settings.EnvTagValues, prop: settings.PropTagValues, list: p.TagValues},
-		{env: settings.EnvLogGroupName, prop: settings.PropLogGroupName, value: c.FlowLogGroup.LogGroupName()},
-		{env: settings.EnvDeliveryRoleARN, prop: settings.PropDeliveryRoleARN, value: c.DeliveryRole.RoleArn()},
 		{env: settings.EnvTrafficType, prop: settings.PropTrafficType, value: str(p.TrafficType)},
 		{env: settings.EnvMaxAggregationInterval, prop: settings.PropMaxAggregationInterval, value: str(strconv.Itoa(p.MaxAggregationInterval))},
 		{env: settings.EnvLogFormat, prop: settings.PropLogFormat, value: str(p.LogFormat)},
@@ -127,6 +152,14 @@ func (c *VPCFlowLogs) enablerSettings(p Props) []enablerSetting {
 		{env: settings.EnvDryRun, prop: settings.PropDryRun, value: boolean(p.DryRun)},
 		{env: settings.EnvMetricsNamespace, value: str(p.MetricsNamespace)},
 	}
+	if p.isS3() {
+		// No log group and no delivery role: the bucket's policy admits
+		// the delivery service.
+		return append(out, destinationSettings(p.destination(*c.FlowLogBucket.BucketArn()))...)
+	}
+	return append(out,
+		enablerSetting{env: settings.EnvLogGroupName, prop: settings.PropLogGroupName, value: c.FlowLogGroup.LogGroupName()},
+		enablerSetting{env: settings.EnvDeliveryRoleARN, prop: settings.PropDeliveryRoleARN, value: c.DeliveryRole.RoleArn()})
 }
 
 // defineEnabler defines the enabler with its settings, its permissions, the
@@ -154,6 +187,9 @@ func (c *VPCFlowLogs) defineEnabler(p Props) {
 		}
 	}
 	grantEnabler(c.Enabler, awscdk.Stack_Of(c.Construct), c.DeliveryRole)
+	if p.isS3() {
+		grantEnablerS3(c.Enabler)
+	}
 	c.Reconcile = awscdk.NewCustomResource(c.Construct, jsii.String("Reconcile"), &awscdk.CustomResourceProps{
 		// Backed by the function directly: no Provider framework, so no
 		// Node.js function in the stack.
@@ -172,7 +208,7 @@ func (c *VPCFlowLogs) defineSummarizer(p Props, key awskms.IKey) {
 	// One digest at a time: two would read the same window.
 	c.Summarizer = newFunction(c.Construct, "Summarizer", p.SummarizerCode, "Summarizes new VPC flow log streams into a digest", jsii.Number(1))
 	env := map[string]*string{
-		settings.EnvLogGroupName:        c.FlowLogGroup.LogGroupName(),
+		settings.EnvLogGroupName:        c.flowLogGroupName(p),
 		settings.EnvSummaryLogGroupName: c.DigestLogGroup.LogGroupName(),
 		settings.EnvSettleLag:           jsii.String(p.SettleLag.String()),
 		settings.EnvMaxCatchUp:          jsii.String((time.Duration(p.MaxCatchUpHours) * time.Hour).String()),
@@ -182,11 +218,21 @@ func (c *VPCFlowLogs) defineSummarizer(p Props, key awskms.IKey) {
 	if p.SummaryTopicARN != "" {
 		env[settings.EnvTopicARN] = jsii.String(p.SummaryTopicARN)
 	}
+	if p.isS3() {
+		for _, s := range destinationSettings(p.destination(*c.FlowLogBucket.BucketArn())) {
+			env[s.env] = s.value
+		}
+	}
 	for k, v := range env {
-		c.Summarizer.AddEnvironment(jsii.String(k), v, nil)
+		if *v != "" { // a token is never empty
+			c.Summarizer.AddEnvironment(jsii.String(k), v, nil)
+		}
 	}
 	wireSummarizerState(c.Summarizer, awscdk.Stack_Of(c.Construct), c.State, key)
 	grantSummarizer(c, p)
+	if p.isS3() {
+		grantSummarizerS3(c, p, key)
+	}
 	awsevents.NewRule(c.Construct, jsii.String("SummarySchedule"), &awsevents.RuleProps{
 		Description: jsii.String("Runs the flow log digest"),
 		Schedule:    awsevents.Schedule_Expression(jsii.String(p.SummarySchedule)),
@@ -315,11 +361,6 @@ func grantEnabler(fn awslambda.Function, stack awscdk.Stack, deliveryRole awsiam
 			Conditions: &map[string]any{"StringEquals": map[string]any{owner: stack.StackId()}},
 		}),
 		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:       jsii.String("PassOnlyTheDeliveryRole"),
-			Actions:   jsii.Strings("iam:PassRole"),
-			Resources: &[]*string{deliveryRole.RoleArn()},
-		}),
-		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid:     jsii.String("DescribeOnlyThisStack"),
 			Actions: jsii.Strings("cloudformation:DescribeStacks"),
 			// Event and sweep runs change nothing while this stack is
@@ -327,6 +368,13 @@ func grantEnabler(fn awslambda.Function, stack awscdk.Stack, deliveryRole awsiam
 			// status is all the enabler reads.
 			Resources: &[]*string{stack.StackId()},
 		}),
+	}
+	if deliveryRole != nil {
+		statements = append(statements, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("PassOnlyTheDeliveryRole"),
+			Actions:   jsii.Strings("iam:PassRole"),
+			Resources: &[]*string{deliveryRole.RoleArn()},
+		}))
 	}
 	for _, s := range statements {
 		fn.AddToRolePolicy(s)
@@ -347,11 +395,13 @@ func lambdaTarget(fn awslambda.Function) awsevents.IRuleTarget {
 func grantSummarizer(c *VPCFlowLogs, p Props) {
 	fn := c.Summarizer
 	stack := awscdk.Stack_Of(c.Construct)
-	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:       jsii.String("ReadFlowLogGroup"),
-		Actions:   jsii.Strings("logs:DescribeLogStreams", "logs:FilterLogEvents"),
-		Resources: jsii.Strings(groupARN(stack, c.FlowLogGroup), *c.FlowLogGroup.LogGroupArn()),
-	}))
+	if c.FlowLogGroup != nil {
+		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("ReadFlowLogGroup"),
+			Actions:   jsii.Strings("logs:DescribeLogStreams", "logs:FilterLogEvents"),
+			Resources: jsii.Strings(groupARN(stack, c.FlowLogGroup), *c.FlowLogGroup.LogGroupArn()),
+		}))
+	}
 	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid: jsii.String("WriteAndReadDigests"),
 		// GetLogEvents finds the digest of a run that wrote it and failed
@@ -381,4 +431,14 @@ func mustJSON(v any) string {
 		panic(fmt.Sprintf("encoding %v: %v", v, err)) // a []string always encodes
 	}
 	return string(b)
+}
+
+// flowLogGroupName is the flow log group's name: a token of the group in
+// the CloudWatch Logs mode; in S3 mode, where there is no such group, the
+// configured name, which names the digests' group (<name>/digests).
+func (c *VPCFlowLogs) flowLogGroupName(p Props) *string {
+	if c.FlowLogGroup == nil {
+		return jsii.String(p.LogGroupName)
+	}
+	return c.FlowLogGroup.LogGroupName()
 }
