@@ -44,6 +44,7 @@ type Clients struct {
 	EC2   EC2API
 	State runstate.API
 	Topic TopicAPI
+	S3    S3API // required with Config.S3, unused without
 }
 
 // DigestStreamName is the log stream of the summary group that holds the
@@ -62,10 +63,6 @@ const (
 	MinSlice = time.Minute
 	// DefaultReadConcurrency is how many slices are read at once.
 	DefaultReadConcurrency = 2
-	// DefaultReadRate is the pace of FilterLogEvents and DescribeLogStreams
-	// calls, per second: the lower end of both quotas (shared/FACTS.md).
-	// Throttles beyond it are retried by the SDK's retryer.
-	DefaultReadRate = 5
 	// DefaultReserve is the time kept back from the Lambda deadline for
 	// writing the digest, publishing and checkpointing.
 	DefaultReserve = 30 * time.Second
@@ -91,13 +88,17 @@ type Config struct {
 
 	Slice            time.Duration // 0: DefaultSlice
 	ReadConcurrency  int           // 0: DefaultReadConcurrency
-	ReadRate         float64       // calls per second; 0: DefaultReadRate, negative: unpaced
+	ReadRate         float64       // FilterLogEvents calls per second; 0: settings.DefaultReadCallsPerSecond(Region), negative: unpaced
 	PageLimit        int32         // FilterLogEvents limit; 0: the service's (10,000)
 	Reserve          time.Duration // 0: DefaultReserve
 	MaxNewInterfaces int           // 0: DefaultMaxNewInterfaces
 	MaxTracked       int           // 0: DefaultMaxTracked
 	MalformedSamples int           // 0: DefaultMalformedSamples
 	MaxAttempts      int           // 0: DefaultMaxAttempts
+
+	// S3, when set, makes a run read the objects the flow logs deliver to
+	// a bucket instead of the log group (s3source.go).
+	S3 *S3Source
 
 	// MetricsOutput receives the embedded metric format lines; nil means
 	// os.Stdout, where Lambda sends them to CloudWatch.
@@ -114,7 +115,11 @@ func (c Config) withDefaults() Config {
 		c.ReadConcurrency = DefaultReadConcurrency
 	}
 	if c.ReadRate == 0 {
-		c.ReadRate = DefaultReadRate
+		// The pace of FilterLogEvents and DescribeLogStreams: a share of
+		// the region's FilterLogEvents quota, the lower of the two
+		// (shared/FACTS.md), leaving the rest to people at the console.
+		// Throttles beyond it are retried by the SDK's retryer.
+		c.ReadRate = settings.DefaultReadCallsPerSecond(c.Region)
 	}
 	if c.Reserve <= 0 {
 		c.Reserve = DefaultReserve

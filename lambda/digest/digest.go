@@ -152,6 +152,10 @@ type ReadInfo struct {
 	FilterCalls   int64  `json:"filterCalls"`
 	OtherFormat   uint64 `json:"otherFormatRecords"`
 	OutsideWindow uint64 `json:"outsideWindowEvents,omitempty"`
+	// S3 mode: the objects read, and those that could not be (each named
+	// in the warnings, up to ten).
+	Objects    uint64 `json:"objects,omitempty"`
+	BadObjects uint64 `json:"badObjects,omitempty"`
 }
 
 // skipDataMessage states plainly what SKIPDATA means.

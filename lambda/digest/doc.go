@@ -47,7 +47,31 @@
 // (sanitize.go), and an interface id is taken only from a stream name of
 // the delivery service's form (streamInterface). DIGEST.md lists the rules.
 //
+// S3 mode (Config.S3): the records come from the objects the flow logs
+// deliver to a bucket instead of the log group; everything after the read
+// (aggregation, digest, rendering, metrics, run state) is the same, through
+// the source interface (source.go). The unit of exactly-once is the object:
+// an object belongs to the window holding the delivery time in its file
+// name (<account>_vpcflowlogs_<region>_<flow-log-id>_<YYYYMMDDTHHmmZ>_<hash>),
+// whatever times its records carry, and each slice lists only the hour (or
+// day) folders of its own times (ListObjectsV2 with the folder's prefix),
+// never the bucket. An object re-delivered under the same key is one key; an
+// object delivered more than the settle lag after the time in its name is
+// not counted, like a late record in the log group. Parquet objects are
+// read column-wise, a row group and 1,024 rows at a time; gzip text line by
+// line; each row becomes a line of the object's own format (its columns or
+// header) and goes through the same parser and aggregator as an event.
+// Keys and contents are hostile: keys are checked against AWS's layout,
+// objects are bounded in size, and an object that cannot be read is named
+// in the digest's warnings while the others count (s3source.go,
+// parquet.go).
+//
+// The log group's reads are paced at a share of the region's
+// FilterLogEvents quota (settings.DefaultReadCallsPerSecond; 25 calls a
+// second in us-east-1, 5 in a few regions, 10 elsewhere), leaving the rest
+// to people at the console.
+//
 // The AWS clients are narrow interfaces declared here (LogsAPI, EC2API,
-// TopicAPI) and in package runstate (runstate.API), satisfied by the SDK's
+// TopicAPI, S3API) and in package runstate (runstate.API), satisfied by the SDK's
 // clients.
 package digest

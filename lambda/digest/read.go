@@ -93,6 +93,15 @@ type tally struct {
 	// returned outside the requested time range, which are ignored.
 	Events        uint64
 	OutsideWindow uint64
+
+	// Objects counts the S3 objects read; BadObjects those that could not
+	// be read (a key off AWS's layout, too large, not Parquet or gzip text
+	// of a known format), each named in BadObjectSamples up to
+	// maxBadObjectSamples. Their records are not counted; nothing else is
+	// lost.
+	Objects          uint64
+	BadObjects       uint64
+	BadObjectSamples []string
 }
 
 func (t *tally) add(o tally) {
@@ -101,6 +110,13 @@ func (t *tally) add(o tally) {
 	t.OtherFormat += o.OtherFormat
 	t.Events += o.Events
 	t.OutsideWindow += o.OutsideWindow
+	t.Objects += o.Objects
+	t.BadObjects += o.BadObjects
+	for _, s := range o.BadObjectSamples {
+		if len(t.BadObjectSamples) < maxBadObjectSamples {
+			t.BadObjectSamples = append(t.BadObjectSamples, s)
+		}
+	}
 }
 
 // lineReader parses the lines of any stream of the group into one
@@ -224,6 +240,18 @@ func (lr *lineReader) add(streamName, line string) {
 	lr.agg.AddMalformed(line, firstErr)
 }
 
+// addWith reads one line with p, the parser of the line's own format (an
+// S3 object's, from its header or columns): no stream tells its interface,
+// and no other format is tried.
+func (lr *lineReader) addWith(p *flowrecord.Parser, line string) {
+	lr.t.Events++
+	if err := p.Parse(line, &lr.rec); err != nil {
+		lr.agg.AddMalformed(line, err)
+		return
+	}
+	lr.count()
+}
+
 func (lr *lineReader) count() {
 	switch lr.rec.Action {
 	case flowrecord.ActionAccept:
@@ -325,6 +353,11 @@ type pendingSlice struct {
 // start, and at most conc are held at once, read or waiting for an earlier
 // one, which bounds memory whatever the window's length.
 func (r *reader) readSlices(ctx, readCtx context.Context, next func() (window, bool), conc int) (readOutcome, error) {
+	return readSlices(ctx, readCtx, r, next, conc)
+}
+
+// readSlices reads the slices next gives from src: see reader.readSlices.
+func readSlices(ctx, readCtx context.Context, src source, next func() (window, bool), conc int) (readOutcome, error) {
 	var out readOutcome
 	runCtx, cancel := context.WithCancel(readCtx)
 	// Every slice in order holds a token of sem until merged, so order
@@ -354,7 +387,7 @@ func (r *reader) readSlices(ctx, readCtx context.Context, next func() (window, b
 				return
 			}
 			p := pendingSlice{w: w, res: make(chan sliceResult, 1)}
-			wg.Go(func() { p.res <- r.readSlice(runCtx, w) })
+			wg.Go(func() { p.res <- src.readSlice(runCtx, w) })
 			order <- p
 		}
 	})

@@ -15,7 +15,6 @@ import (
 	logstypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
-	"github.com/vpcflowlogs/flowlogs/lambda/flowrecord"
 	"github.com/vpcflowlogs/flowlogs/lambda/metrics"
 	"github.com/vpcflowlogs/flowlogs/lambda/runstate"
 )
@@ -30,6 +29,7 @@ type Summarizer struct {
 	state   *runstate.Store
 	topic   TopicAPI
 	metrics io.Writer
+	s3      *s3Source // nil: the log group is the source
 }
 
 // New returns a Summarizer. Topic may be nil only when no topic ARN is
@@ -44,9 +44,14 @@ func New(cfg Config, c Clients) (*Summarizer, error) {
 	case cfg.TopicARN != "" && c.Topic == nil:
 		return nil, errors.New("creating the summarizer: a topic ARN is set but no SNS client")
 	}
-	state, err := runstate.New(c.State, cfg.StateTable, runstate.Key{
-		Account: cfg.Account, Region: cfg.Region, Source: runstate.LogGroupSource(cfg.LogGroupName),
-	})
+	if cfg.S3 != nil && c.S3 == nil {
+		return nil, errors.New("creating the summarizer: S3 mode but no S3 client")
+	}
+	src := runstate.LogGroupSource(cfg.LogGroupName)
+	if cfg.S3 != nil {
+		src = runstate.BucketSource(cfg.S3.Bucket, cfg.S3.Prefix)
+	}
+	state, err := runstate.New(c.State, cfg.StateTable, runstate.Key{Account: cfg.Account, Region: cfg.Region, Source: src})
 	if err != nil {
 		return nil, fmt.Errorf("creating the summarizer: %w", err)
 	}
@@ -62,6 +67,9 @@ func New(cfg Config, c Clients) (*Summarizer, error) {
 		s.metrics = os.Stdout
 	}
 	s.paced = pacedLogs{LogsAPI: c.Logs, filter: newPacer(cfg.ReadRate), describe: newPacer(cfg.ReadRate)}
+	if cfg.S3 != nil {
+		s.s3 = newS3Source(c.S3, *cfg.S3, cfg.Account, cfg.Region, s.aggregatorOptions())
+	}
 	return s, nil
 }
 
@@ -246,7 +254,7 @@ func (s *Summarizer) finish(ctx context.Context, rc runCtx, cp runstate.Checkpoi
 func (s *Summarizer) summarize(ctx context.Context, rc runCtx, cp runstate.Checkpoint, p plan) (Result, error) {
 	cfg := s.cfg
 	w := p.w
-	fs, warnings, err := loadFormats(ctx, s.ec2, cfg.LogGroupName)
+	fs, warnings, err := s.loadFormats(ctx)
 	if err != nil {
 		return Result{}, err
 	}
@@ -315,6 +323,10 @@ func (s *Summarizer) read(ctx, readCtx context.Context, fs *formats, next func()
 		streams []stream
 		err     error
 	}
+	if s.s3 != nil {
+		out, err := readSlices(ctx, readCtx, s.s3, next, s.cfg.ReadConcurrency)
+		return out, nil, append(warnings, badObjectWarnings(out.t)...), err
+	}
 	listDone := make(chan listing, 1)
 	listCtx, cancelList := context.WithCancel(readCtx)
 	defer cancelList()
@@ -328,7 +340,7 @@ func (s *Summarizer) read(ctx, readCtx context.Context, fs *formats, next func()
 		api:       paced,
 		group:     s.cfg.LogGroupName,
 		fs:        fs,
-		opts:      flowrecord.Options{TopK: s.cfg.TopK, MaxTracked: s.cfg.MaxTracked, MalformedSamples: s.cfg.MalformedSamples},
+		opts:      s.aggregatorOptions(),
 		pageLimit: s.cfg.PageLimit,
 	}
 	out, err := r.readSlices(ctx, readCtx, next, s.cfg.ReadConcurrency)
@@ -381,6 +393,8 @@ func (s *Summarizer) buildRead(ctx context.Context, rc runCtx, cp runstate.Check
 		FilterCalls:   calls,
 		OtherFormat:   out.t.OtherFormat,
 		OutsideWindow: out.t.OutsideWindow,
+		Objects:       out.t.Objects,
+		BadObjects:    out.t.BadObjects,
 	}
 	return buildDigest(in), nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/vpcflowlogs/flowlogs/lambda/awsconfig"
@@ -36,6 +37,11 @@ func main() {
 		slog.ErrorContext(ctx, "reading the configuration", "error", err)
 		os.Exit(1)
 	}
+	src, err := settings.SummarizerSourceFromEnv(os.Getenv, conf.Region)
+	if err != nil {
+		slog.ErrorContext(ctx, "reading the configuration", "error", err)
+		os.Exit(1)
+	}
 	awsCfg, err := awsconfig.Load(ctx)
 	if err != nil {
 		slog.ErrorContext(ctx, "loading the AWS configuration", "error", err)
@@ -49,7 +55,19 @@ func main() {
 	if conf.TopicARN != "" {
 		clients.Topic = sns.NewFromConfig(awsCfg)
 	}
-	s, err := digest.New(digest.Config{Summarizer: conf}, clients)
+	cfg := digest.Config{Summarizer: conf, ReadRate: src.ReadCallsPerSecond}
+	if src.Destination == settings.DestinationS3 {
+		cfg.S3 = &digest.S3Source{Bucket: src.Bucket, Prefix: src.Prefix, HiveCompatible: src.HiveCompatible, PerHour: src.PerHour}
+		clients.S3 = s3.NewFromConfig(awsCfg, func(o *s3.Options) {
+			// A custom endpoint (AWS_ENDPOINT_URL: a local emulator, a VPC
+			// endpoint by IP) has no bucket subdomains: address by path.
+			o.UsePathStyle = os.Getenv("AWS_ENDPOINT_URL") != ""
+			// The delivery service writes objects without checksums: the
+			// SDK would log that it skipped validating every one.
+			o.DisableLogOutputChecksumValidationSkipped = true
+		})
+	}
+	s, err := digest.New(cfg, clients)
 	if err != nil {
 		slog.ErrorContext(ctx, "creating the summarizer", "error", err)
 		os.Exit(1)
