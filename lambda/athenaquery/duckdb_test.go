@@ -31,7 +31,18 @@ type record struct {
 type world struct {
 	dir     string
 	records []record
-	ifaces  [2][]string // interfaces of the first and the second generator
+	ifaces  [][]string // interfaces of each generator
+	// tallies are each generator's own exact summary of what it wrote
+	// (flowrecordtest's tally, which the digest tests hold the S3 digest
+	// to).
+	tallies []flowrecord.Summary
+}
+
+// twoGenerators write three hours from hour0, then, with interfaces of
+// their own, the third hour again: those interfaces are new there.
+var twoGenerators = []flowrecordtest.Config{
+	{Seed: 1, Records: records1, StartTime: hour0, Span: 3 * 3600, Interfaces: 8, SkipDataShare: 0.01, MalformedShare: -1},
+	{Seed: 2, Records: records2, StartTime: hour0 + 2*3600, Span: 3600, Interfaces: 3, SkipDataShare: 0.01, MalformedShare: -1},
 }
 
 const (
@@ -46,14 +57,10 @@ const (
 // (one file a 5-minute period, by each record's end: the s3-reader's
 // writer, flowrecordtest.Deliver) and writes the files under a directory
 // at their keys.
-func deliver(t *testing.T, l flowrecordtest.S3Layout) world {
+func deliver(t *testing.T, l flowrecordtest.S3Layout, gens ...flowrecordtest.Config) world {
 	t.Helper()
 	w := world{dir: t.TempDir()}
-	gens := []flowrecordtest.Config{
-		{Seed: 1, Records: records1, StartTime: hour0, Span: 3 * 3600, Interfaces: 8, SkipDataShare: 0.01, MalformedShare: -1},
-		{Seed: 2, Records: records2, StartTime: hour0 + 2*3600, Span: 3600, Interfaces: 3, SkipDataShare: 0.01, MalformedShare: -1},
-	}
-	for i, c := range gens {
+	for _, c := range gens {
 		g := flowrecordtest.NewGenerator(c)
 		var lines []string
 		var ends []int64
@@ -63,7 +70,8 @@ func deliver(t *testing.T, l flowrecordtest.S3Layout) world {
 			r.partition = athenaquery.PartitionKey(flowrecordtest.PublishTime(r.end), l.PerHour)
 			w.records = append(w.records, r)
 		}
-		w.ifaces[i] = g.InterfaceIDs()
+		w.ifaces = append(w.ifaces, g.InterfaceIDs())
+		w.tallies = append(w.tallies, g.Expected(flowrecord.Options{}))
 		objs, err := flowrecordtest.Deliver(l, g.Format(), lines, ends, 500)
 		if err != nil {
 			t.Fatal(err)
@@ -303,7 +311,7 @@ func TestNamedQueriesInDuckDB(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			l := c.layout
-			w := deliver(t, l)
+			w := deliver(t, l, twoGenerators...)
 			cols, err := athenaquery.Columns("")
 			if err != nil {
 				t.Fatal(err)
@@ -376,5 +384,58 @@ func TestDuckDBViewAgreesWithFlowRecord(t *testing.T) {
 		if cols[i].Name != name {
 			t.Errorf("column %d: table %s, Parquet files %s", i, cols[i].Name, name)
 		}
+	}
+}
+
+// TestNamedQueriesAgreeWithTheTally runs the named queries over every
+// partition of one generator's files and checks their numbers against the
+// generator's own exact tally, the summary the S3 digest is held to in
+// lambda/digest's tests: total and rejected records, each top talker's
+// bytes and each top rejected source's records. (A digest run itself needs
+// that package's moto fixture; the tally is what it must equal.)
+func TestNamedQueriesAgreeWithTheTally(t *testing.T) {
+	l := flowrecordtest.S3Layout{HiveCompatible: true, PerHour: true}
+	w := deliver(t, l, twoGenerators[0])
+	cols, _ := athenaquery.Columns("")
+	table := athenaquery.Table{Bucket: "bucket", Parquet: true, HiveCompatible: true, PerHour: true, Columns: cols}
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(table.DuckDBView(w.dir)); err != nil {
+		t.Fatal(err)
+	}
+	tally := w.tallies[0]
+	from, to := "0000000000", "9999999999"
+	totals := query(t, db, "SELECT count(*), count(*) FILTER (WHERE action = 'REJECT'), count(*) FILTER (WHERE action = 'ACCEPT') FROM flow_logs WHERE "+
+		"concat(year, month, day, hour) >= ? AND concat(year, month, day, hour) < ?", from, to)
+	if want := str(tally.Totals.Records, tally.Totals.Rejected, tally.Totals.Accepted); !slices.Equal(totals[0], want) {
+		t.Errorf("records, rejected, accepted %v; the tally %v", totals[0], want)
+	}
+	byName := map[string]athenaquery.Query{}
+	for _, q := range athenaquery.Queries(true) {
+		byName[q.Name] = q
+	}
+	talkers := map[string]string{}
+	for _, r := range query(t, db, byName["TopTalkers"].SQL, from, to) {
+		talkers[r[0]+" "+r[1]] = r[2]
+	}
+	for _, tk := range tally.TopTalkers {
+		if got := talkers[tk.Src.String()+" "+tk.Dst.String()]; got != fmt.Sprint(tk.Bytes) {
+			t.Errorf("talker %s -> %s: %s bytes in Athena's answer, %d in the tally", tk.Src, tk.Dst, got, tk.Bytes)
+		}
+	}
+	rejected := map[string]string{}
+	for _, r := range query(t, db, byName["RejectedBySource"].SQL, from, to) {
+		rejected[r[0]] = r[1]
+	}
+	for _, s := range tally.TopRejectedSources {
+		if got := rejected[s.Src.String()]; got != fmt.Sprint(s.Records) {
+			t.Errorf("rejected source %s: %s records in Athena's answer, %d in the tally", s.Src, got, s.Records)
+		}
+	}
+	if len(tally.TopTalkers) == 0 || len(tally.TopRejectedSources) == 0 {
+		t.Fatal("the tally has no top lists to compare")
 	}
 }
