@@ -139,26 +139,15 @@ func TestCreateS3Input(t *testing.T) {
 	checkS3Input(t, w.api.CreateFlowLogsBehavior.Inputs()[0], testBucket+"/flows")
 }
 
-// TestReconcileS3OnMoto creates a flow log to S3 through moto over HTTP:
-// moto checks that the bucket exists and that no delivery role or log
-// group comes with it, and the proxy reads the DestinationOptions on the
-// wire, which moto accepts and drops (it reports none back, so a second
-// run against moto would find our flow log stale: the plan's handling of
-// reported options is TestNewPlanS3's). No prefix: moto 5.2.1 looks the
-// bucket up by everything after "arn:aws:s3:::", prefix included, and
-// reports a bucket with a prefix missing.
+// TestReconcileS3OnMoto creates flow logs to S3 through moto over HTTP,
+// to a prefix of a central bucket in another account: the proxy's
+// EmulateS3FlowLogs fills what moto 5.2.1 lacks there (it reports a prefix
+// or another account's bucket missing, and drops DestinationOptions). It
+// proves what goes on the wire (type s3, bucket and prefix, the three
+// options, no log group, no role), that a second run finds the flow log
+// covering (nothing created), and that a change of one option replaces it.
 func TestReconcileS3OnMoto(t *testing.T) {
 	f := newFixture(t)
-	const bucket = "flow-logs-moto"
-	req, err := http.NewRequestWithContext(f.ctx, http.MethodPut, moto.URL+"/"+bucket, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("creating bucket %s in moto: %v", bucket, err)
-	}
-	resp.Body.Close()
 	var mu sync.Mutex
 	var sent []map[string][]string
 	proxy.AddHook(func(_ http.ResponseWriter, _ *http.Request, c motoproxy.Call) bool {
@@ -169,32 +158,53 @@ func TestReconcileS3OnMoto(t *testing.T) {
 		}
 		return false
 	})
+	proxy.EmulateS3FlowLogs()
 	vpc := f.vpc("flowlogs", "on")
 	cfg := s3Config()
-	cfg.Destination.Prefix = ""
-	cfg.Destination.BucketARN = "arn:aws:s3:::" + bucket
-	res := f.run(cfg, reconcile.Target{})
-	if res.Created != 1 || res.Failed != 0 {
-		t.Fatalf("run: %s, failures %+v", counts(res), res.Failures)
+	cfg.Destination.BucketARN = "arn:aws:s3:::central-flow-logs-210987654321" // another account's: moto has no such bucket
+	for run, want := range []string{
+		"tagged=1 covered=1 created=1 replaced=0 removed=0 failed=0 pending=0 notFound=0",
+		"tagged=1 covered=1 created=0 replaced=0 removed=0 failed=0 pending=0 notFound=0",
+	} {
+		if res := f.run(cfg, reconcile.Target{}); counts(res) != want {
+			t.Fatalf("run %d: %s, want %s; failures %+v", run+1, counts(res), want, res.Failures)
+		}
 	}
-	fls := f.flowLogs(vpc)
-	if len(fls) != 1 || fls[0].LogDestinationType != types.LogDestinationTypeS3 || aws.ToString(fls[0].LogDestination) != cfg.Destination.BucketARN ||
-		aws.ToString(fls[0].DeliverLogsPermissionArn) != "" || !reconcile.IsOwned(fls[0], testOwner) {
+	// Read through the proxy: moto itself keeps the stand-in bucket.
+	viaProxy := func() []types.FlowLog {
+		out, err := f.ec2.DescribeFlowLogs(f.ctx, &ec2.DescribeFlowLogsInput{
+			Filter: []types.Filter{{Name: aws.String("resource-id"), Values: []string{vpc}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.FlowLogs
+	}
+	fls := viaProxy()
+	if len(fls) != 1 || reconcile.StaleReason(fls[0], cfg, testHome) != "" || !reconcile.IsOwned(fls[0], testOwner) {
 		t.Fatalf("moto holds %+v", fls)
 	}
 	mu.Lock()
-	defer mu.Unlock()
 	if len(sent) != 1 {
-		t.Fatalf("%d CreateFlowLogs calls", len(sent))
+		t.Fatalf("%d CreateFlowLogs calls, want 1", len(sent))
 	}
 	for k, want := range map[string]string{
-		"LogDestinationType": "s3", "LogDestination": cfg.Destination.BucketARN, "DestinationOptions.FileFormat": "parquet",
+		"LogDestinationType": "s3", "LogDestination": cfg.Destination.BucketARN + "/flows", "DestinationOptions.FileFormat": "parquet",
 		"DestinationOptions.HiveCompatiblePartitions": "true", "DestinationOptions.PerHourPartition": "true",
 		"LogGroupName": "", "DeliverLogsPermissionArn": "",
 	} {
 		if got := strings.Join(sent[0][k], ","); got != want {
 			t.Errorf("%s = %q on the wire, want %q", k, got, want)
 		}
+	}
+	mu.Unlock()
+
+	cfg.Destination.PerHourPartition = false
+	if res := f.run(cfg, reconcile.Target{}); res.Replaced != 1 || res.Failed != 0 {
+		t.Fatalf("after a change of option: %s, failures %+v", counts(res), res.Failures)
+	}
+	fls = viaProxy()
+	if len(fls) != 1 || reconcile.StaleReason(fls[0], cfg, testHome) != "" || aws.ToBool(fls[0].DestinationOptions.PerHourPartition) {
+		t.Errorf("after the replacement moto holds %+v", fls)
 	}
 }
 
