@@ -3,6 +3,7 @@ package vpcflowlogs
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -369,8 +370,10 @@ func grantEnabler(fn awslambda.Function, stack awscdk.Stack, deliveryRole awsiam
 			Resources: &[]*string{stack.StackId()},
 		}),
 	}
-	if deliveryRole != nil {
-		statements = append(statements, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+	if deliveryRole != nil { // none in S3 mode
+		// Before DescribeOnlyThisStack, where it always was: the
+		// CloudWatch Logs mode's policy stays as it was.
+		statements = slices.Insert(statements, len(statements)-1, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid:       jsii.String("PassOnlyTheDeliveryRole"),
 			Actions:   jsii.Strings("iam:PassRole"),
 			Resources: &[]*string{deliveryRole.RoleArn()},
