@@ -91,6 +91,7 @@ func PropsFromContext(get func(key *string) any) (vpcflowlogs.Props, error) {
 		return p, errors.Join(r.Err(), fmt.Errorf("context %s=%q, %s=%q, %s=%q: %w",
 			keyOrganizationID, o.ID, keyOrganizationTargets, o.Targets, keyOrganizationRegions, o.Regions, err))
 	}
+	p.Destination, p.S3 = destinationFromContext(r)
 	return p, r.Err()
 }
 

@@ -22,6 +22,25 @@
 //     topic, and a dashboard that shows them beside the functions' metrics;
 //   - saved Logs Insights queries over the flow log group.
 //
+// With Props.Destination "s3" (S3Options, bucket.go and athena.go) the
+// flow logs deliver to a bucket instead, and there is neither delivery role
+// nor flow log group:
+//   - the bucket (or an existing one, whose policy the stack cannot set):
+//     public access blocked, TLS only, ACLs disabled (bucket owner
+//     enforced), SSE-S3 or the configured KMS key, objects expiring after
+//     RetentionDays, server access logs into a bucket of their own,
+//     retained with the stack; its policy admits delivery.logs.amazonaws.com
+//     to write under this account's prefix only (DeliveryPolicyStatements:
+//     aws:SourceAccount, or aws:SourceOrgID, and aws:SourceArn);
+//   - the enabler creates the flow logs with the bucket as destination and
+//     the file format, Hive-compatible and per-hour options; the summarizer
+//     may list and read under <prefix>/AWSLogs/ and nothing else;
+//   - a Glue database and table with partition projection over AWS's key
+//     layout, an Athena workgroup with enforced settings, a per-query
+//     scan cutoff and its own results bucket (a week's expiry), and the
+//     named queries of package athenaquery instead of the saved Logs
+//     Insights queries.
+//
 // It is a library: vpcflowlogs.New(stack, id, Props{...}) works from any
 // CDK Go app whose go.mod requires this module. Props are validated with the
 // functions' own rules (package settings) before anything is defined, and

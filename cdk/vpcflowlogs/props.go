@@ -77,6 +77,11 @@ type Props struct {
 	// Organization, with an ID, makes this the hub of an AWS Organization
 	// (orgprops.go, hub.go). Default: single-account mode.
 	Organization Organization
+	// Destination is where flow logs deliver: settings.DestinationCloudWatchLogs
+	// (the default) or settings.DestinationS3, configured by S3 (bucket.go).
+	Destination string
+	// S3 configures delivery to S3, read only when Destination is S3.
+	S3 S3Options
 	// EnablerCode and SummarizerCode are the functions' code: a linux/arm64
 	// executable named bootstrap. Default: built from this module's
 	// lambda/enabler and lambda/summarizer by BuildBootstrap into the app's
@@ -103,6 +108,8 @@ func (p Props) withDefaults() Props {
 	p.MaxCatchUpHours = or(p.MaxCatchUpHours, settings.DefaultMaxCatchUpHours)
 	p.MetricsNamespace = or(p.MetricsNamespace, settings.DefaultMetricsNamespace)
 	p.Organization = p.Organization.withDefaults()
+	p.Destination = or(p.Destination, settings.DefaultDestination)
+	p.S3 = p.S3.withDefaults()
 	return p
 }
 
@@ -141,6 +148,10 @@ func (p Props) validate() error {
 		})},
 		{"AlarmTopicARN", ifSet(p.AlarmTopicARN, settings.ValidateTopicARN)},
 		{"MetricsNamespace", settings.ValidateMetricsNamespace(p.MetricsNamespace)},
+		{"Destination", settings.ValidateDestination(p.Destination)},
+	}
+	if p.isS3() {
+		checks = append(checks, p.S3.checks()...)
 	}
 	var errs []error
 	for _, c := range checks {

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/vpcflowlogs/flowlogs/lambda/settings"
@@ -35,10 +36,19 @@ const (
 // VPCFlowLogs is the deployed tool: see the package documentation.
 type VPCFlowLogs struct {
 	constructs.Construct
-	// DeliveryRole is assumed by the VPC Flow Logs service.
+	// DeliveryRole is assumed by the VPC Flow Logs service; nil in S3 mode,
+	// where the service delivers under the bucket's policy.
 	DeliveryRole awsiam.Role
-	// FlowLogGroup receives the flow log records.
+	// FlowLogGroup receives the flow log records; nil in S3 mode.
 	FlowLogGroup awslogs.LogGroup
+	// FlowLogBucket receives the flow log files in S3 mode (bucket.go);
+	// AccessLogBucket holds its server access logs when the stack created
+	// it. Both nil otherwise.
+	FlowLogBucket   awss3.IBucket
+	AccessLogBucket awss3.Bucket
+	// Athena is the Glue table, workgroup and named queries over
+	// FlowLogBucket (athena.go); nil outside S3 mode.
+	Athena *Athena
 	// DigestLogGroup receives one digest event per summarizer run.
 	DigestLogGroup awslogs.LogGroup
 	// Enabler keeps a flow log on every tagged VPC.
@@ -73,13 +83,22 @@ func New(scope constructs.Construct, id string, props Props) (*VPCFlowLogs, erro
 	}
 	c := &VPCFlowLogs{Construct: constructs.NewConstruct(scope, &id)}
 	key := c.defineLogGroups(p)
-	c.DeliveryRole = newDeliveryRole(c.Construct, awscdk.Stack_Of(c.Construct), c.FlowLogGroup, p.LogGroupName)
+	if p.isS3() {
+		c.defineBucket(p, key)
+	} else {
+		c.DeliveryRole = newDeliveryRole(c.Construct, awscdk.Stack_Of(c.Construct), c.FlowLogGroup, p.LogGroupName)
+	}
 	c.defineEnabler(p)
 	c.defineSummarizer(p, key)
 	suppressNag(c.Enabler, c.Summarizer)
 	c.Alarms = addAlarms(c, p)
 	addDashboard(c, p)
-	addQueries(c)
+	if p.isS3() {
+		c.Athena = newAthena(c, p)
+		suppressS3Nag(c)
+	} else {
+		addQueries(c)
+	}
 	return c, nil
 }
 
@@ -91,7 +110,9 @@ func (c *VPCFlowLogs) defineLogGroups(p Props) awskms.IKey {
 	if p.KMSKeyARN != "" {
 		key = awskms.Key_FromKeyArn(c.Construct, jsii.String("LogKey"), jsii.String(p.KMSKeyARN))
 	}
-	c.FlowLogGroup = newRetainedGroup(c.Construct, "FlowLogGroup", p.LogGroupName, p.RetentionDays, key)
+	if !p.isS3() {
+		c.FlowLogGroup = newRetainedGroup(c.Construct, "FlowLogGroup", p.LogGroupName, p.RetentionDays, key)
+	}
 	c.DigestLogGroup = newRetainedGroup(c.Construct, "DigestLogGroup", p.LogGroupName+"/digests", p.RetentionDays, key)
 	return key
 }
@@ -119,7 +140,8 @@ type enablerSetting struct {
 
 // enablerSettings are the enabler's settings with the flow log group's
 // name and the delivery role's ARN given: the construct's own in
-// single-account mode, the spokes' in organization mode (hub.go).
+// single-account mode, the spokes' in organization mode (hub.go). In S3
+// mode there are neither: the destination's settings take their place.
 func (c *VPCFlowLogs) enablerSettings(p Props, logGroupName, deliveryRoleARN *string) []enablerSetting {
 	owner := awscdk.Stack_Of(c.Construct).StackId()
 	str, boolean := jsii.String, func(b bool) *string { return jsii.String(strconv.FormatBool(b)) }
@@ -127,11 +149,9 @@ func (c *VPCFlowLogs) enablerSettings(p Props, logGroupName, deliveryRoleARN *st
 	if p.ComplianceMode {
 		compliance = "true" // unset otherwise: single-account stacks stay as they were
 	}
-	return []enablerSetting{
+	out := []enablerSetting{
 		{env: settings.EnvTagKey, prop: settings.PropTagKey, value: str(p.TagKey)},
 		{env: settings.EnvTagValues, prop: settings.PropTagValues, list: p.TagValues},
-		{env: settings.EnvLogGroupName, prop: settings.PropLogGroupName, value: logGroupName},
-		{env: settings.EnvDeliveryRoleARN, prop: settings.PropDeliveryRoleARN, value: deliveryRoleARN},
 		{env: settings.EnvTrafficType, prop: settings.PropTrafficType, value: str(p.TrafficType)},
 		{env: settings.EnvMaxAggregationInterval, prop: settings.PropMaxAggregationInterval, value: str(strconv.Itoa(p.MaxAggregationInterval))},
 		{env: settings.EnvLogFormat, prop: settings.PropLogFormat, value: str(p.LogFormat)},
@@ -142,6 +162,14 @@ func (c *VPCFlowLogs) enablerSettings(p Props, logGroupName, deliveryRoleARN *st
 		{env: settings.EnvMetricsNamespace, value: str(p.MetricsNamespace)},
 		{env: settings.EnvComplianceMode, value: str(compliance)},
 	}
+	if p.isS3() {
+		// No log group and no delivery role: the bucket's policy admits
+		// the delivery service.
+		return append(out, destinationSettings(p.destination(*c.FlowLogBucket.BucketArn()))...)
+	}
+	return append(out,
+		enablerSetting{env: settings.EnvLogGroupName, prop: settings.PropLogGroupName, value: logGroupName},
+		enablerSetting{env: settings.EnvDeliveryRoleARN, prop: settings.PropDeliveryRoleARN, value: deliveryRoleARN})
 }
 
 // defineEnabler defines the enabler with its settings, its permissions, the
@@ -151,8 +179,15 @@ func (c *VPCFlowLogs) defineEnabler(p Props) {
 	// never reconcile concurrently; EventBridge and CloudFormation invoke
 	// asynchronously and retry when throttled.
 	c.Enabler = newFunction(c.Construct, "Enabler", p.EnablerCode, "Keeps a VPC flow log on every VPC tagged "+p.TagKey, jsii.Number(1))
-	properties := applyEnablerSettings(c.Enabler, c.enablerSettings(p, c.FlowLogGroup.LogGroupName(), c.DeliveryRole.RoleArn()))
+	var group, role *string
+	if !p.isS3() {
+		group, role = c.FlowLogGroup.LogGroupName(), c.DeliveryRole.RoleArn()
+	}
+	properties := applyEnablerSettings(c.Enabler, c.enablerSettings(p, group, role))
 	grantEnabler(c.Enabler, awscdk.Stack_Of(c.Construct), c.DeliveryRole)
+	if p.isS3() {
+		grantEnablerS3(c.Enabler)
+	}
 	c.Reconcile = newReconcile(c.Construct, c.Enabler, properties)
 	addEnablerRules(c, p, nil)
 }
@@ -198,9 +233,18 @@ func (c *VPCFlowLogs) defineSummarizer(p Props, key awskms.IKey) {
 	c.State = newStateTable(c.Construct, key)
 	// One digest at a time: two would read the same window.
 	c.Summarizer = newFunction(c.Construct, "Summarizer", p.SummarizerCode, "Summarizes new VPC flow log streams into a digest", jsii.Number(1))
-	addEnvironment(c.Summarizer, c.summarizerEnv(p, c.FlowLogGroup.LogGroupName()))
+	env := c.summarizerEnv(p, c.flowLogGroupName(p))
+	if p.isS3() {
+		for _, s := range destinationSettings(p.destination(*c.FlowLogBucket.BucketArn())) {
+			env[s.env] = s.value
+		}
+	}
+	addEnvironment(c.Summarizer, env)
 	wireSummarizerState(c.Summarizer, awscdk.Stack_Of(c.Construct), c.State, key)
 	grantSummarizer(c, p)
+	if p.isS3() {
+		grantSummarizerS3(c, p, key)
+	}
 	newSummarySchedule(c, p)
 }
 
@@ -223,10 +267,13 @@ func (c *VPCFlowLogs) summarizerEnv(p Props, logGroupName *string) map[string]*s
 }
 
 // addEnvironment sets env on fn in key order: a map's order would change
-// the template at every synth.
+// the template at every synth. An empty literal sets no variable (a token
+// is never empty).
 func addEnvironment(fn awslambda.Function, env map[string]*string) {
 	for _, k := range slices.Sorted(maps.Keys(env)) {
-		fn.AddEnvironment(jsii.String(k), env[k], nil)
+		if *env[k] != "" {
+			fn.AddEnvironment(jsii.String(k), env[k], nil)
+		}
 	}
 }
 
@@ -321,12 +368,15 @@ func grantEnabler(fn awslambda.Function, stack awscdk.Stack, deliveryRole awsiam
 	ec2ARN := func(resource string) *[]*string {
 		return &[]*string{stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("ec2"), Resource: jsii.String(resource), ResourceName: jsii.String("*")})}
 	}
-	statements := append(ec2EnablerStatements(ec2ARN, stack.StackId()),
-		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+	statements := ec2EnablerStatements(ec2ARN, stack.StackId())
+	if deliveryRole != nil { // none in S3 mode
+		statements = append(statements, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid:       jsii.String("PassOnlyTheDeliveryRole"),
 			Actions:   jsii.Strings("iam:PassRole"),
 			Resources: &[]*string{deliveryRole.RoleArn()},
-		}),
+		}))
+	}
+	statements = append(statements,
 		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid:     jsii.String("DescribeOnlyThisStack"),
 			Actions: jsii.Strings("cloudformation:DescribeStacks"),
@@ -401,11 +451,13 @@ func lambdaTarget(fn awslambda.Function) awsevents.IRuleTarget {
 func grantSummarizer(c *VPCFlowLogs, p Props) {
 	fn := c.Summarizer
 	stack := awscdk.Stack_Of(c.Construct)
-	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:       jsii.String("ReadFlowLogGroup"),
-		Actions:   jsii.Strings("logs:DescribeLogStreams", "logs:FilterLogEvents"),
-		Resources: jsii.Strings(groupARN(stack, c.FlowLogGroup), *c.FlowLogGroup.LogGroupArn()),
-	}))
+	if c.FlowLogGroup != nil { // none in S3 mode
+		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("ReadFlowLogGroup"),
+			Actions:   jsii.Strings("logs:DescribeLogStreams", "logs:FilterLogEvents"),
+			Resources: jsii.Strings(groupARN(stack, c.FlowLogGroup), *c.FlowLogGroup.LogGroupArn()),
+		}))
+	}
 	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid: jsii.String("WriteAndReadDigests"),
 		// GetLogEvents finds the digest of a run that wrote it and failed
@@ -435,4 +487,14 @@ func mustJSON(v any) string {
 		panic(fmt.Sprintf("encoding %v: %v", v, err)) // a []string always encodes
 	}
 	return string(b)
+}
+
+// flowLogGroupName is the flow log group's name: a token of the group in
+// the CloudWatch Logs mode; in S3 mode, where there is no such group, the
+// configured name, which names the digests' group (<name>/digests).
+func (c *VPCFlowLogs) flowLogGroupName(p Props) *string {
+	if c.FlowLogGroup == nil {
+		return jsii.String(p.LogGroupName)
+	}
+	return c.FlowLogGroup.LogGroupName()
 }

@@ -210,7 +210,7 @@ func (a *applier) recheckExisting(ctx context.Context) {
 			o.status, o.flowLogID = statusCovered, fl
 		} else {
 			o.status, o.code, o.msg = statusFailed, codeAlreadyExists,
-				"AWS reports a flow log with the same destination, and none delivers "+a.cfg.TrafficType+" traffic to "+a.cfg.LogGroupName
+				"AWS reports a flow log with the same destination, and none delivers "+a.cfg.TrafficType+" traffic to "+destinationName(a.cfg)
 		}
 	}
 }
@@ -251,6 +251,9 @@ func (a *applier) createInput(vpcs []string) *ec2.CreateFlowLogsInput {
 	if a.cfg.LogFormat != "" {
 		in.LogFormat = aws.String(a.cfg.LogFormat)
 	}
+	if a.cfg.Destination.IsS3() {
+		setS3Destination(in, a.cfg.Destination)
+	}
 	var replaced []string
 	for _, id := range vpcs {
 		if o := a.steps[id]; o != nil {
@@ -282,11 +285,11 @@ func runID(ctx context.Context) string {
 // someone else, would otherwise never get its flow log back.
 func ClientToken(run string, cfg settings.Enabler, vpcs, replaced []string) string {
 	h := sha256.New()
-	for _, part := range []string{
+	for _, part := range append([]string{
 		run, cfg.Owner, cfg.LogGroupName, cfg.DeliveryRoleARN, cfg.TrafficType,
 		strconv.Itoa(cfg.MaxAggregationInterval), cfg.LogFormat,
 		strings.Join(sortedUnique(vpcs), ","), strings.Join(sortedUnique(replaced), ","),
-	} {
+	}, destinationTokenParts(cfg.Destination)...) {
 		h.Write([]byte(part))
 		h.Write([]byte{0})
 	}

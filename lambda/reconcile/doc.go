@@ -22,6 +22,16 @@
 //   - untagged: this deployment's flow logs on VPCs that no longer match are
 //     removed when RemoveFlowLogsOnUntag is true.
 //
+// With an S3 destination (settings.Destination, destination.go) a flow
+// log is created with LogDestinationType s3, the bucket ARN and prefix as
+// LogDestination, the DestinationOptions (file format, Hive-compatible
+// prefixes, per-hour partitions) and no log group or delivery role. A flow
+// log covers a VPC only when it delivers the same way: S3, the same bucket
+// and prefix, and all three options (AWS reports a flow log without
+// options as plain-text, false, false); one of this deployment's that
+// differs in any of them, or still delivers to CloudWatch Logs, is
+// replaced.
+//
 // Apply deletes and creates in batches of up to 1,000 with a ClientToken
 // per run and batch, tagging every created flow log with the owner at creation. A
 // failure of one VPC, whether reported in Unsuccessful or as an error of the

@@ -118,12 +118,12 @@ func NewPlan(cfg settings.Enabler, home Home, tagged []string, flowLogs []types.
 		case len(byVPC[vpc])-len(stale) >= MaxFlowLogsPerVPC:
 			p.Blocked = append(p.Blocked, Failure{VPCID: vpc, Action: ActionCreate, Code: codeLimitExceeded,
 				Message: fmt.Sprintf("the VPC already has %d flow logs, none delivering %s traffic to %s, and AWS allows %d",
-					len(byVPC[vpc]), cfg.TrafficType, cfg.LogGroupName, MaxFlowLogsPerVPC)})
+					len(byVPC[vpc]), cfg.TrafficType, destinationName(cfg), MaxFlowLogsPerVPC)})
 		case len(stale) > 0:
 			p.Steps = append(p.Steps, Step{VPCID: vpc, Action: ActionReplace, Delete: stale,
 				Reason: "stale: " + strings.Join(reasons, "; ")})
 		default:
-			p.Steps = append(p.Steps, Step{VPCID: vpc, Action: ActionCreate, Reason: "no flow log delivers " + cfg.TrafficType + " traffic to " + cfg.LogGroupName})
+			p.Steps = append(p.Steps, Step{VPCID: vpc, Action: ActionCreate, Reason: "no flow log delivers " + cfg.TrafficType + " traffic to " + destinationName(cfg)})
 		}
 	}
 	if cfg.RemoveOnUntag {
@@ -193,6 +193,9 @@ func HomeOf(region, roleARN string) Home {
 // of a group of the same name in another account or region, which
 // anyone can create.
 func Covers(fl types.FlowLog, cfg settings.Enabler, home Home) bool {
+	if cfg.Destination.IsS3() {
+		return coversS3(fl, cfg)
+	}
 	if aws.ToString(fl.DeliverLogsStatus) == deliveryFailed {
 		return false
 	}
@@ -240,6 +243,9 @@ func destinationDiffers(fl types.FlowLog, cfg settings.Enabler, home Home) strin
 // StaleReason says why one of this owner's flow logs no longer matches cfg
 // at home (or fails to deliver), "" when it matches.
 func StaleReason(fl types.FlowLog, cfg settings.Enabler, home Home) string {
+	if cfg.Destination.IsS3() {
+		return staleReasonS3(fl, cfg)
+	}
 	var why []string
 	differs := func(what, got, want string) {
 		if got != want {

@@ -81,6 +81,9 @@ type Enabler struct {
 	DryRun                 bool
 	MetricsNamespace       string
 	RoleARN                string // the enabler's own role; empty: unknown
+	// Destination is where flow logs deliver (destination_read.go). In S3
+	// mode there is no delivery role, and LogGroupName is not used.
+	Destination Destination
 }
 
 // Validate checks every field and reports all problems at once.
@@ -113,10 +116,12 @@ func (e Enabler) validate(k keys) error {
 	}
 	check(k.tagKey, ValidateTagKey(e.TagKey))
 	check(k.tagValues, ValidateTagValues(e.TagValues))
-	check(k.logGroupName, ValidateLogGroupName(e.LogGroupName))
+	if !e.Destination.IsS3() || e.LogGroupName != "" {
+		check(k.logGroupName, ValidateLogGroupName(e.LogGroupName))
+	}
 	check(k.trafficType, ValidateTrafficType(e.TrafficType))
 	check(k.interval, ValidateMaxAggregationInterval(e.MaxAggregationInterval))
-	if !isRoleARN(e.DeliveryRoleARN) {
+	if !e.Destination.IsS3() && !isRoleARN(e.DeliveryRoleARN) {
 		check(k.deliveryRoleARN, fmt.Errorf("delivery role ARN %q is not an IAM role ARN", e.DeliveryRoleARN))
 	}
 	if e.LogFormat != "" {
@@ -157,6 +162,7 @@ func EnablerFromEnv(getenv func(string) string) (Enabler, error) {
 	e := readEnabler(r, envKeys, Enabler{})
 	e.MetricsNamespace = r.String(EnvMetricsNamespace, DefaultMetricsNamespace, ValidateMetricsNamespace)
 	e.RoleARN = r.String(EnvEnablerRoleARN, "")
+	e.Destination = readDestination(r, envDestinationKeys)
 	if e.RoleARN != "" && !isRoleARN(e.RoleARN) {
 		r.Fail(EnvEnablerRoleARN, e.RoleARN, "want an IAM role ARN (arn:<partition>:iam::<account>:role/<name>)")
 	}
@@ -176,6 +182,7 @@ func EnablerFromProperties(props map[string]any, base Enabler) (Enabler, error) 
 	}
 	r := NewReader("", Map(props))
 	e := readEnabler(r, propKeys, base)
+	e.Destination = readDestination(r, propDestinationKeys)
 	if err := errors.Join(r.Err(), e.validate(propKeys)); err != nil {
 		return Enabler{}, fmt.Errorf("custom resource properties: %w", err)
 	}

@@ -14,7 +14,10 @@
 //   - whole-call failures for chosen resource ids, the way real AWS answers
 //     when one resource of a batch is denied (UnauthorizedOperation);
 //   - a count of calls per action, for measuring how many API calls a run
-//     makes.
+//     makes;
+//   - flow logs to S3 as AWS has them (EmulateS3FlowLogs): a destination
+//     with a prefix or in another account's bucket, and DestinationOptions
+//     reported back, none of which moto 5.2.1 does.
 //
 // Every request passes through a chain of Hooks before it is forwarded: a
 // Hook answers the call itself (WriteError), sleeps (Delay), or hijacks the
