@@ -56,6 +56,8 @@ func (s *SweepStore) count(ctx context.Context, sweepID, account, region string,
 		if len(reasons) > 0 && aws.ToString(reasons[0].Code) == "ConditionalCheckFailed" {
 			return nil // counted already: a redelivered message
 		}
+		// TransactionConflict (another transaction on the same items) is
+		// returned as the error below: the message is delivered again.
 		if len(reasons) > 1 && aws.ToString(reasons[1].Code) == "ConditionalCheckFailed" {
 			return fmt.Errorf("finishing %s/%s: sweep %s does not exist", account, region, sweepID)
 		}
