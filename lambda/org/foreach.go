@@ -166,3 +166,6 @@ func stsInChain(err error) bool {
 	}
 	return false
 }
+
+// ClipReason cuts a reason to at most n runes, dropping invalid UTF-8.
+func ClipReason(s string, n int) string { return clip(s, n) }
