@@ -75,6 +75,7 @@ func newOrgWorld(t *testing.T, n int, regions []string) *orgWorld {
 	}
 	proxy.Reset()
 	w := &orgWorld{t: t, ctx: ctx, direct: clientConfig(moto.URL), regions: regions, metrics: &syncBuffer{}}
+	proxy.AddHook(serializeDynamoDB())
 	w.organization(n)
 	w.hubResources()
 	w.handler(false)
@@ -381,16 +382,7 @@ func (k *keyOwners) hook(rw http.ResponseWriter, r *http.Request, c motoproxy.Ca
 	if c.Action != "AssumeRole" {
 		return false
 	}
-	body, _ := io.ReadAll(r.Body)
-	req, _ := http.NewRequestWithContext(r.Context(), http.MethodPost, moto.URL+r.URL.Path, bytes.NewReader(body))
-	req.Header = r.Header.Clone()
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		http.Error(rw, err.Error(), http.StatusBadGateway)
-		return true
-	}
-	defer resp.Body.Close()
-	answer, _ := io.ReadAll(resp.Body)
+	answer := forwardToMoto(rw, r)
 	if _, rest, ok := strings.Cut(string(answer), "<AccessKeyId>"); ok {
 		key, _, _ := strings.Cut(rest, "<")
 		_, acct, _ := strings.Cut(c.Form.Get("RoleArn"), "::")
@@ -399,10 +391,49 @@ func (k *keyOwners) hook(rw http.ResponseWriter, r *http.Request, c motoproxy.Ca
 		k.owner[key] = acct
 		k.mu.Unlock()
 	}
-	rw.Header().Set("Content-Type", resp.Header.Get("Content-Type"))
+	return true
+}
+
+// forwardToMoto sends r to moto itself, writes moto's answer to rw and
+// returns its body: for hooks that act around the call.
+func forwardToMoto(rw http.ResponseWriter, r *http.Request) []byte {
+	body, _ := io.ReadAll(r.Body)
+	req, _ := http.NewRequestWithContext(r.Context(), http.MethodPost, moto.URL+r.URL.Path, bytes.NewReader(body))
+	req.Header = r.Header.Clone()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		http.Error(rw, err.Error(), http.StatusBadGateway)
+		return nil
+	}
+	defer resp.Body.Close()
+	answer, _ := io.ReadAll(resp.Body)
+	for _, h := range []string{"Content-Type", "X-Amz-Crc32"} {
+		if v := resp.Header.Get(h); v != "" {
+			rw.Header().Set(h, v)
+		}
+	}
 	rw.WriteHeader(resp.StatusCode)
 	_, _ = rw.Write(answer)
-	return true
+	return answer
+}
+
+// serializeDynamoDB makes moto run DynamoDB calls one at a time. moto runs a
+// transaction by deep-copying the table and restoring the copy when the
+// transaction fails, and copying while another thread writes can fail
+// ("dictionary changed size during iteration"): the restore then loses
+// writes made meanwhile. DynamoDB isolates transactions; this stands in
+// for that isolation, not for our code's.
+func serializeDynamoDB() motoproxy.Hook {
+	var mu sync.Mutex
+	return func(rw http.ResponseWriter, r *http.Request, _ motoproxy.Call) bool {
+		if !strings.HasPrefix(r.Header.Get("X-Amz-Target"), "DynamoDB_") {
+			return false
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		forwardToMoto(rw, r)
+		return true
+	}
 }
 
 func (k *keyOwners) is(account string) func(string) bool {
