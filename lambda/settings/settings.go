@@ -84,6 +84,10 @@ type Enabler struct {
 	// Destination is where flow logs deliver (destination_read.go). In S3
 	// mode there is no delivery role, and LogGroupName is not used.
 	Destination Destination
+	// ComplianceMode covers every VPC whatever its tags (COMPLIANCE_MODE,
+	// read by ComplianceModeFromEnv): TagKey and TagValues then decide
+	// nothing, and no flow log is removed for a missing tag.
+	ComplianceMode bool
 }
 
 // Validate checks every field and reports all problems at once.
