@@ -225,7 +225,12 @@ func (w *orgWorld) deliver(t *testing.T, start time.Time, seed int64) {
 // tick runs the schedule's invocation.
 func (w *orgWorld) tick(t *testing.T) digest.TickResult {
 	t.Helper()
-	out, err := w.o.Handle(w.f.ctx, json.RawMessage(`{"source":"aws.events","detail-type":"Scheduled Event","detail":{}}`))
+	return w.tickEvent(t, `{"source":"aws.events","detail-type":"Scheduled Event","detail":{}}`)
+}
+
+func (w *orgWorld) tickEvent(t *testing.T, event string) digest.TickResult {
+	t.Helper()
+	out, err := w.o.Handle(w.f.ctx, json.RawMessage(event))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,9 +243,17 @@ func (w *orgWorld) tick(t *testing.T) digest.TickResult {
 // dead-letter queue. It returns the messages dead-lettered.
 func (w *orgWorld) pump(t *testing.T) int {
 	t.Helper()
+	dead, _ := w.pumpFor(t, 50, true)
+	return dead
+}
+
+// pumpFor receives at most rounds times; with retry, failed messages are
+// made visible again at once, else they stay invisible and their receipt
+// handles are returned.
+func (w *orgWorld) pumpFor(t *testing.T, rounds int, retry bool) (dead int, held []*string) {
+	t.Helper()
 	ctx := w.f.ctx
-	dead := 0
-	for range 50 {
+	for range rounds {
 		out, err := w.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 			QueueUrl: aws.String(w.queueURL), MaxNumberOfMessages: 10, VisibilityTimeout: 30,
 			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameApproximateReceiveCount},
@@ -249,7 +262,7 @@ func (w *orgWorld) pump(t *testing.T) int {
 			t.Fatal(err)
 		}
 		if len(out.Messages) == 0 {
-			return dead
+			return dead, held
 		}
 		for _, m := range out.Messages {
 			receives := m.Attributes[string(sqstypes.MessageSystemAttributeNameApproximateReceiveCount)]
@@ -262,6 +275,9 @@ func (w *orgWorld) pump(t *testing.T) int {
 			}
 			failed := len(res.(events.SQSEventResponse).BatchItemFailures) > 0
 			switch {
+			case failed && !retry:
+				held = append(held, m.ReceiptHandle)
+				continue
 			case failed && receives != itoa(settings.DigestQueueMaxReceiveCount):
 				_, err = w.sqs.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{QueueUrl: aws.String(w.queueURL), ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0})
 			default:
@@ -275,8 +291,10 @@ func (w *orgWorld) pump(t *testing.T) int {
 			}
 		}
 	}
-	t.Fatal("the queue did not drain in 50 receives")
-	return dead
+	if retry {
+		t.Fatalf("the queue did not drain in %d receives", rounds)
+	}
+	return dead, held
 }
 
 // events reads every JSON event of a stream of the hub's digest group.
@@ -609,4 +627,45 @@ func accountOf(r digest.Rollup, account string) digest.AccountRollup {
 		return digest.AccountRollup{}
 	}
 	return r.ByAccount[i]
+}
+
+// TestOrgRunFinishedByTheNextTick proves that a schedule event delivered
+// twice starts one run, and that a run whose last account-regions are
+// still being retried when the next tick comes gets its roll-up from that
+// tick, listing them without an outcome; their later final deliveries
+// record them without a second roll-up.
+func TestOrgRunFinishedByTheNextTick(t *testing.T) {
+	w := newOrgWorld(t)
+	w.deliver(t, w.f.real.Add(-50*time.Minute), 3)
+	event := `{"id":"7bf73129-1428-4cd3-a780-95db273d1602","source":"aws.events","detail-type":"Scheduled Event","time":"2026-12-03T23:00:00Z","detail":{}}`
+	first := w.tickEvent(t, event)
+	if again := w.tickEvent(t, event); again.RunID != first.RunID || again.Messages != 0 || first.Messages != 6 {
+		t.Fatalf("ticks %+v then %+v; want one run of 6 messages, the same event starting nothing", first, again)
+	}
+	// One delivery each: the missing account's two fail and stay in flight.
+	_, held := w.pumpFor(t, 1, false)
+	if len(held) != 2 || len(w.rollups(t)) != 0 {
+		t.Fatalf("%d messages in flight, %d roll-ups; want the missing account's 2 and none", len(held), len(w.rollups(t)))
+	}
+	w.f.now = w.f.now.Add(time.Hour)
+	second := w.tick(t)
+	rs := w.rollups(t)
+	if len(rs) != 1 || rs[0].RunID != first.RunID || rs[0].AccountRegions != (digest.RollupCounts{Expected: 6, Digested: 4, Failed: 2}) {
+		t.Fatalf("roll-ups after the next tick: %+v; want the first run's, 4 digested and 2 without an outcome", rs)
+	}
+	for _, u := range rs[0].Unreadable {
+		if u.Account != w.missing || !strings.Contains(u.Reason, "no outcome") {
+			t.Errorf("unreadable %+v, want %s without an outcome", u, w.missing)
+		}
+	}
+	for _, h := range held {
+		if _, err := w.sqs.ChangeMessageVisibility(w.f.ctx, &sqs.ChangeMessageVisibilityInput{QueueUrl: aws.String(w.queueURL), ReceiptHandle: h, VisibilityTimeout: 0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.pump(t)
+	rs = w.rollups(t)
+	if len(rs) != 2 || rs[1].RunID != second.RunID {
+		t.Errorf("roll-ups %v, want the first run's once and the second's", rollupIDs(rs))
+	}
 }

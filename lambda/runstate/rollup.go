@@ -2,6 +2,8 @@ package runstate
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"regexp"
@@ -80,6 +82,14 @@ func NewRunID(t time.Time) (string, error) {
 		return "", err
 	}
 	return t.UTC().Format("20060102T150405Z") + "-" + n[:16], nil
+}
+
+// RunIDFor returns the run id of a schedule event, the same for every
+// delivery of the event: its time and the first 64 bits of the SHA-256 of
+// its id.
+func RunIDFor(t time.Time, eventID string) string {
+	h := sha256.Sum256([]byte(eventID))
+	return t.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(h[:8])
 }
 
 // OrgRun is an organization run's item.
@@ -319,6 +329,57 @@ func (s *RunStore) Members(ctx context.Context, runID string, fn func(account, r
 		}
 	}
 	return nil
+}
+
+// latestSortKey is the sort key of the item naming the hub's latest run,
+// under pk "<hub account>#<hub region>#digest-run".
+const latestSortKey = "latest"
+
+const attrRunID = "runId"
+
+// SetLatest records runID as the hub's latest run.
+func (s *RunStore) SetLatest(ctx context.Context, runID string) error {
+	item := map[string]types.AttributeValue{
+		PartitionKey: sAttr(Key{Account: s.hubAccount, Region: s.hubRegion, Source: "digest-run"}.PK()),
+		SortKey:      sAttr(latestSortKey),
+		attrRunID:    sAttr(runID),
+	}
+	if _, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item}); err != nil {
+		return fmt.Errorf("recording run %s as the latest: %w", runID, err)
+	}
+	return nil
+}
+
+// Latest returns the hub's latest run id, or "" before the first.
+func (s *RunStore) Latest(ctx context.Context) (string, error) {
+	out, err := s.api.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(s.table), ConsistentRead: aws.Bool(true),
+		Key: map[string]types.AttributeValue{
+			PartitionKey: sAttr(Key{Account: s.hubAccount, Region: s.hubRegion, Source: "digest-run"}.PK()),
+			SortKey:      sAttr(latestSortKey),
+		},
+	})
+	if err != nil {
+		return "", fmt.Errorf("reading the latest run: %w", err)
+	}
+	f := &fields{m: out.Item}
+	id := f.str(attrRunID)
+	if f.err != nil {
+		return "", fmt.Errorf("reading the latest run: %w", f.err)
+	}
+	if id != "" {
+		if err := ValidateRunID(id); err != nil {
+			return "", fmt.Errorf("reading the latest run: %w", err)
+		}
+	}
+	return id, nil
+}
+
+// IsExists reports whether err is a Create that found the run already
+// there (the same schedule event delivered twice).
+func IsExists(err error) bool {
+	var ccf *types.ConditionalCheckFailedException
+	return errors.As(err, &ccf)
 }
 
 // capText shortens hostile text quoted in an error.
