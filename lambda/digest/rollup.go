@@ -20,6 +20,10 @@ const (
 	StatusFailed   = "failed"    // could not be read: Class and Reason say why
 )
 
+// maxMemberReason bounds the failure reason an account-region keeps, in
+// runes.
+const maxMemberReason = 512
+
 // maxMemberNewIDs bounds the new interface ids one account-region keeps for
 // the roll-up; the count is always whole.
 const maxMemberNewIDs = 20
@@ -80,7 +84,8 @@ func memberOf(d *Digest, topK int) MemberSummary {
 // encode marshals m within runstate.MaxMemberSummaryBytes, halving its
 // longest list until it fits.
 func (m *MemberSummary) encode() ([]byte, error) {
-	for range 32 {
+	m.Reason = capRunes(m.Reason, maxMemberReason)
+	for range 64 {
 		b, err := json.Marshal(m)
 		if err != nil {
 			return nil, fmt.Errorf("encoding an account-region summary: %w", err)
@@ -91,7 +96,7 @@ func (m *MemberSummary) encode() ([]byte, error) {
 		m.Truncated = true
 		switch l := max(len(m.NewInterfaceIDs), len(m.TopTalkers), len(m.TopRejectedSources), len(m.TopDstPorts)); {
 		case l == 0:
-			m.Reason = capRunes(m.Reason, 256)
+			m.Reason = capRunes(m.Reason, 64)
 		case len(m.TopTalkers) == l:
 			m.TopTalkers = m.TopTalkers[:l/2]
 		case len(m.TopRejectedSources) == l:
@@ -255,7 +260,7 @@ func (b *rollupBuilder) add(account, region string, raw []byte) {
 	default:
 		b.r.AccountRegions.Failed++
 		acct.Failed++
-		b.r.Unreadable = append(b.r.Unreadable, Unreadable{Account: account, Region: region, Class: capRunes(m.Class, 32), Code: capRunes(m.Code, 64), Reason: capRunes(m.Reason, 512)})
+		b.r.Unreadable = append(b.r.Unreadable, Unreadable{Account: account, Region: region, Class: capRunes(m.Class, 32), Code: capRunes(m.Code, 64), Reason: capRunes(m.Reason, maxMemberReason)})
 		return
 	}
 	b.addDigested(acct, b.region(region), region, &m)
