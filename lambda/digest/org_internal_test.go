@@ -1,6 +1,7 @@
 package digest
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -75,7 +76,7 @@ func TestTopMergerBracketsTheTruth(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			truth := map[int]uint64{}
-			m := newTopMerger[int]()
+			m := newTopMerger(cmp.Compare[int])
 			for range tc.parts {
 				counts := map[int]uint64{}
 				for range 500 {
@@ -112,7 +113,7 @@ func TestTopMergerBracketsTheTruth(t *testing.T) {
 
 // topOf is an exact top-k of counts, largest first.
 func topOf(counts map[int]uint64, k int) []merged[int] {
-	m := newTopMerger[int]()
+	m := newTopMerger(cmp.Compare[int])
 	m.addList(false, func(yield func(int, uint64, uint64)) {
 		for key, c := range counts {
 			yield(key, c, 0)

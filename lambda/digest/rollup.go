@@ -223,9 +223,9 @@ func newRollupBuilder(run runstate.OrgRun, orgID string, topK int, now time.Time
 		},
 		accounts: map[string]*AccountRollup{},
 		regions:  map[string]*RegionRollup{},
-		talkers:  newTopMerger[[2]netip.Addr](),
-		rejected: newTopMerger[netip.Addr](),
-		ports:    newTopMerger[[2]int](),
+		talkers:  newTopMerger(func(a, b [2]netip.Addr) int { return cmp.Or(a[0].Compare(b[0]), a[1].Compare(b[1])) }),
+		rejected: newTopMerger(netip.Addr.Compare),
+		ports:    newTopMerger(func(a, b [2]int) int { return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1])) }),
 		topK:     topK,
 		expected: map[string]bool{},
 		seen:     map[string]bool{},
@@ -462,11 +462,18 @@ func (r *Rollup) encode(limit int) ([]byte, error) {
 }
 
 func (r *Rollup) shrink() bool {
-	for i := range r.ByAccount {
-		if a := &r.ByAccount[i]; len(a.New) > 1 {
-			a.New = a.New[:len(a.New)/2]
-			return true
+	longest := 0
+	for _, a := range r.ByAccount {
+		longest = max(longest, len(a.New))
+	}
+	if longest > 1 {
+		// Every account's list at once, so that the cuts take a few
+		// rounds, not one per account.
+		for i := range r.ByAccount {
+			a := &r.ByAccount[i]
+			a.New = a.New[:min(len(a.New), longest/2)]
 		}
+		return true
 	}
 	switch {
 	case len(r.ByAccount) > 1:
