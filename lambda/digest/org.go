@@ -63,7 +63,7 @@ type OrgClients struct {
 // and enqueues one message per ACTIVE account × region; each message
 // digests one account-region as a single-account run would, with the
 // spoke's clients, and the last account-region of a run writes the
-// organization roll-up. ORGANIZATION.md describes it.
+// organization roll-up. DIGEST.md ("Organization mode") describes it.
 type Org struct {
 	cfg  Config
 	org  settings.SummarizerOrg

@@ -119,7 +119,7 @@ const RollupVersion = 1
 // RollupStreamName is the digest group's stream of the roll-ups.
 const RollupStreamName = "organization"
 
-// Rollup is one organization run's summary: ORGANIZATION.md describes
+// Rollup is one organization run's summary: DIGEST.md ("Organization mode") describes
 // every field.
 type Rollup struct {
 	Kind           string    `json:"kind"`
@@ -148,7 +148,7 @@ type Rollup struct {
 	TopRejectedSources []flowrecord.SourceCount `json:"topRejectedSources"`
 	TopDstPorts        []flowrecord.PortCount   `json:"topDstPorts"`
 	// Approximate is true when a merged top list's count may overstate
-	// (MaxError > 0): see ORGANIZATION.md.
+	// (MaxError > 0): see DIGEST.md.
 	Approximate bool `json:"approximate"`
 	Truncated   bool `json:"truncated,omitempty"`
 }
