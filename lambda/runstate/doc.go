@@ -18,6 +18,12 @@
 // that a write whose answer was lost and that the SDK retried is recognised
 // as the run's own instead of a lost race.
 //
+// Organization runs (RunStore, rollup.go) keep, per run of the summarizer
+// in organization mode, one run item and one item per finished
+// account-region, counted once by a conditional transaction, so that the
+// last one to finish writes the roll-up; the enabler's sweeps do the same
+// for coverage (SweepStore, coverage.go).
+//
 // The store declares the three calls it makes (API: GetItem, PutItem,
 // UpdateItem), satisfied by *dynamodb.Client.
 package runstate
