@@ -15,6 +15,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	logstypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -104,7 +105,12 @@ func newOrgWorld(t *testing.T) *orgWorld {
 		if err != nil {
 			return nil, nil, err
 		}
-		return cloudwatchlogs.NewFromConfig(cfg), ec2.NewFromConfig(cfg), nil
+		// Few, quick retries: a test that throttles a region waits for the
+		// SDK to give up.
+		quick := func(o *cloudwatchlogs.Options) {
+			o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) { so.MaxAttempts, so.MaxBackoff = 3, 10*time.Millisecond })
+		}
+		return cloudwatchlogs.NewFromConfig(cfg, quick), ec2.NewFromConfig(cfg), nil
 	}
 	// The test's own spoke client, with the hub's static credentials
 	// swapped for an assumed role's, acts in the account without counting.
@@ -667,5 +673,78 @@ func TestOrgRunFinishedByTheNextTick(t *testing.T) {
 	rs = w.rollups(t)
 	if len(rs) != 2 || rs[1].RunID != second.RunID {
 		t.Errorf("roll-ups %v, want the first run's once and the second's", rollupIDs(rs))
+	}
+}
+
+// failRegionLogs answers every spoke CloudWatch Logs call of action (any,
+// when empty) in region with a JSON error of status and code.
+func failRegionLogs(p *motoproxy.Proxy, region, action string, status int, code string) {
+	p.AddHook(func(rw http.ResponseWriter, r *http.Request, c motoproxy.Call) bool {
+		if !strings.HasPrefix(r.Header.Get("X-Amz-Target"), "Logs_") || (action != "" && c.Action != action) ||
+			!strings.Contains(r.Header.Get("Authorization"), "/"+region+"/logs/") {
+			return false
+		}
+		rw.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		rw.WriteHeader(status)
+		_, _ = rw.Write([]byte(`{"__type":"` + code + `","message":"injected in ` + region + `"}`))
+		return true
+	})
+}
+
+// TestOrgOneRegionFailsOthersDigested proves that a region that is not
+// enabled (every call refused, as an opt-in region answers) and a region
+// throttled past the SDK's retries are reported by account-region with
+// their class, while every account-region of the other region is digested
+// exactly and rolled up.
+func TestOrgOneRegionFailsOthersDigested(t *testing.T) {
+	bad, good := orgRegions[1], orgRegions[0]
+	for _, tc := range []struct {
+		name, class string
+		arm         func(p *motoproxy.Proxy)
+	}{
+		{"region not enabled", string(org.ClassRegionNotEnabled), func(p *motoproxy.Proxy) {
+			failRegionLogs(p, bad, "", http.StatusBadRequest, "UnrecognizedClientException")
+		}},
+		{"throttled", string(org.ClassThrottled), func(p *motoproxy.Proxy) {
+			failRegionLogs(p, bad, "FilterLogEvents", http.StatusBadRequest, "ThrottlingException")
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newOrgWorld(t)
+			w.deliver(t, w.f.real.Add(-50*time.Minute), 5)
+			tc.arm(w.p)
+			w.tick(t)
+			w.pump(t)
+			rs := w.rollups(t)
+			if len(rs) != 1 {
+				t.Fatalf("%d roll-ups, want 1", len(rs))
+			}
+			r := rs[0]
+			if r.AccountRegions != (digest.RollupCounts{Expected: 6, Digested: 2, Failed: 4}) {
+				t.Errorf("counts %+v, want %s digested in both deployed accounts, the rest failed", r.AccountRegions, good)
+			}
+			classes := map[string]int{}
+			for _, u := range r.Unreadable {
+				if u.Account != w.missing {
+					classes[u.Region+" "+u.Class]++
+				}
+			}
+			if classes[bad+" "+tc.class] != 2 || len(classes) != 1 {
+				t.Errorf("unreadable %+v, want both deployed accounts in %s as %s", r.Unreadable, bad, tc.class)
+			}
+			var sum digest.Totals
+			for _, a := range w.ok {
+				ds := w.digestsOf(t, a, good)
+				if len(ds) != 1 {
+					t.Fatalf("%s %s: %d digests, want 1", a, good, len(ds))
+				}
+				want, accRej := expectWindow(w.lines[a+"/"+good], flowrecord.DefaultFormat(), ds[0].Window.From, ds[0].Window.To)
+				checkDigest(t, ds[0], want, accRej)
+				addTo(&sum, ds[0].Totals)
+			}
+			if r.Totals.Totals != sum.Totals || sum.Records == 0 {
+				t.Errorf("roll-up totals %+v, the digests sum to %+v", r.Totals.Totals, sum.Totals)
+			}
+		})
 	}
 }
