@@ -307,10 +307,12 @@ func (o *Org) digestMember(ctx context.Context, rec events.SQSMessage, m WorkMes
 		receives, _ := strconv.Atoi(rec.Attributes["ApproximateReceiveCount"])
 		slog.ErrorContext(ctx, "digesting an account-region failed", "account", m.Account, "region", m.Region,
 			"class", out.Class, "code", out.Code, "reason", out.Reason, "delivery", receives, "lastDelivery", o.maxReceives)
+		failed := &MemberSummary{Status: StatusFailed, Class: string(out.Class), Code: out.Code, Reason: out.Reason, Delivery: receives}
 		if receives < o.maxReceives {
+			o.recordAttempt(ctx, m, failed)
 			return err
 		}
-		return o.record(ctx, m, &MemberSummary{Status: StatusFailed, Class: string(out.Class), Code: out.Code, Reason: out.Reason})
+		return o.record(ctx, m, failed)
 	}
 	if res.Empty || res.To.Equal(res.From) {
 		// No digest, so OnDigest recorded nothing; a digest adopted from
@@ -341,6 +343,10 @@ func (o *Org) digestOne(ctx context.Context, m WorkMessage) (Result, error) {
 	cfg.DigestStream = m.Account + "/" + m.Region
 	cfg.OrgRunID = m.RunID
 	cfg.TopicARN = "" // SNS gets the roll-up, not 17,000 messages an hour
+	// One run's deliveries never use up a window's failure budget: a
+	// window is given up (an incomplete digest) only by a later run, so a
+	// spoke throttled or denied for an hour loses no records.
+	cfg.MaxAttempts = max(cfg.MaxAttempts, o.maxReceives+1)
 	cfg.OnDigest = func(ctx context.Context, d *Digest) error { return o.onDigest(ctx, m, d) }
 	s, err := New(cfg, Clients{Logs: logs, EC2: ec2, State: o.c.State, DigestLogs: o.c.Logs})
 	if err != nil {
@@ -366,6 +372,19 @@ func (o *Org) onDigest(ctx context.Context, m WorkMessage, d *Digest) error {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// recordAttempt keeps a failed delivery's outcome for a roll-up written
+// before the last delivery; a failure to keep it is only logged: SQS
+// delivers the message again either way.
+func (o *Org) recordAttempt(ctx context.Context, m WorkMessage, s *MemberSummary) {
+	body, err := s.encode()
+	if err == nil {
+		err = o.runs.RecordAttempt(ctx, m.RunID, m.Account, m.Region, body)
+	}
+	if err != nil {
+		slog.ErrorContext(ctx, "keeping the failed attempt's outcome failed", "runId", m.RunID, "account", m.Account, "region", m.Region, "error", err)
+	}
+}
 
 func (o *Org) record(ctx context.Context, m WorkMessage, s *MemberSummary) error {
 	body, err := s.encode()

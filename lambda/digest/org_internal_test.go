@@ -177,3 +177,23 @@ func TestRollupTextEscapesHostileStrings(t *testing.T) {
 		t.Errorf("the stored reason is %d runes, want at most %d", n, maxMemberReason)
 	}
 }
+
+// A digest marked incomplete (a window given up after failed runs) counts
+// as digested, and the roll-up also lists it, with the digest's reason,
+// among the account-regions whose records were not counted.
+func TestRollupListsIncompleteDigests(t *testing.T) {
+	run := runstate.OrgRun{ID: "20261203T230000Z-0123456789abcdef", Accounts: []string{"111111111111"}, Regions: []string{"eu-west-1"}}
+	d := &Digest{Incomplete: &Incomplete{Reason: "6 runs started on this window without finishing it"}}
+	m := memberOf(d, 10)
+	raw, err := m.encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newRollupBuilder(run, "o-abcdefghij", 10, time.Unix(0, 0))
+	b.add("111111111111", "eu-west-1", raw)
+	r := b.rollup()
+	if r.AccountRegions != (RollupCounts{Expected: 1, Digested: 1, Incomplete: 1}) || len(r.Unreadable) != 1 ||
+		r.Unreadable[0].Class != "incomplete" || !strings.Contains(r.Unreadable[0].Reason, "6 runs") {
+		t.Errorf("counts %+v, unreadable %+v; want the incomplete digest counted and listed with its reason", r.AccountRegions, r.Unreadable)
+	}
+}

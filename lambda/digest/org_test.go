@@ -638,8 +638,9 @@ func accountOf(r digest.Rollup, account string) digest.AccountRollup {
 // TestOrgRunFinishedByTheNextTick proves that a schedule event delivered
 // twice starts one run, and that a run whose last account-regions are
 // still being retried when the next tick comes gets its roll-up from that
-// tick, listing them without an outcome; their later final deliveries
-// record them without a second roll-up.
+// tick, listing them with the class and reason of their last failed
+// delivery; their later final deliveries record them without a second
+// roll-up.
 func TestOrgRunFinishedByTheNextTick(t *testing.T) {
 	w := newOrgWorld(t)
 	w.deliver(t, w.f.real.Add(-50*time.Minute), 3)
@@ -660,8 +661,8 @@ func TestOrgRunFinishedByTheNextTick(t *testing.T) {
 		t.Fatalf("roll-ups after the next tick: %+v; want the first run's, 4 digested and 2 without an outcome", rs)
 	}
 	for _, u := range rs[0].Unreadable {
-		if u.Account != w.missing || !strings.Contains(u.Reason, "no outcome") {
-			t.Errorf("unreadable %+v, want %s without an outcome", u, w.missing)
+		if u.Account != w.missing || u.Class != string(org.ClassRoleUnavailable) || !strings.Contains(u.Reason, "still being retried after delivery 1 failed") {
+			t.Errorf("unreadable %+v, want %s still being retried, with its last failure", u, w.missing)
 		}
 	}
 	for _, h := range held {

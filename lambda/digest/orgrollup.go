@@ -2,6 +2,7 @@ package digest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -77,7 +78,17 @@ func (o *Org) BuildRollup(ctx context.Context, run runstate.OrgRun, incomplete b
 		return Rollup{}, err
 	}
 	if incomplete {
-		b.missing()
+		attempts := map[string]MemberSummary{}
+		if err := o.runs.Attempts(ctx, run.ID, func(account, region string, summary []byte) error {
+			var m MemberSummary
+			if json.Unmarshal(summary, &m) == nil && b.expected[account+"#"+region] {
+				attempts[account+"#"+region] = m
+			}
+			return nil
+		}); err != nil {
+			return Rollup{}, err
+		}
+		b.missing(attempts)
 	}
 	if b.unlisted > 0 {
 		slog.WarnContext(ctx, "run items outside the run's accounts and regions ignored", "runId", run.ID, "count", b.unlisted)

@@ -40,6 +40,9 @@ type MemberSummary struct {
 	Class  string `json:"class,omitempty"`
 	Code   string `json:"code,omitempty"`
 	Reason string `json:"reason,omitempty"`
+	// Delivery is the SQS delivery that failed (its
+	// ApproximateReceiveCount).
+	Delivery int `json:"delivery,omitempty"`
 
 	Window     *Window `json:"window,omitempty"`
 	Incomplete bool    `json:"incomplete,omitempty"`
@@ -65,6 +68,7 @@ func memberOf(d *Digest, topK int) MemberSummary {
 		Status:             StatusDigested,
 		Window:             &d.Window,
 		Incomplete:         d.Incomplete != nil,
+		Reason:             incompleteReason(d),
 		Totals:             d.Totals,
 		SkipData:           d.SkipData.Records,
 		Malformed:          d.Malformed.Count,
@@ -79,6 +83,13 @@ func memberOf(d *Digest, topK int) MemberSummary {
 		m.NewInterfaceIDs = append(m.NewInterfaceIDs, n.InterfaceID)
 	}
 	return m
+}
+
+func incompleteReason(d *Digest) string {
+	if d.Incomplete == nil {
+		return ""
+	}
+	return d.Incomplete.Reason
 }
 
 // encode marshals m within runstate.MaxMemberSummaryBytes, halving its
@@ -157,8 +168,11 @@ type Rollup struct {
 type RollupCounts struct {
 	Expected int `json:"expected"`
 	Digested int `json:"digested"`
-	NoWindow int `json:"noWindow"`
-	Failed   int `json:"failed"`
+	// Incomplete counts the digested account-regions whose digest is
+	// marked incomplete: its window's records were not counted.
+	Incomplete int `json:"incomplete"`
+	NoWindow   int `json:"noWindow"`
+	Failed     int `json:"failed"`
 }
 
 // AccountRollup is one account's share of the run.
@@ -254,6 +268,10 @@ func (b *rollupBuilder) add(account, region string, raw []byte) {
 	switch m.Status {
 	case StatusDigested:
 		b.r.AccountRegions.Digested++
+		if m.Incomplete {
+			b.r.AccountRegions.Incomplete++
+			b.r.Unreadable = append(b.r.Unreadable, Unreadable{Account: account, Region: region, Class: "incomplete", Reason: capRunes(m.Reason, maxMemberReason)})
+		}
 	case StatusNoWindow:
 		b.r.AccountRegions.NoWindow++
 		return
@@ -342,9 +360,11 @@ func (b *rollupBuilder) region(id string) *RegionRollup {
 }
 
 // missing records as failed every account-region of the run that has no
-// summary: its message is still in flight or went to the dead-letter
-// queue without the function recording it (a crash or a timeout).
-func (b *rollupBuilder) missing() {
+// summary: its message is still being retried (attempts holds the last
+// failed delivery's outcome, by account#region), or went to the
+// dead-letter queue without the function recording it (a crash or a
+// timeout).
+func (b *rollupBuilder) missing(attempts map[string]MemberSummary) {
 	for _, k := range slices.Sorted(mapKeys(b.expected)) {
 		if b.seen[k] {
 			continue
@@ -352,8 +372,13 @@ func (b *rollupBuilder) missing() {
 		account, region, _ := strings.Cut(k, "#")
 		b.r.AccountRegions.Failed++
 		b.account(account).Failed++
-		b.r.Unreadable = append(b.r.Unreadable, Unreadable{Account: account, Region: region, Class: "other",
-			Reason: "no outcome was recorded: its message is still in flight or in the dead-letter queue"})
+		u := Unreadable{Account: account, Region: region, Class: "other",
+			Reason: "no outcome was recorded: its message is still in flight or in the dead-letter queue"}
+		if a, ok := attempts[k]; ok {
+			u.Class, u.Code = capRunes(a.Class, 32), capRunes(a.Code, 64)
+			u.Reason = capRunes(fmt.Sprintf("still being retried after delivery %d failed: %s", a.Delivery, a.Reason), maxMemberReason)
+		}
+		b.r.Unreadable = append(b.r.Unreadable, u)
 	}
 }
 

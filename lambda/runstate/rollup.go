@@ -43,6 +43,7 @@ type RunAPI interface {
 const (
 	RunSortKey        = "run"
 	memberSortKey     = "ar#"
+	attemptSortKey    = "try#"
 	attrAccounts      = "accounts"
 	attrRegions       = "regions"
 	attrExpected      = "expected"
@@ -297,10 +298,38 @@ func (s *RunStore) RolledUp(ctx context.Context, runID string, at time.Time) err
 	return nil
 }
 
+// RecordAttempt keeps the outcome of a failed delivery of account-region
+// that SQS will deliver again, replacing the previous one, without counting
+// it: a roll-up written before the last delivery says why the
+// account-region is still pending.
+func (s *RunStore) RecordAttempt(ctx context.Context, runID, account, region string, summary []byte) error {
+	if len(summary) > MaxMemberSummaryBytes {
+		return fmt.Errorf("recording an attempt of %s %s in run %s: a summary of %d bytes, the limit is %d", account, region, runID, len(summary), MaxMemberSummaryBytes)
+	}
+	item := s.key(runID, attemptSortKey+account+"#"+region)
+	item[attrSummary] = sAttr(string(summary))
+	item[attrMemberAccount], item[attrMemberRegion] = sAttr(account), sAttr(region)
+	item[attrExpiresAt] = s.expiry()
+	if _, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item}); err != nil {
+		return fmt.Errorf("recording an attempt of %s %s in run %s: %w", account, region, runID, err)
+	}
+	return nil
+}
+
 // Members calls fn with each recorded account-region of the run and its
 // summary, a page (at most 1 MB) at a time, so that memory does not grow
 // with the run.
 func (s *RunStore) Members(ctx context.Context, runID string, fn func(account, region string, summary []byte) error) error {
+	return s.query(ctx, runID, memberSortKey, fn)
+}
+
+// Attempts calls fn with the last failed attempt of each account-region
+// that has one, as Members does.
+func (s *RunStore) Attempts(ctx context.Context, runID string, fn func(account, region string, summary []byte) error) error {
+	return s.query(ctx, runID, attemptSortKey, fn)
+}
+
+func (s *RunStore) query(ctx context.Context, runID, prefix string, fn func(account, region string, summary []byte) error) error {
 	p := dynamodb.NewQueryPaginator(s.api, &dynamodb.QueryInput{
 		TableName:              aws.String(s.table),
 		KeyConditionExpression: aws.String("#pk = :pk AND begins_with(#sk, :ar)"),
@@ -308,20 +337,20 @@ func (s *RunStore) Members(ctx context.Context, runID string, fn func(account, r
 			"#pk": PartitionKey, "#sk": SortKey,
 		},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": sAttr(s.pk(runID)), ":ar": sAttr(memberSortKey),
+			":pk": sAttr(s.pk(runID)), ":ar": sAttr(prefix),
 		},
 		ConsistentRead: aws.Bool(true),
 	})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return fmt.Errorf("reading the members of run %s: %w", runID, err)
+			return fmt.Errorf("reading the %s items of run %s: %w", prefix, runID, err)
 		}
 		for _, item := range page.Items {
 			f := &fields{m: item}
 			acct, region, sum := f.str(attrMemberAccount), f.str(attrMemberRegion), f.str(attrSummary)
 			if f.err != nil {
-				return fmt.Errorf("decoding a member of run %s: %w", runID, f.err)
+				return fmt.Errorf("decoding a %s item of run %s: %w", prefix, runID, f.err)
 			}
 			if err := fn(acct, region, []byte(sum)); err != nil {
 				return err

@@ -6,7 +6,7 @@ import "fmt"
 // queue's redrive policy: the stack sets it, and the summarizer records an
 // account-region as failed in the run's roll-up on that delivery, the last
 // before the message goes to the dead-letter queue.
-const DigestQueueMaxReceiveCount = 3
+const DigestQueueMaxReceiveCount = 5
 
 // SummarizerOrg is the organization mode of the summarizer (the hub's);
 // the zero value (no organization id) is single-account mode.
