@@ -70,6 +70,17 @@
 // FilterLogEvents quota (settings.DefaultReadCallsPerSecond; 25 calls a
 // second in us-east-1, 5 in a few regions, 10 elsewhere), leaving the rest
 // to people at the console.
+// Organization mode (Org, org.go): the schedule's tick records a run and
+// enqueues one SQS message per ACTIVE account × region of the
+// organization; each message runs the digest above for that account-region
+// with clients acting as the spoke's reader role, its checkpoint keyed by
+// the spoke's account and region, its digest in the hub's digest group
+// (stream <account>/<region>); each finished account-region stores a
+// compact summary in the run (package runstate), counted once, and the
+// last to finish writes the organization roll-up (stream organization):
+// totals by account and region, merged top lists (approximate, with error
+// bounds), new interfaces and lost records by account, and the
+// account-regions that could not be read and why. DIGEST.md describes both.
 //
 // The AWS clients are narrow interfaces declared here (LogsAPI, EC2API,
 // TopicAPI, S3API) and in package runstate (runstate.API), satisfied by the SDK's
