@@ -18,6 +18,12 @@
 // that a write whose answer was lost and that the SDK retried is recognised
 // as the run's own instead of a lost race.
 //
+// Beside the checkpoint, the digest keeps bounded blobs (Blob, LoadBlob,
+// SaveBlob): binary items of at most MaxBlobBytes under sort keys
+// "baseline#<slot>" (a fixed ring of daily filters) and "findings#history",
+// written with the same version condition. Their layout is the digest's
+// (lambda/digest/baseline.go); the store never grows the number of items.
+//
 // The store declares the three calls it makes (API: GetItem, PutItem,
 // UpdateItem), satisfied by *dynamodb.Client.
 package runstate
