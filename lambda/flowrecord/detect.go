@@ -72,10 +72,10 @@ type InboundPort struct {
 	Records     uint64 `json:"records"`
 }
 
-// Egress is the accepted bytes an interface's own address sent to one
-// public address.
+// Egress is the accepted bytes an interface sent to one public address.
 type Egress struct {
-	Dst netip.Addr `json:"dst"`
+	InterfaceID string     `json:"interfaceId"`
+	Dst         netip.Addr `json:"dst"`
 	// AWSService is the record's pkt-dst-aws-service when its format has
 	// the field; empty otherwise.
 	AWSService string `json:"awsService,omitempty"`
@@ -93,8 +93,9 @@ type Signals struct {
 	// Options.MaxTracked), by interface then port.
 	InboundPorts       []InboundPort `json:"inboundPorts"`
 	InboundApproximate bool          `json:"inboundApproximate"`
-	// Egress ranks every tracked public destination by bytes: at most
-	// Options.MaxTracked of them, the heaviest when more were seen.
+	// Egress ranks every tracked interface and public destination by
+	// bytes: at most Options.MaxTracked of them, the heaviest when more
+	// were seen.
 	Egress            []Egress `json:"egress"`
 	EgressBytes       uint64   `json:"egressBytes"`
 	EgressApproximate bool     `json:"egressApproximate"`
@@ -114,6 +115,7 @@ type inboundKey struct {
 }
 
 type egressKey struct {
+	st  *stats
 	dst netip.Addr
 	svc uint8 // index into awsServices + 1; 0 when the record names none
 }
@@ -133,7 +135,9 @@ func newDetectors(o Options) *detectors {
 		inbound: newSpaceSaving(o.MaxTracked, compareInbound, func(k inboundKey) uint64 {
 			return mix(uint64(k.st.seq)<<32 | uint64(k.port))
 		}),
-		egress: newSpaceSaving(o.MaxTracked, compareEgress, func(k egressKey) uint64 { return addrHash(k.dst, uint64(k.svc)) }),
+		egress: newSpaceSaving(o.MaxTracked, compareEgress, func(k egressKey) uint64 {
+			return addrHash(k.dst, uint64(k.st.seq)<<8|uint64(k.svc))
+		}),
 	}
 }
 
@@ -172,7 +176,7 @@ func (d *detectors) add(r *Record, st *stats, hasProto bool) {
 	// Bytes leave when a private source (a VPC's IPv4 addresses are), or
 	// the interface's own IPv6 address, sends to a public one.
 	if isPublic(dst) && (!isPublic(src) || src == own) {
-		d.egress.add(egressKey{dst, awsServiceCode(r)}, r.Bytes)
+		d.egress.add(egressKey{st, dst, awsServiceCode(r)}, r.Bytes)
 		d.egressBytes += r.Bytes
 	}
 }
@@ -289,7 +293,7 @@ func compareEgress(a, b egressKey) int {
 	if c := a.dst.Compare(b.dst); c != 0 {
 		return c
 	}
-	return cmp.Compare(a.svc, b.svc)
+	return cmp.Or(strings.Compare(a.st.id, b.st.id), cmp.Compare(a.svc, b.svc))
 }
 
 // merge folds b's detectors into d, b's interfaces mapped to d's through
@@ -303,20 +307,29 @@ func (d *detectors) merge(b *detectors, ifaces func(id string) *stats) {
 	}
 	d.scans.merge(b.scans, same)
 	d.sweeps.merge(b.sweeps, same)
-	in := b.inbound.list()
-	kept := in[:0]
-	for _, e := range in {
-		if st := ifaces(e.key.st.id); st != nil {
-			e.key.st = st
+	d.inbound.merge(remapKeys(b.inbound, d.inbound.hash, compareInbound, ifaces, func(k *inboundKey) **stats { return &k.st }))
+	d.egress.merge(remapKeys(b.egress, d.egress.hash, compareEgress, ifaces, func(k *egressKey) **stats { return &k.st }))
+	d.egressBytes += b.egressBytes
+}
+
+// remapKeys copies b with the interface in each key (reached through at)
+// replaced by the merging aggregator's counters of the same interface; keys
+// of interfaces it does not track one by one are dropped. The entries'
+// errors carry over, so the Space-Saving bounds hold after the merge.
+func remapKeys[K comparable](b *spaceSaving[K], hash func(K) uint64, compare func(a, b K) int, ifaces func(string) *stats, at func(*K) **stats) *spaceSaving[K] {
+	es := b.list()
+	kept := es[:0]
+	for _, e := range es {
+		p := at(&e.key)
+		if st := ifaces((*p).id); st != nil {
+			*p = st
 			kept = append(kept, e)
 		}
 	}
-	remapped := newSpaceSaving(b.inbound.capacity, compareInbound, d.inbound.hash)
-	remapped.load(kept, !b.inbound.evicted)
-	remapped.evicted = b.inbound.evicted
-	d.inbound.merge(remapped)
-	d.egress.merge(b.egress)
-	d.egressBytes += b.egressBytes
+	out := newSpaceSaving(b.capacity, compare, hash)
+	out.load(kept, !b.evicted)
+	out.evicted = b.evicted
+	return out
 }
 
 // Signals returns what the detectors found, with th deciding which
@@ -348,7 +361,7 @@ func (a *Aggregator) Signals(th Thresholds) Signals {
 		return cmp.Or(strings.Compare(x.InterfaceID, y.InterfaceID), cmp.Compare(x.Port, y.Port), cmp.Compare(x.Protocol, y.Protocol))
 	})
 	for _, e := range d.egress.top(a.opts.MaxTracked) {
-		eg := Egress{Dst: e.key.dst, Bytes: e.count, MaxError: e.err}
+		eg := Egress{InterfaceID: e.key.st.id, Dst: e.key.dst, Bytes: e.count, MaxError: e.err}
 		if e.key.svc > 0 {
 			eg.AWSService = awsServices[e.key.svc-1]
 		}
