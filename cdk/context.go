@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"time"
 
 	"github.com/vpcflowlogs/flowlogs/cdk/vpcflowlogs"
@@ -34,7 +35,9 @@ const (
 var contextKeys = []string{keyTagKey, keyTagValues, keyLogGroupName, keyRetentionDays, keyTrafficType,
 	keyMaxAggregationInterval, keyLogFormat, keyKMSKeyARN, keyRemoveOnDelete, keyRemoveOnUntag, keySweepSchedule,
 	keySummarySchedule, keySummaryTopicARN, keySummaryTopicKMSKeyARN, keyAlarmTopicARN, keySettleLagMinutes,
-	keyMaxCatchUpHours, keyMetricsNamespace, keyDryRun}
+	keyMaxCatchUpHours, keyMetricsNamespace, keyDryRun,
+	settings.CtxFindingsScanPorts, settings.CtxFindingsSweepHosts, settings.CtxFindingsBaselineDays,
+	settings.CtxFindingsEgressFactor, settings.CtxFindingsEgressMinMiB}
 
 // PropsFromContext reads every context key through get (the app node's
 // TryGetContext) with the settings package's reader and validators, so the
@@ -69,7 +72,9 @@ func PropsFromContext(get func(key *string) any) (vpcflowlogs.Props, error) {
 	p.SummaryTopicKMSKeyARN = r.String(keySummaryTopicKMSKeyARN, "", func(key string) error {
 		return settings.ValidateTopicKey(p.SummaryTopicARN, key)
 	})
-	return p, r.Err()
+	findings, err := settings.FindingsFromContext(func(key string) any { return get(&key) })
+	p.Findings = findings
+	return p, errors.Join(r.Err(), err)
 }
 
 // validateSettleLagMinutes is settings.ValidateSettleLag for the context's

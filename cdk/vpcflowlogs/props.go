@@ -71,6 +71,9 @@ type Props struct {
 	MetricsNamespace string
 	// DryRun makes the enabler plan and log without changing any flow log.
 	DryRun bool
+	// Findings are the digest's findings thresholds; the zero value takes
+	// settings.DefaultFindings.
+	Findings settings.Findings
 	// EnablerCode and SummarizerCode are the functions' code: a linux/arm64
 	// executable named bootstrap. Default: built from this module's
 	// lambda/enabler and lambda/summarizer by BuildBootstrap into the app's
@@ -96,6 +99,7 @@ func (p Props) withDefaults() Props {
 	p.SettleLag = or(p.SettleLag, settings.DefaultSettleLag)
 	p.MaxCatchUpHours = or(p.MaxCatchUpHours, settings.DefaultMaxCatchUpHours)
 	p.MetricsNamespace = or(p.MetricsNamespace, settings.DefaultMetricsNamespace)
+	p.Findings = or(p.Findings, settings.DefaultFindings())
 	return p
 }
 
@@ -134,6 +138,7 @@ func (p Props) validate() error {
 		})},
 		{"AlarmTopicARN", ifSet(p.AlarmTopicARN, settings.ValidateTopicARN)},
 		{"MetricsNamespace", settings.ValidateMetricsNamespace(p.MetricsNamespace)},
+		{"Findings", p.Findings.Validate()},
 	}
 	var errs []error
 	for _, c := range checks {

@@ -182,6 +182,9 @@ func (c *VPCFlowLogs) defineSummarizer(p Props, key awskms.IKey) {
 	if p.SummaryTopicARN != "" {
 		env[settings.EnvTopicARN] = jsii.String(p.SummaryTopicARN)
 	}
+	for k, v := range p.Findings.Env() {
+		env[k] = jsii.String(v)
+	}
 	for k, v := range env {
 		c.Summarizer.AddEnvironment(jsii.String(k), v, nil)
 	}

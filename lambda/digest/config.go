@@ -98,6 +98,8 @@ type Config struct {
 	MaxTracked       int           // 0: DefaultMaxTracked
 	MalformedSamples int           // 0: DefaultMalformedSamples
 	MaxAttempts      int           // 0: DefaultMaxAttempts
+	// Findings are the findings' thresholds; zero: settings.DefaultFindings.
+	Findings settings.Findings
 
 	// MetricsOutput receives the embedded metric format lines; nil means
 	// os.Stdout, where Lambda sends them to CloudWatch.
@@ -142,6 +144,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.Findings == (settings.Findings{}) {
+		c.Findings = settings.DefaultFindings()
 	}
 	return c
 }

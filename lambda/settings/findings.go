@@ -101,6 +101,22 @@ func ValidateEgressMinMiB(n int) error {
 	return nil
 }
 
+// Validate checks every threshold, naming the field.
+func (f Findings) Validate() error {
+	var errs []error
+	check := func(name string, err error) {
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		}
+	}
+	check("ScanPorts", ValidateScanThreshold(f.ScanPorts))
+	check("SweepHosts", ValidateScanThreshold(f.SweepHosts))
+	check("BaselineDays", ValidateBaselineDays(f.BaselineDays))
+	check("EgressFactor", ValidateEgressFactor(f.EgressFactor))
+	check("EgressMinMiB", ValidateEgressMinMiB(f.EgressMinMiB))
+	return errors.Join(errs...)
+}
+
 // readFindings reads the findings settings under the given five names
 // (context keys or environment variables, in the order of Findings).
 func readFindings(r *Reader, names [5]string) Findings {

@@ -40,6 +40,20 @@ func TestFindingsFromEnv(t *testing.T) {
 	}
 }
 
+// TestFindingsValidate checks that the defaults pass and each bad field is
+// named.
+func TestFindingsValidate(t *testing.T) {
+	if err := DefaultFindings().Validate(); err != nil {
+		t.Fatalf("defaults: %v", err)
+	}
+	bad := DefaultFindings()
+	bad.SweepHosts, bad.EgressFactor = 1, 0
+	err := bad.Validate()
+	if err == nil || !strings.Contains(err.Error(), "SweepHosts") || !strings.Contains(err.Error(), "EgressFactor") {
+		t.Errorf("error %v; want SweepHosts and EgressFactor named", err)
+	}
+}
+
 // TestFindingsFromContext checks the context keys, typed as cdk.json types
 // them, and that a bad one names the context key.
 func TestFindingsFromContext(t *testing.T) {

@@ -36,6 +36,11 @@ func main() {
 		slog.ErrorContext(ctx, "reading the configuration", "error", err)
 		os.Exit(1)
 	}
+	findings, err := settings.FindingsFromEnv(os.Getenv)
+	if err != nil {
+		slog.ErrorContext(ctx, "reading the configuration", "error", err)
+		os.Exit(1)
+	}
 	awsCfg, err := awsconfig.Load(ctx)
 	if err != nil {
 		slog.ErrorContext(ctx, "loading the AWS configuration", "error", err)
@@ -49,7 +54,7 @@ func main() {
 	if conf.TopicARN != "" {
 		clients.Topic = sns.NewFromConfig(awsCfg)
 	}
-	s, err := digest.New(digest.Config{Summarizer: conf}, clients)
+	s, err := digest.New(digest.Config{Summarizer: conf, Findings: findings}, clients)
 	if err != nil {
 		slog.ErrorContext(ctx, "creating the summarizer", "error", err)
 		os.Exit(1)
