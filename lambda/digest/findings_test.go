@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -178,5 +179,27 @@ func TestBloomFalsePositiveRate(t *testing.T) {
 	other, err := decodeDayFilter(20_001, runstate.Blob{SortKey: slotKey(20_001), Data: f.encode()})
 	if err != nil || other.keys != 0 || other.has("d|10.0.0.7") {
 		t.Errorf("a filter of another day read as today's: %d keys, %v", other.keys, err)
+	}
+}
+
+// TestFindingsTextEscapes checks that a finding whose strings carry
+// control, bidi and newline characters renders on its own lines, escaped:
+// the findings' strings come from records, which others write.
+func TestFindingsTextEscapes(t *testing.T) {
+	evil := "eni-1\nNo findings.\u202e\x1b[2J"
+	d := Digest{FindingsBasis: &FindingsBasis{Total: 1, Baseline: "warm"}, Findings: []Finding{{
+		Type: FindingNewInterface, Severity: SeverityLow, Subject: evil, Why: "because " + evil,
+		Evidence: Evidence{Interfaces: []string{evil}, Addresses: []string{}, Ports: []string{}},
+	}}}
+	var w textWriter
+	d.textFindings(&w)
+	text := w.b.String()
+	for _, bad := range []string{"\nNo findings.", "\u202e", "\x1b"} {
+		if strings.Contains(text, bad) {
+			t.Errorf("rendered text holds %q raw:\n%s", bad, text)
+		}
+	}
+	if !strings.Contains(text, `eni-1\nNo findings.\u202e\x1b[2J`) {
+		t.Errorf("the subject is not shown escaped:\n%s", text)
 	}
 }

@@ -124,7 +124,9 @@ func TestSimulatedWeekFindsPlanted(t *testing.T) {
 		110: func(g *flowrecordtest.Generator, at int64) flowrecordtest.Planted { return g.Sweep(5, 60, at) },
 		120: func(g *flowrecordtest.Generator, at int64) flowrecordtest.Planted { return g.NewExternal(2, at) },
 		130: func(g *flowrecordtest.Generator, at int64) flowrecordtest.Planted { return g.NewInbound(6, at) },
-		180: func(g *flowrecordtest.Generator, at int64) flowrecordtest.Planted { return g.Exfiltration(4, 20<<30, at) },
+		180: func(g *flowrecordtest.Generator, at int64) flowrecordtest.Planted {
+			return g.Exfiltration(4, 20<<30, at)
+		},
 	}
 	want := map[flowrecordtest.Behaviour]string{
 		flowrecordtest.PlantPortScan:     FindingPortScan,
