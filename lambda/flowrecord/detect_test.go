@@ -151,3 +151,32 @@ func TestDetectorsAllocs(t *testing.T) {
 		t.Errorf("%.1f allocations per record; want 0", allocs)
 	}
 }
+
+// TestEgressNamesAWSService checks that a record's pkt-dst-aws-service
+// (formats of version 5) marks its destination as AWS's, an unknown name
+// as AMAZON, and that without the field the egress carries no service.
+func TestEgressNamesAWSService(t *testing.T) {
+	f, err := flowrecord.ParseFormat("${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${packets} ${bytes} ${action} ${pkt-dst-aws-service}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := flowrecord.NewParser(f)
+	a := flowrecord.NewAggregator(flowrecord.Options{})
+	for _, l := range []string{
+		"eni-0a1b2c3d4e5f67890 10.0.0.5 52.217.1.2 50000 443 6 10 9000 ACCEPT S3",
+		"eni-0a1b2c3d4e5f67890 10.0.0.5 3.5.140.9 50001 443 6 10 7000 ACCEPT SOMETHING_NEW",
+		"eni-0a1b2c3d4e5f67890 10.0.0.5 198.51.100.9 50002 443 6 10 5000 ACCEPT -",
+	} {
+		a.AddLine(p, l)
+	}
+	got := map[string]string{}
+	for _, e := range a.Signals(testThresholds).Egress {
+		got[e.Dst.String()] = e.AWSService
+	}
+	want := map[string]string{"52.217.1.2": "S3", "3.5.140.9": "AMAZON", "198.51.100.9": ""}
+	for dst, svc := range want {
+		if s, ok := got[dst]; !ok || s != svc {
+			t.Errorf("egress to %s: service %q (listed %v); want %q", dst, s, ok, svc)
+		}
+	}
+}
