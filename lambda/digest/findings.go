@@ -67,7 +67,10 @@ type Evidence struct {
 	// LastWeekBytes is the same window a week before (egress volume).
 	LastWeekBytes *uint64 `json:"lastWeekBytes,omitempty"`
 	// AWS names the AWS range of a destination, when it is AWS's.
-	AWS    string `json:"aws,omitempty"`
+	AWS string `json:"aws,omitempty"`
+	// VPC is the VPC a new external destination is new to; absent when
+	// EC2 did not describe the interfaces.
+	VPC    string `json:"vpc,omitempty"`
 	Window Window `json:"window"`
 	// Approximate is true when the counts come from a detector that
 	// outgrew its bound: they may understate.
@@ -131,6 +134,9 @@ type findingsInput struct {
 	th      settings.Findings
 	base    *baseline // nil when the run state could not be read
 	ranges  *flowrecord.AWSRanges
+	// vpcOf maps interfaces to their VPC, as EC2 describes them; an
+	// interface missing from it counts under no VPC ("").
+	vpcOf map[string]string
 }
 
 // buildFindings ranks what needs attention in the window and, when a
@@ -251,8 +257,9 @@ func groupEgress(in findingsInput) []egressDest {
 	return out
 }
 
-// Baseline keys: a destination, an interface's inbound port, an interface.
-func destKey(a netip.Addr) string { return "d|" + a.String() }
+// Baseline keys: a destination from a VPC, an interface's inbound port, an
+// interface.
+func destKey(vpc string, a netip.Addr) string { return "d|" + vpc + "|" + a.String() }
 func inboundKey(p flowrecord.InboundPort) string {
 	return "p|" + p.InterfaceID + "|" + portName(p.Port, p.Protocol)
 }
@@ -276,10 +283,8 @@ func baselineFindings(in findingsInput, egress []egressDest, b *FindingsBasis) [
 		b.LastWeekEgressBytes = &prev
 	}
 	today := base.today()
-	for _, e := range egress {
-		if e.aws == "" {
-			today.add(destKey(e.dst))
-		}
+	for _, d := range vpcDestinations(in, egress) {
+		today.add(destKey(d.vpc, d.dst))
 	}
 	for _, p := range in.signals.InboundPorts {
 		today.add(inboundKey(p))
@@ -294,20 +299,71 @@ func baselineFindings(in findingsInput, egress []egressDest, b *FindingsBasis) [
 	return out
 }
 
+// vpcDest is the bytes the interfaces of one VPC sent to one public
+// address outside AWS's ranges.
+type vpcDest struct {
+	vpc    string
+	dst    netip.Addr
+	bytes  uint64
+	ifaces []string
+}
+
+// vpcDestinations groups the window's egress outside AWS's ranges by VPC
+// and destination, the heaviest first.
+func vpcDestinations(in findingsInput, egress []egressDest) []vpcDest {
+	aws := make(map[netip.Addr]bool, len(egress))
+	for _, e := range egress {
+		aws[e.dst] = e.aws != ""
+	}
+	type key struct {
+		vpc string
+		dst netip.Addr
+	}
+	by := map[key]*vpcDest{}
+	for _, e := range in.signals.Egress {
+		if aws[e.Dst] {
+			continue
+		}
+		k := key{in.vpcOf[e.InterfaceID], e.Dst}
+		d := by[k]
+		if d == nil {
+			d = &vpcDest{vpc: k.vpc, dst: k.dst}
+			by[k] = d
+		}
+		d.bytes += e.Bytes
+		if e.InterfaceID != "" && len(d.ifaces) < 5 && !slices.Contains(d.ifaces, e.InterfaceID) {
+			d.ifaces = append(d.ifaces, e.InterfaceID)
+		}
+	}
+	out := make([]vpcDest, 0, len(by))
+	for _, d := range by {
+		slices.Sort(d.ifaces)
+		out = append(out, *d)
+	}
+	slices.SortFunc(out, func(a, b vpcDest) int {
+		return cmp.Or(cmp.Compare(b.bytes, a.bytes), a.dst.Compare(b.dst), strings.Compare(a.vpc, b.vpc))
+	})
+	return out
+}
+
 // newSinceFindings raises what no filter of the last days holds: public
 // destinations outside AWS's ranges (AWS's addresses change under every
 // service and would drown the rest), inbound service ports and interfaces.
 func newSinceFindings(in findingsInput, egress []egressDest) []Finding {
 	base, w, days := in.base, in.window, in.th.BaselineDays
 	var out []Finding
-	for _, e := range egress {
-		if e.aws != "" || base.seen(destKey(e.dst)) {
+	for _, d := range vpcDestinations(in, egress) {
+		if base.seen(destKey(d.vpc, d.dst)) {
 			continue
 		}
+		from := "this log group's interfaces outside any known VPC"
+		if d.vpc != "" {
+			from = d.vpc
+		}
 		out = append(out, Finding{
-			Type: FindingNewExternal, Severity: SeverityLow, Subject: e.dst.String(), FirstSeen: w.From,
-			Why:      fmt.Sprintf("no interface of this log group sent to %s in the last %d days; %s now", e.dst, days, size(e.bytes)),
-			Evidence: Evidence{Interfaces: e.ifaces, Addresses: []string{e.dst.String()}, Ports: []string{}, Bytes: e.bytes, Window: w},
+			Type: FindingNewExternal, Severity: SeverityLow, Subject: d.dst.String(), FirstSeen: w.From,
+			Why:      fmt.Sprintf("nothing in %s sent to %s in the last %d days; %s now", from, d.dst, days, size(d.bytes)),
+			Evidence: Evidence{Interfaces: d.ifaces, Addresses: []string{d.dst.String()}, Ports: []string{}, Bytes: d.bytes, VPC: d.vpc, Window: w},
 		})
 	}
 	for _, p := range in.signals.InboundPorts {

@@ -74,6 +74,9 @@ func evidenceText(e Evidence) safe {
 		}
 		parts = append(parts, name+" "+strings.Join(cleaned, ", "))
 	}
+	if e.VPC != "" {
+		parts = append(parts, "vpc "+string(clean(e.VPC, maxTextField)))
+	}
 	list("interfaces", e.Interfaces)
 	list("addresses", e.Addresses)
 	list("ports", e.Ports)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -34,15 +35,70 @@ func (s *Summarizer) evaluateFindings(ctx context.Context, agg *flowrecord.Aggre
 		base = nil
 	}
 	summary := agg.Summary()
+	signals := agg.Signals(flowrecord.Thresholds{ScanPorts: th.ScanPorts, SweepHosts: th.SweepHosts})
 	fs, basis := buildFindings(findingsInput{
 		window:  w,
-		signals: agg.Signals(flowrecord.Thresholds{ScanPorts: th.ScanPorts, SweepHosts: th.SweepHosts}),
+		signals: signals,
 		ifaces:  summary.Interfaces,
 		th:      th,
 		base:    base,
 		ranges:  ranges,
+		vpcOf:   s.egressVPCs(ctx, signals, base != nil),
 	})
 	return fs, &basis, base
+}
+
+// maxVPCLookups bounds the interfaces described per run to find the VPC
+// that data left from: DescribeNetworkInterfaces takes them in batches.
+const maxVPCLookups = 1000
+
+// egressVPCs describes the interfaces that sent to public addresses, the
+// heaviest first and at most maxVPCLookups, for the VPC each is in: the
+// baseline remembers destinations per VPC. Without a baseline there is
+// nothing to look up; a failed call leaves every destination under no VPC
+// and is logged.
+func (s *Summarizer) egressVPCs(ctx context.Context, sig flowrecord.Signals, wanted bool) map[string]string {
+	if !wanted {
+		return nil
+	}
+	var ids []string
+	seen := map[string]bool{}
+	for _, e := range sig.Egress {
+		if e.InterfaceID != "" && !seen[e.InterfaceID] && len(ids) < maxVPCLookups {
+			seen[e.InterfaceID] = true
+			ids = append(ids, e.InterfaceID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	infos, err := describeInterfaces(ctx, s.ec2, ids)
+	if err != nil {
+		slog.ErrorContext(ctx, "describing the interfaces that sent to public addresses failed; their destinations count under no VPC", "error", err)
+		return nil
+	}
+	out := make(map[string]string, len(infos))
+	for id, info := range infos {
+		if validVPCID(info.VPCID) {
+			out[id] = info.VPCID
+		}
+	}
+	return out
+}
+
+// validVPCID checks an id against AWS's shape (vpc- and 8 or 17 lower-case
+// hex digits) before it becomes part of a baseline key.
+func validVPCID(id string) bool {
+	hex, ok := strings.CutPrefix(id, "vpc-")
+	if !ok || (len(hex) != 8 && len(hex) != 17) {
+		return false
+	}
+	for _, c := range hex {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // startBaseline reads the baseline of the window starting at from in the

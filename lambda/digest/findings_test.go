@@ -59,7 +59,7 @@ func findingCases(t *testing.T) []struct {
 } {
 	warm := testWindow.From.Add(-8 * 24 * time.Hour)
 	lastWeek := memBaseline(t, warm)
-	lastWeek.filters[0].add(destKey(addr("198.51.100.200"))) // a known destination, 500 times its volume
+	lastWeek.filters[0].add(destKey("", addr("198.51.100.200"))) // a known destination, 500 times its volume
 	lastWeek.history.Windows = []egressEntry{{From: testWindow.From.Add(-7 * 24 * time.Hour), To: testWindow.To.Add(-7 * 24 * time.Hour), Bytes: 10 << 20}}
 	start := testWindow.From.Unix() + 300
 	return []struct {
@@ -75,7 +75,7 @@ func findingCases(t *testing.T) []struct {
 			Src: addr("10.0.0.5"), Port: 22, Protocol: 6, Distinct: 60,
 			Records: 60, Accepted: 60, FirstStart: start, LastEnd: start + 60, InterfaceID: testENI,
 		}}}}},
-		{FindingNewExternal, findingsInput{base: memBaseline(t, warm), signals: flowrecord.Signals{Egress: []flowrecord.Egress{
+		{FindingNewExternal, findingsInput{base: memBaseline(t, warm), vpcOf: map[string]string{testENI: "vpc-0f1e2d3c4b5a69788"}, signals: flowrecord.Signals{Egress: []flowrecord.Egress{
 			{InterfaceID: testENI, Dst: addr("203.0.113.50"), Bytes: 27_000},
 			{InterfaceID: testENI2, Dst: addr("52.217.1.2"), Bytes: 1 << 20}, // S3: AWS's, never new
 		}}}},
@@ -179,6 +179,19 @@ func TestBloomFalsePositiveRate(t *testing.T) {
 	other, err := decodeDayFilter(20_001, runstate.Blob{SortKey: slotKey(20_001), Data: f.encode()})
 	if err != nil || other.keys != 0 || other.has("d|10.0.0.7") {
 		t.Errorf("a filter of another day read as today's: %d keys, %v", other.keys, err)
+	}
+}
+
+// TestValidVPCID checks the shape a VPC id must have before it becomes part
+// of a baseline key.
+func TestValidVPCID(t *testing.T) {
+	for id, want := range map[string]bool{
+		"vpc-0f1e2d3c4b5a69788": true, "vpc-1a2b3c4d": true, "": false, "vpc-": false,
+		"vpc-0F1E2D3C4B5A69788": false, "vpc-1a2b3c4d|x": false, "subnet-1a2b3c4d": false,
+	} {
+		if got := validVPCID(id); got != want {
+			t.Errorf("validVPCID(%q) = %v, want %v", id, got, want)
+		}
 	}
 }
 
