@@ -73,7 +73,8 @@ const (
 	// described) in one digest; the digest always gives the full count.
 	DefaultMaxNewInterfaces = 100
 	// DefaultMaxTracked bounds the keys each top list tracks, which bounds
-	// memory whatever the window holds: about 3 MB an aggregator, and a run
+	// memory whatever the window holds: about 3 MB an aggregator, plus up to
+	// 5 MB for its detectors (lambda/flowrecord/PERFORMANCE.md), and a run
 	// holds ReadConcurrency+1 of them.
 	DefaultMaxTracked = flowrecord.DefaultMaxTracked
 	// DefaultMalformedSamples is how many malformed lines a digest quotes.

@@ -94,7 +94,8 @@ func validVPCID(id string) bool {
 		return false
 	}
 	for _, c := range hex {
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+		digit, lowerHex := '0' <= c && c <= '9', 'a' <= c && c <= 'f'
+		if !digit && !lowerHex {
 			return false
 		}
 	}
