@@ -66,8 +66,6 @@ type Evidence struct {
 	Bytes    uint64 `json:"bytes,omitempty"`
 	// LastWeekBytes is the same window a week before (egress volume).
 	LastWeekBytes *uint64 `json:"lastWeekBytes,omitempty"`
-	// AWS names the AWS range of a destination, when it is AWS's.
-	AWS string `json:"aws,omitempty"`
 	// VPC is the VPC a new external destination is new to; absent when
 	// EC2 did not describe the interfaces.
 	VPC    string `json:"vpc,omitempty"`

@@ -83,9 +83,6 @@ func evidenceText(e Evidence) safe {
 	if e.Bytes > 0 {
 		parts = append(parts, size(e.Bytes))
 	}
-	if e.AWS != "" {
-		parts = append(parts, "AWS "+string(clean(e.AWS, maxTextField)))
-	}
 	if e.Approximate {
 		parts = append(parts, "counts approximate")
 	}
