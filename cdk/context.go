@@ -44,7 +44,9 @@ var contextKeys = []string{keyTagKey, keyTagValues, keyLogGroupName, keyRetentio
 	keyMaxAggregationInterval, keyLogFormat, keyKMSKeyARN, keyRemoveOnDelete, keyRemoveOnUntag, keySweepSchedule,
 	keySummarySchedule, keySummaryTopicARN, keySummaryTopicKMSKeyARN, keyAlarmTopicARN, keySettleLagMinutes,
 	keyMaxCatchUpHours, keyMetricsNamespace, keyDryRun, keyComplianceMode, keyOrganizationID, keyOrganizationTargets,
-	keyOrganizationRegions, keyOrganizationDeployedBy}
+	keyOrganizationRegions, keyOrganizationDeployedBy,
+	settings.CtxFindingsScanPorts, settings.CtxFindingsSweepHosts, settings.CtxFindingsBaselineDays,
+	settings.CtxFindingsEgressFactor, settings.CtxFindingsEgressMinMiB}
 
 // PropsFromContext reads every context key through get (the app node's
 // TryGetContext) with the settings package's reader and validators, so the
@@ -92,7 +94,9 @@ func PropsFromContext(get func(key *string) any) (vpcflowlogs.Props, error) {
 			keyOrganizationID, o.ID, keyOrganizationTargets, o.Targets, keyOrganizationRegions, o.Regions, err))
 	}
 	p.Destination, p.S3 = destinationFromContext(r)
-	return p, r.Err()
+	findings, err := settings.FindingsFromContext(func(key string) any { return get(&key) })
+	p.Findings = findings
+	return p, errors.Join(r.Err(), err)
 }
 
 // validateSettleLagMinutes is settings.ValidateSettleLag for the context's

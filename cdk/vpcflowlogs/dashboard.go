@@ -52,6 +52,15 @@ func addDashboard(c *VPCFlowLogs, p Props) {
 		graph("VPCs tagged "+p.TagKey+": tagged, covered, failed",
 			metric(metrics.TaggedVPCs, "Maximum"), metric(metrics.CoveredVPCs, "Maximum"), metric(metrics.FailedVPCs, "Maximum")),
 	)
+	findings := make([]awscloudwatch.IMetric, 0, len(metrics.FindingsMetrics))
+	for _, name := range metrics.FindingsMetrics {
+		findings = append(findings, metric(name, "Sum"))
+	}
+	dash.AddWidgets(awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
+		Title: jsii.String("Digest findings by type"),
+		Left:  &findings,
+		Width: jsii.Number(24),
+	}))
 	dash.AddWidgets(awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
 		Title: jsii.String("Digest checkpoint age (seconds) against its alarm threshold"),
 		Left:  &[]awscloudwatch.IMetric{metric(metrics.CheckpointAge, "Maximum")},

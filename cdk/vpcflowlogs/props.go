@@ -82,6 +82,9 @@ type Props struct {
 	Destination string
 	// S3 configures delivery to S3, read only when Destination is S3.
 	S3 S3Options
+	// Findings are the digest's findings thresholds; the zero value takes
+	// settings.DefaultFindings.
+	Findings settings.Findings
 	// EnablerCode and SummarizerCode are the functions' code: a linux/arm64
 	// executable named bootstrap. Default: built from this module's
 	// lambda/enabler and lambda/summarizer by BuildBootstrap into the app's
@@ -110,6 +113,7 @@ func (p Props) withDefaults() Props {
 	p.Organization = p.Organization.withDefaults()
 	p.Destination = or(p.Destination, settings.DefaultDestination)
 	p.S3 = p.S3.withDefaults()
+	p.Findings = or(p.Findings, settings.DefaultFindings())
 	return p
 }
 
@@ -149,6 +153,7 @@ func (p Props) validate() error {
 		{"AlarmTopicARN", ifSet(p.AlarmTopicARN, settings.ValidateTopicARN)},
 		{"MetricsNamespace", settings.ValidateMetricsNamespace(p.MetricsNamespace)},
 		{"Destination", settings.ValidateDestination(p.Destination)},
+		{"Findings", p.Findings.Validate()},
 	}
 	if p.isS3() {
 		checks = append(checks, p.S3.checks()...)

@@ -263,6 +263,9 @@ func (c *VPCFlowLogs) summarizerEnv(p Props, logGroupName *string) map[string]*s
 	if p.SummaryTopicARN != "" {
 		env[settings.EnvTopicARN] = jsii.String(p.SummaryTopicARN)
 	}
+	for k, v := range p.Findings.Env() {
+		env[k] = jsii.String(v)
+	}
 	return env
 }
 

@@ -74,7 +74,8 @@ const (
 	// described) in one digest; the digest always gives the full count.
 	DefaultMaxNewInterfaces = 100
 	// DefaultMaxTracked bounds the keys each top list tracks, which bounds
-	// memory whatever the window holds: about 3 MB an aggregator, and a run
+	// memory whatever the window holds: about 3 MB an aggregator, plus up to
+	// 5 MB for its detectors (lambda/flowrecord/PERFORMANCE.md), and a run
 	// holds ReadConcurrency+1 of them.
 	DefaultMaxTracked = flowrecord.DefaultMaxTracked
 	// DefaultMalformedSamples is how many malformed lines a digest quotes.
@@ -99,6 +100,8 @@ type Config struct {
 	MaxTracked       int           // 0: DefaultMaxTracked
 	MalformedSamples int           // 0: DefaultMalformedSamples
 	MaxAttempts      int           // 0: DefaultMaxAttempts
+	// Findings are the findings' thresholds; zero: settings.DefaultFindings.
+	Findings settings.Findings
 
 	// S3, when set, makes a run read the objects the flow logs deliver to
 	// a bucket instead of the log group (s3source.go).
@@ -164,6 +167,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.DigestStream == "" {
 		c.DigestStream = DigestStreamName
+	}
+	if c.Findings == (settings.Findings{}) {
+		c.Findings = settings.DefaultFindings()
 	}
 	return c
 }

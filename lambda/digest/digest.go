@@ -45,6 +45,11 @@ type Digest struct {
 	Account string `json:"account,omitempty"`
 	Region  string `json:"region,omitempty"`
 	OrgRun  string `json:"orgRunId,omitempty"`
+	// Findings come first: what needs a person's attention, ranked
+	// (findings.go); empty when nothing does. FindingsBasis says what they
+	// were computed from; absent when the window was not read.
+	Findings      []Finding      `json:"findings"`
+	FindingsBasis *FindingsBasis `json:"findingsBasis,omitempty"`
 
 	// SkipData comes first after the window: AWS lost records.
 	SkipData SkipData                `json:"skipData"`
@@ -200,6 +205,8 @@ type buildInput struct {
 	topK        int
 	read        ReadInfo
 	warnings    []string
+	findings    []Finding
+	basis       *FindingsBasis
 }
 
 // buildDigest assembles a digest from the window's summary.
@@ -232,6 +239,8 @@ func buildDigest(in buildInput) Digest {
 		Approximate:        s.Approximate,
 		Read:               in.read,
 		Warnings:           withOverflowWarning(in.warnings, &s),
+		Findings:           in.findings,
+		FindingsBasis:      in.basis,
 	}
 	d.NewInterfaces.Count = len(in.newIfaces)
 	for _, n := range listedNew(in.newIfaces, &s, in.maxNew) {
@@ -256,6 +265,9 @@ func buildDigest(in buildInput) Digest {
 // normalize turns nil lists into empty ones, so that the JSON always has
 // the same shape.
 func (d *Digest) normalize() {
+	if d.Findings == nil {
+		d.Findings = []Finding{}
+	}
 	if d.NewInterfaces.Items == nil {
 		d.NewInterfaces.Items = []NewInterface{}
 	}
@@ -358,6 +370,7 @@ func (d *Digest) shrink() bool {
 		{len(d.BusiestInterfaces), func(n int) { d.BusiestInterfaces = d.BusiestInterfaces[:n] }},
 		{len(d.ByProtocol), func(n int) { d.ByProtocol = d.ByProtocol[:n] }},
 		{len(d.Warnings), func(n int) { d.Warnings = d.Warnings[:n] }},
+		{len(d.Findings), func(n int) { d.Findings = d.Findings[:n] }},
 	}
 	longest := -1
 	for i, l := range lists {

@@ -42,6 +42,16 @@
 // incomplete, and the checkpoint moves past it. Every run that finds a
 // checkpoint emits its age (CheckpointAgeSeconds).
 //
+// Findings come first in every digest: port scans and sweeps from the
+// aggregator's detectors, what is new since a baseline of the last days
+// (public destinations, inbound service ports, interfaces), and bytes
+// leaving to public addresses against the same window a week before, with
+// AWS's ranges told apart by a copy of ip-ranges.json built into the
+// binary (findings.go). The baseline is a fixed ring of daily Bloom
+// filters and an hourly history in the run state table (baseline.go),
+// read while the window is read and written once the checkpoint advanced.
+// DIGEST.md gives the schema, the thresholds and the error rates.
+//
 // Records, stream names and interface descriptions are written by others:
 // the plain text escapes and caps every string it did not make itself
 // (sanitize.go), and an interface id is taken only from a stream name of

@@ -34,6 +34,8 @@ func (d *Digest) Subject() string {
 func (d *Digest) Text() string {
 	var w textWriter
 	d.textHeader(&w)
+	d.textFindings(&w) // findings_render.go: what needs attention first
+	d.textSkipData(&w)
 	d.textTotals(&w)
 	d.textNewInterfaces(&w)
 	d.textTopLists(&w)
@@ -60,6 +62,10 @@ func (d *Digest) textHeader(w *textWriter) {
 		w.printf("WARNING: skipped %s to %s: %s.\n", d.Gap.From.UTC().Format("2006-01-02 15:04:05"), d.Gap.To.UTC().Format("2006-01-02 15:04:05"), clean(d.Gap.Reason, maxTextLong))
 	}
 	w.printf("\n")
+}
+
+// textSkipData says whether AWS lost records, after the findings.
+func (d *Digest) textSkipData(w *textWriter) {
 	if d.SkipData.Records > 0 {
 		w.printf("WARNING: %s.\n", clean(d.SkipData.Message, maxTextLong))
 		for _, x := range d.SkipData.Windows[:min(len(d.SkipData.Windows), textListLimit)] {

@@ -290,6 +290,7 @@ func (s *Summarizer) summarize(ctx context.Context, rc runCtx, cp runstate.Check
 	}
 	var calls atomic.Int64
 	started := time.Now()
+	loaded := s.startBaseline(ctx, w.From) // findings_run.go: read while the window is
 	out, streams, warnings, err := s.read(ctx, readCtx, fs, w.sliceIter(sliceLen), &calls, warnings)
 	if err != nil {
 		return Result{}, err
@@ -321,7 +322,8 @@ func (s *Summarizer) summarize(ctx context.Context, rc runCtx, cp runstate.Check
 	if partial {
 		dw.PlannedTo = w.To
 	}
-	d, err := s.buildRead(ctx, rc, cp, out, streams, fs, buildInput{window: dw, gap: p.gap, warnings: warnings}, calls.Load())
+	fin, basis, base := s.evaluateFindings(ctx, out.agg, dw, loaded)
+	d, err := s.buildRead(ctx, rc, cp, out, streams, fs, buildInput{window: dw, gap: p.gap, warnings: warnings, findings: fin, basis: basis}, calls.Load())
 	if err != nil {
 		return Result{}, err
 	}
@@ -329,7 +331,11 @@ func (s *Summarizer) summarize(ctx context.Context, rc runCtx, cp runstate.Check
 	if partial {
 		next.SliceSeconds = cp.SliceSeconds // keep what made progress
 	}
-	return s.finish(ctx, rc, cp, &d, next)
+	res, err := s.finish(ctx, rc, cp, &d, next)
+	if err == nil {
+		s.saveBaseline(ctx, rc, base) // only once the window is counted
+	}
+	return res, err
 }
 
 // read lists the streams while it reads the slices: the two use different
@@ -464,14 +470,14 @@ func (s *Summarizer) writeDigest(ctx context.Context, at time.Time, body []byte)
 // emitMetrics writes the digest's metrics under the configured namespace,
 // without dimensions: the stack's dashboard graphs them so.
 func (s *Summarizer) emitMetrics(at time.Time, d *Digest) error {
-	return metrics.Emit(s.metrics, s.cfg.MetricsNamespace, nil, at,
+	return metrics.Emit(s.metrics, s.cfg.MetricsNamespace, nil, at, withFindingsMetrics(d,
 		metrics.Metric{Name: metrics.Records, Value: float64(d.Totals.Records), Unit: metrics.Count},
 		metrics.Metric{Name: metrics.AcceptedBytes, Value: float64(d.Totals.AcceptedBytes), Unit: metrics.Bytes},
 		metrics.Metric{Name: metrics.RejectedBytes, Value: float64(d.Totals.RejectedBytes), Unit: metrics.Bytes},
 		metrics.Metric{Name: metrics.NewInterfaces, Value: float64(d.NewInterfaces.Count), Unit: metrics.Count},
 		metrics.Metric{Name: metrics.SkippedRecords, Value: float64(d.SkipData.Records), Unit: metrics.Count},
 		metrics.Metric{Name: metrics.MalformedRecords, Value: float64(d.Malformed.Count), Unit: metrics.Count},
-	)
+	)...)
 }
 
 func (s *Summarizer) publish(ctx context.Context, d *Digest) error {

@@ -28,6 +28,13 @@ type Options struct {
 	// records and log stream names, which others can write, so their
 	// number must not set the memory a run needs. Default 10,000.
 	MaxInterfaces int
+	// MaxSources bounds each of the two scan detectors (port scans and
+	// sweeps): the keys they track, exact below the bound and marked
+	// approximate above it. Default DefaultMaxSources.
+	MaxSources int
+	// NoDetectors turns the detectors off (scans, sweeps, inbound ports,
+	// egress): Signals then finds nothing. The benchmarks compare with it.
+	NoDetectors bool
 }
 
 // Defaults for Options.
@@ -48,6 +55,9 @@ func (o Options) withDefaults() Options {
 	o.MaxTracked = max(o.MaxTracked, o.TopK)
 	if o.MaxInterfaces <= 0 {
 		o.MaxInterfaces = DefaultMaxInterfaces
+	}
+	if o.MaxSources <= 0 {
+		o.MaxSources = DefaultMaxSources
 	}
 	switch {
 	case o.MalformedSamples == 0:
@@ -80,6 +90,7 @@ type Aggregator struct {
 	talkers  *spaceSaving[talkerKey]
 	ports    *spaceSaving[uint32]
 	rejected *spaceSaving[netip.Addr]
+	det      *detectors // scans, sweeps, inbound ports, egress: detect.go
 
 	malformed uint64
 	samples   []MalformedSample
@@ -90,13 +101,17 @@ type Aggregator struct {
 // NewAggregator returns an empty aggregator.
 func NewAggregator(o Options) *Aggregator {
 	o = o.withDefaults()
-	return &Aggregator{
+	a := &Aggregator{
 		opts:     o,
 		ifaces:   make(map[string]*stats),
 		talkers:  newSpaceSaving(o.MaxTracked, compareTalkers, hashTalker),
 		ports:    newSpaceSaving(o.MaxTracked, cmp.Compare[uint32], hashPort),
 		rejected: newSpaceSaving(o.MaxTracked, netip.Addr.Compare, hashAddr),
 	}
+	if !o.NoDetectors {
+		a.det = newDetectors(o)
+	}
+	return a
 }
 
 // Options returns the options in force, defaults filled in.
@@ -145,6 +160,9 @@ func (a *Aggregator) Add(r *Record) {
 	}
 	if r.Action == ActionReject && r.SrcAddr.IsValid() {
 		a.rejected.add(r.SrcAddr, 1)
+	}
+	if a.det != nil {
+		a.det.add(r, st, hasProto)
 	}
 }
 
@@ -239,6 +257,9 @@ func (a *Aggregator) Merge(b *Aggregator) {
 	a.talkers.merge(b.talkers)
 	a.ports.merge(b.ports)
 	a.rejected.merge(b.rejected)
+	if a.det != nil && b.det != nil {
+		a.det.merge(b.det, func(id string) *stats { return a.ifaces[id] })
+	}
 	a.malformed += b.malformed
 	for _, s := range b.samples {
 		if len(a.samples) >= a.opts.MalformedSamples {

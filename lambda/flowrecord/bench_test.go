@@ -50,12 +50,26 @@ func BenchmarkParse(b *testing.B) {
 	}
 }
 
+// BenchmarkParseAggregate times parsing and aggregation with the
+// detectors on (the default) and, as "nodetect", off: the cost the
+// detectors add per record, old against new in one run.
 func BenchmarkParseAggregate(b *testing.B) {
 	for _, bf := range benchFormats {
-		b.Run(bf.name, func(b *testing.B) {
-			f, lines := benchLines(b, bf.format)
+		for _, mode := range []struct {
+			suffix string
+			opts   flowrecord.Options
+		}{{"", flowrecord.Options{}}, {"-nodetect", flowrecord.Options{NoDetectors: true}}} {
+			benchParseAggregate(b, bf.name+mode.suffix, bf.format, mode.opts)
+		}
+	}
+}
+
+func benchParseAggregate(b *testing.B, name, format string, opts flowrecord.Options) {
+	{
+		b.Run(name, func(b *testing.B) {
+			f, lines := benchLines(b, format)
 			p := flowrecord.NewParser(f)
-			a := flowrecord.NewAggregator(flowrecord.Options{})
+			a := flowrecord.NewAggregator(opts)
 			for _, l := range lines { // warm the tables: steady state
 				a.AddLine(p, l)
 			}

@@ -85,6 +85,35 @@
 // per-protocol counters and the counters of listed interfaces are always
 // exact.
 //
+// # Detectors
+//
+// Beside the Summary, an Aggregator runs detectors (detect.go) whose
+// results Signals returns, with Thresholds deciding what counts as a scan.
+// They allocate nothing per record once their keys are known, keep out of
+// Summary (whose shape package flowrecordtest checks), and merge like the
+// rest:
+//
+//   - port scans and sweeps: for each (source, destination) pair and each
+//     (source, destination port) pair, a HyperLogLog sketch of the distinct
+//     ports, respectively hosts, reached by probes (records of at most
+//     MaxProbePackets packets of at most MaxProbePacketBytes bytes each on
+//     average: headers only). A sketch has 128 one-byte registers
+//     (precision 7): relative standard error 1.04/sqrt(128), about 9.2%,
+//     and linear counting below 320 distinct values. At most
+//     Options.MaxSources pairs of each kind are tracked (default 4,096,
+//     about 1.2 MB each), exact below the bound; past it a new pair takes
+//     the slot of the pair with the fewest records and Signals says
+//     ScansApproximate.
+//   - the interface's own address per family, learnt from its records
+//     (every record of its stream has it as source or destination), and
+//     from it accepted inbound service ports (a destination port on the
+//     own address below the source port) and bytes leaving (a private or
+//     own source to a public destination), each in a Space-Saving table of
+//     Options.MaxTracked keys keyed by interface.
+//
+// AWSRanges reads AWS's published ip-ranges.json and tells its addresses
+// apart, the most specific prefix and a named service over AMAZON.
+//
 // Test support that writes records, a Generator with the exact Summary
 // of what it wrote, lives in package flowrecordtest.
 package flowrecord

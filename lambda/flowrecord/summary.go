@@ -193,6 +193,8 @@ type stats struct {
 	noData, skipData            uint64
 	start, end                  int64
 	hasStart, hasEnd            bool
+	// own4 and own6 learn the interface's own addresses; see ownAddr.
+	own4, own6 ownAddr
 }
 
 func (s *stats) addTime(start, end int64, hasStart, hasEnd bool) {

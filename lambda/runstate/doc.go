@@ -30,6 +30,11 @@
 // account-region, counted once by a conditional transaction, so that the
 // last one to finish writes the roll-up; the enabler's sweeps do the same
 // for coverage (SweepStore, coverage.go).
+// Beside the checkpoint, the digest keeps bounded blobs (Blob, LoadBlob,
+// SaveBlob): binary items of at most MaxBlobBytes under sort keys
+// "baseline#<slot>" (a fixed ring of daily filters) and "findings#history",
+// written with the same version condition. Their layout is the digest's
+// (lambda/digest/baseline.go); the store never grows the number of items.
 //
 // The store declares the three calls it makes (API: GetItem, PutItem,
 // UpdateItem), satisfied by *dynamodb.Client.

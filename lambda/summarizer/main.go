@@ -39,12 +39,7 @@ func main() {
 	if mb, err := strconv.Atoi(os.Getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")); err == nil && os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(int64(mb) << 20 / 2)
 	}
-	conf, err := settings.SummarizerFromEnv(os.Getenv)
-	if err != nil {
-		slog.ErrorContext(ctx, "reading the configuration", "error", err)
-		os.Exit(1)
-	}
-	src, err := settings.SummarizerSourceFromEnv(os.Getenv, conf.Region)
+	conf, src, findings, err := readConfig()
 	if err != nil {
 		slog.ErrorContext(ctx, "reading the configuration", "error", err)
 		os.Exit(1)
@@ -60,7 +55,7 @@ func main() {
 		os.Exit(1)
 	}
 	if orgConf.Enabled() {
-		startOrg(conf, orgConf, awsCfg)
+		startOrg(digest.Config{Summarizer: conf, ReadRate: src.ReadCallsPerSecond, Findings: findings}, orgConf, awsCfg)
 		return
 	}
 	clients := digest.Clients{
@@ -71,7 +66,7 @@ func main() {
 	if conf.TopicARN != "" {
 		clients.Topic = sns.NewFromConfig(awsCfg)
 	}
-	cfg := digest.Config{Summarizer: conf, ReadRate: src.ReadCallsPerSecond}
+	cfg := digest.Config{Summarizer: conf, ReadRate: src.ReadCallsPerSecond, Findings: findings}
 	if src.Destination == settings.DestinationS3 {
 		cfg.S3 = &digest.S3Source{Bucket: src.Bucket, Prefix: src.Prefix, HiveCompatible: src.HiveCompatible, PerHour: src.PerHour}
 		clients.S3 = s3.NewFromConfig(awsCfg, func(o *s3.Options) {
@@ -95,7 +90,7 @@ func main() {
 // queue's messages (digest.Org). Each spoke account's reader role is
 // assumed once per process while its credentials last (org.Roles), with
 // the session name vpcflowlogs-summarizer-digest.
-func startOrg(conf settings.Summarizer, orgConf settings.SummarizerOrg, awsCfg aws.Config) {
+func startOrg(conf digest.Config, orgConf settings.SummarizerOrg, awsCfg aws.Config) {
 	ctx := context.Background()
 	roles, err := org.NewRoles(sts.NewFromConfig(awsCfg), partition(awsCfg.Region), settings.SpokeReaderRoleName, org.SessionSummarizer)
 	if err != nil {
@@ -124,12 +119,27 @@ func startOrg(conf settings.Summarizer, orgConf settings.SummarizerOrg, awsCfg a
 	if conf.TopicARN != "" {
 		clients.Topic = sns.NewFromConfig(awsCfg)
 	}
-	o, err := digest.NewOrg(digest.Config{Summarizer: conf}, orgConf, clients)
+	o, err := digest.NewOrg(conf, orgConf, clients)
 	if err != nil {
 		slog.ErrorContext(ctx, "creating the organization summarizer", "error", err)
 		os.Exit(1)
 	}
 	lambda.Start(o.Handle)
+}
+
+// readConfig reads the summarizer's settings from the environment: what
+// every mode reads, where the records are, and the findings' thresholds.
+func readConfig() (settings.Summarizer, settings.SummarizerSource, settings.Findings, error) {
+	conf, err := settings.SummarizerFromEnv(os.Getenv)
+	if err != nil {
+		return conf, settings.SummarizerSource{}, settings.Findings{}, err
+	}
+	src, err := settings.SummarizerSourceFromEnv(os.Getenv, conf.Region)
+	if err != nil {
+		return conf, src, settings.Findings{}, err
+	}
+	findings, err := settings.FindingsFromEnv(os.Getenv)
+	return conf, src, findings, err
 }
 
 // partition is the AWS partition of region, for the spoke roles' ARNs.

@@ -8,4 +8,9 @@
 // from a seed and one line at a time. It tallies what it wrote with code of
 // its own, built on flowrecord's exported types only, and Expected returns
 // the exact Summary an Aggregator must give for those lines.
+//
+// The Generator also plants behaviours a digest must raise, each at a
+// given time and with the subject a report must name (planted.go): a port
+// scan, a sweep from inside, a new external destination, an exfiltration
+// burst and a new inbound port.
 package flowrecordtest
