@@ -1,0 +1,162 @@
+package e2e_test
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/aws/smithy-go"
+
+	"github.com/vpcflowlogs/flowlogs/lambda/internal/e2e"
+	"github.com/vpcflowlogs/flowlogs/lambda/internal/testenv"
+	"github.com/vpcflowlogs/flowlogs/lambda/settings"
+)
+
+// orgMoto is a moto for the tests of the organization pieces that need no
+// Lambda emulator and no CDK app.
+var orgMoto testenv.Shared
+
+// freshMoto returns orgMoto, emptied.
+func freshMoto(t *testing.T) *testenv.Moto {
+	t.Helper()
+	m := orgMoto.Moto(t)
+	if err := m.Reset(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// hubWithStackSet is a hub template holding only a StackSet of the
+// fixture spoke template (testdata/spoke.template.json), targeting
+// targets in regions, as org-cdk's hub declares it.
+func hubWithStackSet(t *testing.T, targets, regions []string) *e2e.Stack {
+	t.Helper()
+	body, err := os.ReadFile("testdata/spoke.template.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := fmt.Sprintf(`{"Resources":{"Spokes":{"Type":"AWS::CloudFormation::StackSet","Metadata":{"aws:cdk:path":"VpcFlowLogs/Spokes"},
+	"Properties":{"StackSetName":"VpcFlowLogsSpoke","PermissionModel":"SERVICE_MANAGED","CallAs":"SELF",
+	"AutoDeployment":{"Enabled":true,"RetainStacksOnAccountRemoval":false},
+	"OperationPreferences":{"MaxConcurrentPercentage":100,"FailureTolerancePercentage":10,"RegionConcurrencyType":"PARALLEL"},
+	"Parameters":[{"ParameterKey":"Owner","ParameterValue":{"Ref":"AWS::StackId"}}],
+	"StackInstancesGroup":[{"DeploymentTargets":{"OrganizationalUnitIds":%s},"Regions":%s}],
+	"TemplateBody":%s}}}}`, mustJSON(t, targets), mustJSON(t, regions), mustJSON(t, string(body)))
+	file := t.TempDir() + "/hub.template.json"
+	if err := os.WriteFile(file, []byte(raw), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := e2e.ReadTemplate(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := e2e.NewStackID(testenv.Region, e2e.Account, e2e.StackName, "hub")
+	return &e2e.Stack{Template: tpl, Names: e2e.NameResources(tpl, e2e.StackName, id, e2e.Account, testenv.Region)}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestStackSetInstances proves the harness's StackSet: it reads the hub's
+// StackSet (targets, regions, auto-deployment, the Owner parameter = the
+// hub's stack id), lists as instances every ACTIVE account under the
+// targeted OUs, recursively (not the management account, not an account
+// under an untargeted parent, not a suspended one), and deploys the spoke
+// template into each with the account's own credentials: the flow log
+// group and the delivery role in every region, the two hub-assumable roles
+// once per account (the template's IsHubRegion condition; a second
+// CreateRole would fail with EntityAlreadyExists), nothing in the
+// accounts outside the targets.
+func TestStackSetInstances(t *testing.T) {
+	ctx := t.Context()
+	m := freshMoto(t)
+	org, err := e2e.NewOrganization(ctx, m.URL, "workloads", "sandbox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nested, err := org.Org.CreateOrganizationalUnit(ctx, &organizations.CreateOrganizationalUnitInput{ParentId: aws.String(org.OUs["workloads"]), Name: aws.String("team")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	org.OUs["team"] = aws.ToString(nested.OrganizationalUnit.Id)
+	accts := map[string]e2e.OrgAccount{}
+	for name, ou := range map[string]string{"prod": "workloads", "dev": "team", "play": "sandbox", "loose": ""} {
+		if accts[name], err = org.AddAccount(ctx, name, ou); err != nil {
+			t.Fatal(err)
+		}
+	}
+	regions := []string{"us-east-1", "eu-west-1"}
+	hub := hubWithStackSet(t, []string{org.OUs["workloads"], org.OUs["sandbox"]}, regions)
+	ss, err := e2e.ReadStackSet(hub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ss.AutoDeploy || ss.PermissionMode != "SERVICE_MANAGED" || ss.Params["Owner"] != hub.Names.StackID || !slices.Equal(ss.Regions, regions) {
+		t.Errorf("StackSet read as %+v: want service-managed, auto-deployed, Owner = %s, regions %v", ss, hub.Names.StackID, regions)
+	}
+	if err := org.Suspend(ctx, accts["play"].ID); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ss.Instances(ctx, org)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want [][2]string
+	for _, a := range slices.Sorted(slices.Values([]string{accts["prod"].ID, accts["dev"].ID})) {
+		for _, r := range regions {
+			want = append(want, [2]string{a, r})
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("instances %v, want %v (prod and dev, nested OU included; not play, suspended; not loose, under the root)", got, want)
+	}
+	for _, in := range got {
+		if _, err := org.DeploySpoke(ctx, ss.Template, in[0], in[1], ss.Params); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkSpokes(t, org, got, accts["loose"].ID, regions)
+}
+
+// checkSpokes checks what each instance created, account by account.
+func checkSpokes(t *testing.T, org *e2e.Organization, instances [][2]string, outside string, regions []string) {
+	ctx := t.Context()
+	for _, in := range instances {
+		t.Run(in[0]+"/"+in[1], func(t *testing.T) {
+			c := org.Admin(in[0], in[1])
+			groups, err := c.Logs.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String("/vpc/flow-logs")})
+			if err != nil || len(groups.LogGroups) != 1 || aws.ToInt32(groups.LogGroups[0].RetentionInDays) != 365 {
+				t.Errorf("flow log group: %v, %+v; want /vpc/flow-logs with 365 days", err, groups)
+			}
+			for _, role := range []string{settings.SpokeDeliveryRolePrefix + in[1], settings.SpokeEnablerRoleName, settings.SpokeReaderRoleName} {
+				if _, err := c.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(role)}); err != nil {
+					t.Errorf("role %s: %v", role, err)
+				}
+			}
+		})
+	}
+	for _, r := range regions {
+		groups, err := org.Admin(outside, r).Logs.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{})
+		if err != nil || len(groups.LogGroups) != 0 {
+			t.Errorf("the untargeted account %s has log groups in %s: %v, %v", outside, r, err, groups)
+		}
+	}
+	_, err := org.Admin(outside, regions[0]).IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(settings.SpokeEnablerRoleName)})
+	var apiErr smithy.APIError
+	if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "NoSuchEntity" {
+		t.Errorf("the untargeted account's spoke role: %v, want NoSuchEntity", err)
+	}
+}
