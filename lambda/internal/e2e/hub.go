@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -37,6 +38,9 @@ func (s *Stack) createMore(ctx context.Context, c Clients, r *Resource, p map[st
 	var shown []string
 	for prop, attr := range queueAttributes {
 		if v, ok := p[prop]; ok {
+			if f, isNum := v.(float64); isNum {
+				v = strconv.FormatFloat(f, 'f', -1, 64)
+			}
 			attrs[attr] = fmt.Sprint(v)
 			shown = append(shown, fmt.Sprintf("%s %v", prop, v))
 		}

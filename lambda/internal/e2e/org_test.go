@@ -1,17 +1,24 @@
 package e2e_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/smithy-go"
 
 	"github.com/vpcflowlogs/flowlogs/lambda/internal/e2e"
@@ -159,4 +166,127 @@ func checkSpokes(t *testing.T, org *e2e.Organization, instances [][2]string, out
 	if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "NoSuchEntity" {
 		t.Errorf("the untargeted account's spoke role: %v, want NoSuchEntity", err)
 	}
+}
+
+// pumpTemplate is a hub-shaped template with a work queue, its
+// dead-letter queue and the function's event source mapping.
+const pumpTemplate = `{"Resources":{
+ "Dlq":{"Type":"AWS::SQS::Queue","Properties":{"MessageRetentionPeriod":1209600}},
+ "Work":{"Type":"AWS::SQS::Queue","Properties":{"VisibilityTimeout":5400,
+   "RedrivePolicy":{"deadLetterTargetArn":{"Fn::GetAtt":["Dlq","Arn"]},"maxReceiveCount":3}}},
+ "Fn":{"Type":"AWS::Lambda::Function","Properties":{}},
+ "Esm":{"Type":"AWS::Lambda::EventSourceMapping","Properties":{"FunctionName":{"Ref":"Fn"},
+   "EventSourceArn":{"Fn::GetAtt":["Work","Arn"]},"BatchSize":%d,
+   "ScalingConfig":{"MaximumConcurrency":%d},"FunctionResponseTypes":["ReportBatchItemFailures"]}}}}`
+
+// TestPump proves the harness's event source mapping against moto's SQS
+// with queues the template declares (the redrive policy set once both
+// exist): every message is handled; a message whose first attempt fails
+// (a reported batch item failure, or a whole invocation's error) is
+// redelivered and then deleted; a message that always fails is received
+// maxReceiveCount (3) times and ends in the dead-letter queue; and no more
+// invocations than MaximumConcurrency run at once, and that many do.
+func TestPump(t *testing.T) {
+	tests := []struct {
+		name               string
+		batch, concurrency int
+	}{
+		{"batch of 1, 4 at once", 1, 4},
+		{"batch of 5, 2 at once", 5, 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := t.Context()
+			m := freshMoto(t)
+			file := t.TempDir() + "/hub.template.json"
+			if err := os.WriteFile(file, []byte(fmt.Sprintf(pumpTemplate, tc.batch, tc.concurrency)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			tpl, err := e2e.ReadTemplate(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			id := e2e.NewStackID(testenv.Region, e2e.Account, e2e.StackName, "pump")
+			s := &e2e.Stack{Template: tpl, Names: e2e.NameResources(tpl, e2e.StackName, id, e2e.Account, testenv.Region)}
+			c := e2e.NewClients(m.URL)
+			if err := e2e.Deploy(ctx, c, s); err != nil {
+				t.Fatal(err)
+			}
+			mapping, err := e2e.ReadMapping(s, tpl.Resources["Fn"])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if mapping.BatchSize != tc.batch || mapping.MaxConcurrency != tc.concurrency || !mapping.ReportBatchItemFailures {
+				t.Fatalf("mapping read as %+v", mapping)
+			}
+			runPump(t, c, s, mapping)
+		})
+	}
+}
+
+// runPump sends 40 messages and drains them through a handler that
+// fails message 3 (and 13, 23, 33) always, message 5 (15, ...) on its
+// first attempt as a batch item, and the invocation holding message 7
+// (17, ...) on its first attempt as a whole.
+func runPump(t *testing.T, c e2e.Clients, s *e2e.Stack, mapping e2e.Mapping) {
+	ctx := t.Context()
+	const total = 40
+	for i := range total {
+		if _, err := c.SQS.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(mapping.QueueURL), MessageBody: aws.String(fmt.Sprint(i))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var mu sync.Mutex
+	attempts, done := map[string]int{}, map[string]int{}
+	handler := e2e.InvokerFunc(func(_ context.Context, event any) (json.RawMessage, error) {
+		ev := event.(events.SQSEvent)
+		time.Sleep(30 * time.Millisecond)
+		mu.Lock()
+		defer mu.Unlock()
+		var resp events.SQSEventResponse
+		for _, r := range ev.Records {
+			attempts[r.Body]++
+			if strings.HasSuffix(r.Body, "7") && attempts[r.Body] == 1 {
+				return nil, &e2e.FunctionError{Type: "Error", Message: "first attempt of " + r.Body}
+			}
+		}
+		for _, r := range ev.Records {
+			switch {
+			case strings.HasSuffix(r.Body, "3"), strings.HasSuffix(r.Body, "5") && attempts[r.Body] == 1:
+				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
+			default:
+				done[r.Body]++
+			}
+		}
+		return json.Marshal(resp)
+	})
+	workers := make([]e2e.Invoker, mapping.MaxConcurrency+2)
+	for i := range workers {
+		workers[i] = handler
+	}
+	p := &e2e.Pump{Mapping: mapping, SQS: c.SQS, Workers: workers, Region: testenv.Region}
+	stats, err := p.Drain(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range total {
+		body, want := fmt.Sprint(i), 1
+		if strings.HasSuffix(body, "3") {
+			want = 0
+			if attempts[body] != 3 {
+				t.Errorf("poison message %s received %d times, want maxReceiveCount 3", body, attempts[body])
+			}
+		}
+		if done[body] != want {
+			t.Errorf("message %s handled %d times (of %d attempts), want %d", body, done[body], attempts[body], want)
+		}
+	}
+	dlq := e2e.QueueURL(testenv.Region, e2e.Account, s.Names.Attr["Dlq"]["QueueName"])
+	if n, err := e2e.QueueDepth(ctx, c.SQS, dlq); err != nil || n != 4 {
+		t.Errorf("dead-letter queue holds %d (%v), want the 4 poison messages", n, err)
+	}
+	if stats.MaxInFlight != mapping.MaxConcurrency || stats.FunctionErrors == 0 {
+		t.Errorf("stats %+v: want %d invocations at most at once, reached, and some function errors", stats, mapping.MaxConcurrency)
+	}
+	t.Logf("%+v", stats)
 }
