@@ -240,10 +240,10 @@ func (p *Pump) invoke(ctx context.Context, w Invoker, msgs []sqstypes.Message) (
 		return nil, false, nil
 	}
 	var resp events.SQSEventResponse
-	if len(out) > 0 && string(out) != "null" {
-		if err := json.Unmarshal(out, &resp); err != nil {
-			return handles, true, nil
-		}
+	// An answer Lambda cannot read fails the whole batch, as a function
+	// error does.
+	if len(out) > 0 && string(out) != "null" && json.Unmarshal(out, &resp) != nil {
+		return handles, true, nil
 	}
 	failed = map[string]string{}
 	for _, f := range resp.BatchItemFailures {
