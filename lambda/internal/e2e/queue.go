@@ -239,10 +239,10 @@ func (p *Pump) invoke(ctx context.Context, w Invoker, msgs []sqstypes.Message) (
 	if !p.ReportBatchItemFailures {
 		return nil, false, nil
 	}
-	var resp events.SQSEventResponse
-	// An answer Lambda cannot read fails the whole batch, as a function
-	// error does.
-	if len(out) > 0 && string(out) != "null" && json.Unmarshal(out, &resp) != nil {
+	resp, readable := itemFailures(out)
+	if !readable {
+		// An answer Lambda cannot read fails the whole batch, as a
+		// function error does.
 		return handles, true, nil
 	}
 	failed = map[string]string{}
@@ -254,6 +254,16 @@ func (p *Pump) invoke(ctx context.Context, w Invoker, msgs []sqstypes.Message) (
 		failed[f.ItemIdentifier] = h
 	}
 	return failed, false, nil
+}
+
+// itemFailures decodes a function's answer to an SQS batch; an empty or
+// null answer reports no failure.
+func itemFailures(out json.RawMessage) (events.SQSEventResponse, bool) {
+	var resp events.SQSEventResponse
+	if len(out) == 0 || string(out) == "null" {
+		return resp, true
+	}
+	return resp, json.Unmarshal(out, &resp) == nil
 }
 
 // settle deletes the messages that succeeded and makes the failed ones
