@@ -290,3 +290,91 @@ func runPump(t *testing.T, c e2e.Clients, s *e2e.Stack, mapping e2e.Mapping) {
 	}
 	t.Logf("%+v", stats)
 }
+
+// busTemplate is a hub-shaped template with the hub bus, its
+// organization-only policy, and rules to a function and to a queue.
+const busTemplate = `{"Resources":{
+ "Bus":{"Type":"AWS::Events::EventBus","Properties":{"Name":"VpcFlowLogsHub"}},
+ "BusPolicy":{"Type":"AWS::Events::EventBusPolicy","Properties":{"EventBusName":{"Ref":"Bus"},"StatementId":"org",
+   "Statement":{"Effect":"Allow","Principal":"*","Action":"events:PutEvents","Resource":{"Fn::GetAtt":["Bus","Arn"]},
+   "Condition":{"StringEquals":{"aws:PrincipalOrgID":"%s"}}}}},
+ "Fn":{"Type":"AWS::Lambda::Function","Properties":{}},
+ "Work":{"Type":"AWS::SQS::Queue","Properties":{}},
+ "Tags":{"Type":"AWS::Events::Rule","Properties":{"EventBusName":{"Ref":"Bus"},
+   "EventPattern":{"source":["aws.tag"],"detail-type":["Tag Change on Resource"],"detail":{"service":["ec2"],"resource-type":["vpc"]}},
+   "Targets":[{"Id":"fn","Arn":{"Fn::GetAtt":["Fn","Arn"]}}]}},
+ "Trail":{"Type":"AWS::Events::Rule","Properties":{"EventBusName":{"Ref":"Bus"},
+   "EventPattern":{"source":["aws.ec2"],"detail-type":["AWS API Call via CloudTrail"],
+     "detail":{"eventName":["CreateVpc","DeleteFlowLogs"],"errorCode":[{"exists":false}]}},
+   "Targets":[{"Id":"q","Arn":{"Fn::GetAtt":["Work","Arn"]}}]}},
+ "Default":{"Type":"AWS::Events::Rule","Properties":{"ScheduleExpression":"rate(6 hours)","Targets":[{"Id":"fn","Arn":{"Fn::GetAtt":["Fn","Arn"]}}]}}}}`
+
+// TestOrgBus proves the harness's hub bus: its policy (read from the
+// template) admits the organization's accounts and rejects others, and
+// its rules deliver exactly the matching events, to a function or to a
+// queue; a rule of the default bus (the schedule) is not one of its rules.
+func TestOrgBus(t *testing.T) {
+	ctx := t.Context()
+	m := freshMoto(t)
+	org, err := e2e.NewOrganization(ctx, m.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	member, err := org.AddAccount(ctx, "member", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := t.TempDir() + "/hub.template.json"
+	if err := os.WriteFile(file, []byte(fmt.Sprintf(busTemplate, org.ID)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := e2e.ReadTemplate(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &e2e.Stack{Template: tpl, Names: e2e.NameResources(tpl, e2e.StackName, e2e.NewStackID(testenv.Region, e2e.Account, e2e.StackName, "bus"), e2e.Account, testenv.Region)}
+	c := e2e.NewClients(m.URL)
+	if err := e2e.Deploy(ctx, c, s); err != nil {
+		t.Fatal(err)
+	}
+	bus, err := e2e.ReadOrgBus(s, settings.HubEventBusName, org.Member)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bus.OrgID != org.ID || len(bus.Rules) != 2 {
+		t.Fatalf("bus read as %+v: want the organization %s and two rules", bus, org.ID)
+	}
+	var invoked int
+	to := e2e.BusTargets{SQS: c.SQS, Functions: map[string]e2e.Invoker{s.Names.Attr["Fn"]["Arn"]: e2e.InvokerFunc(func(context.Context, any) (json.RawMessage, error) {
+		invoked++
+		return nil, nil
+	})}}
+	tags := map[string]string{"FlowLogs": "enabled"}
+	tests := []struct {
+		name               string
+		event              map[string]any
+		rejected           bool
+		wantFn, wantQueued int
+	}{
+		{"a member's tag change", e2e.TagChangeEvent("eu-west-1", member.ID, "vpc-0123456789abcdef0", tags, "FlowLogs"), false, 1, 0},
+		{"an outsider's tag change", e2e.TagChangeEvent("eu-west-1", "999999999999", "vpc-0123456789abcdef0", tags, "FlowLogs"), true, 0, 0},
+		{"a member's CreateVpc", e2e.CloudTrailEvent("eu-west-1", member.ID, "CreateVpc", "vpc-0123456789abcdef0", ""), false, 0, 1},
+		{"a member's failed CreateVpc", e2e.CloudTrailEvent("eu-west-1", member.ID, "CreateVpc", "", "Client.VpcLimitExceeded"), false, 0, 0},
+		{"a member's CreateSubnet", e2e.CloudTrailEvent("eu-west-1", member.ID, "CreateSubnet", "", ""), false, 0, 0},
+	}
+	queue := s.Names.Attr["Work"]["QueueUrl"]
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			invoked = 0
+			before, _ := e2e.QueueDepth(ctx, c.SQS, queue)
+			d, err := bus.Put(ctx, tc.event, to)
+			if err != nil {
+				t.Fatal(err)
+			}
+			after, _ := e2e.QueueDepth(ctx, c.SQS, queue)
+			if (d.Rejected != "") != tc.rejected || invoked != tc.wantFn || after-before != tc.wantQueued {
+				t.Errorf("delivery %+v, function invoked %d, queued %d; want rejected %v, %d, %d", d, invoked, after-before, tc.rejected, tc.wantFn, tc.wantQueued)
+			}
+		})
+	}
+}
