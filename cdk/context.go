@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/vpcflowlogs/flowlogs/cdk/vpcflowlogs"
@@ -28,13 +30,21 @@ const (
 	keyMaxCatchUpHours        = "maxCatchUpHours"
 	keyMetricsNamespace       = "metricsNamespace"
 	keyDryRun                 = "dryRun"
+	keyComplianceMode         = "complianceMode"
+	// Organization mode (cdk/vpcflowlogs/orgprops.go): an empty
+	// organizationId is single-account mode.
+	keyOrganizationID         = "organizationId"
+	keyOrganizationTargets    = "organizationTargets"
+	keyOrganizationRegions    = "organizationRegions"
+	keyOrganizationDeployedBy = "organizationDeployedBy"
 )
 
 // contextKeys are every key the app reads.
 var contextKeys = []string{keyTagKey, keyTagValues, keyLogGroupName, keyRetentionDays, keyTrafficType,
 	keyMaxAggregationInterval, keyLogFormat, keyKMSKeyARN, keyRemoveOnDelete, keyRemoveOnUntag, keySweepSchedule,
 	keySummarySchedule, keySummaryTopicARN, keySummaryTopicKMSKeyARN, keyAlarmTopicARN, keySettleLagMinutes,
-	keyMaxCatchUpHours, keyMetricsNamespace, keyDryRun}
+	keyMaxCatchUpHours, keyMetricsNamespace, keyDryRun, keyComplianceMode, keyOrganizationID, keyOrganizationTargets,
+	keyOrganizationRegions, keyOrganizationDeployedBy}
 
 // PropsFromContext reads every context key through get (the app node's
 // TryGetContext) with the settings package's reader and validators, so the
@@ -63,12 +73,24 @@ func PropsFromContext(get func(key *string) any) (vpcflowlogs.Props, error) {
 		MaxCatchUpHours:        r.Int(keyMaxCatchUpHours, settings.DefaultMaxCatchUpHours, settings.ValidateMaxCatchUpHours),
 		MetricsNamespace:       r.String(keyMetricsNamespace, settings.DefaultMetricsNamespace, settings.ValidateMetricsNamespace),
 		DryRun:                 r.Bool(keyDryRun, false),
+		ComplianceMode:         r.Bool(keyComplianceMode, false),
+		Organization: vpcflowlogs.Organization{
+			ID:         r.String(keyOrganizationID, "", settings.ValidateOrganizationID),
+			Targets:    r.List(keyOrganizationTargets, []string{}, settings.ValidateOrganizationTargets),
+			Regions:    r.List(keyOrganizationRegions, []string{}, settings.ValidateRegions),
+			DeployedBy: r.String(keyOrganizationDeployedBy, settings.DefaultDeployedBy, settings.ValidateDeployedBy),
+		},
 	}
 	// The key is checked against the topic: SNS needs it in the topic's
 	// region, and a key without a topic is a mistake worth naming.
 	p.SummaryTopicKMSKeyARN = r.String(keySummaryTopicKMSKeyARN, "", func(key string) error {
 		return settings.ValidateTopicKey(p.SummaryTopicARN, key)
 	})
+	o := p.Organization
+	if err := settings.ValidateOrganization(o.ID, o.Targets, o.Regions); err != nil {
+		return p, errors.Join(r.Err(), fmt.Errorf("context %s=%q, %s=%q, %s=%q: %w",
+			keyOrganizationID, o.ID, keyOrganizationTargets, o.Targets, keyOrganizationRegions, o.Regions, err))
+	}
 	return p, r.Err()
 }
 

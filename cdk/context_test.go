@@ -127,6 +127,8 @@ func TestContextKeys(t *testing.T) {
 		{keyDryRun, "true", "sometimes", "true or false"},
 		{keySettleLagMinutes, "1440", "1441", "0 to 1440"},
 		{keyMetricsNamespace, "Team/FlowLogs", "AWS/FlowLogs", "reserves"},
+		{keyComplianceMode, "true", "always", "true or false"},
+		{keyOrganizationDeployedBy, "delegated-admin", "admin", "management or delegated-admin"},
 	}
 	for _, c := range cases {
 		t.Run(c.key+"="+c.bad, func(t *testing.T) {
@@ -230,5 +232,52 @@ func TestEnvironmentAgnosticUnlessBothSet(t *testing.T) {
 	e := environment(get)
 	if e == nil || *e.Account != "123456789012" || *e.Region != "eu-west-1" {
 		t.Errorf("environment = %+v", e)
+	}
+}
+
+// TestOrganizationContext proves the organization keys are read with the
+// settings validators and checked together: each case names the keys it
+// sets (beyond cdk.json's) and a fragment of the error, "" when accepted.
+func TestOrganizationContext(t *testing.T) {
+	cases := []struct {
+		name string
+		set  map[string]any
+		want string
+	}{
+		{"single-account by default", nil, ""},
+		{"organization from the command line", map[string]any{keyOrganizationID: "o-a1b2c3d4e5",
+			keyOrganizationTargets: "ou-ab12-abcd1234,r-ab12", keyOrganizationRegions: "eu-west-1,us-east-1"}, ""},
+		{"organization from cdk.json", map[string]any{keyOrganizationID: "o-a1b2c3d4e5",
+			keyOrganizationTargets: []any{"r-ab12"}, keyOrganizationRegions: []any{}}, ""},
+		{"organization without targets", map[string]any{keyOrganizationID: "o-a1b2c3d4e5"}, "has no targets"},
+		{"targets without organization", map[string]any{keyOrganizationTargets: []any{"r-ab12"}}, "organizationTargets=[\"r-ab12\"]"},
+		{"regions without organization", map[string]any{keyOrganizationRegions: "eu-west-1"}, "set without an organization id"},
+		{"an account id as a target", map[string]any{keyOrganizationID: "o-a1b2c3d4e5",
+			keyOrganizationTargets: "123456789012"}, "context organizationTargets=123456789012: organization target \"123456789012\""},
+		{"a short organization id", map[string]any{keyOrganizationID: "o-short", keyOrganizationTargets: "r-ab12"},
+			`context organizationId=o-short: organization id "o-short" is not valid: want o- and 10 to 32`},
+		{"a bad region", map[string]any{keyOrganizationID: "o-a1b2c3d4e5",
+			keyOrganizationTargets: "r-ab12", keyOrganizationRegions: `["eu-west-1","mars-1"]`}, `region "mars-1" is not valid`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := cdkJSON(t)
+			for k, v := range c.set {
+				ctx[k] = v
+			}
+			p, err := PropsFromContext(getter(ctx))
+			switch {
+			case c.want == "" && err != nil:
+				t.Fatalf("rejected: %v", err)
+			case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+				t.Fatalf("error %v, want one containing %q", err, c.want)
+			case c.want == "" && c.set[keyOrganizationID] != nil:
+				if p.Organization.ID != "o-a1b2c3d4e5" || len(p.Organization.Targets) == 0 || p.Organization.DeployedBy != "management" {
+					t.Errorf("organization = %+v", p.Organization)
+				}
+			case c.want == "" && p.Organization.ID != "":
+				t.Errorf("single-account context gave organization %+v", p.Organization)
+			}
+		})
 	}
 }

@@ -71,6 +71,12 @@ type Props struct {
 	MetricsNamespace string
 	// DryRun makes the enabler plan and log without changing any flow log.
 	DryRun bool
+	// ComplianceMode covers every VPC whatever its tags, in both modes.
+	// Default false: only the VPCs TagKey and TagValues select.
+	ComplianceMode bool
+	// Organization, with an ID, makes this the hub of an AWS Organization
+	// (orgprops.go, hub.go). Default: single-account mode.
+	Organization Organization
 	// EnablerCode and SummarizerCode are the functions' code: a linux/arm64
 	// executable named bootstrap. Default: built from this module's
 	// lambda/enabler and lambda/summarizer by BuildBootstrap into the app's
@@ -96,6 +102,7 @@ func (p Props) withDefaults() Props {
 	p.SettleLag = or(p.SettleLag, settings.DefaultSettleLag)
 	p.MaxCatchUpHours = or(p.MaxCatchUpHours, settings.DefaultMaxCatchUpHours)
 	p.MetricsNamespace = or(p.MetricsNamespace, settings.DefaultMetricsNamespace)
+	p.Organization = p.Organization.withDefaults()
 	return p
 }
 
@@ -141,7 +148,7 @@ func (p Props) validate() error {
 			errs = append(errs, fmt.Errorf("vpcflowlogs.Props.%s: %w", c.field, c.err))
 		}
 	}
-	return errors.Join(errs...)
+	return errors.Join(append(errs, p.Organization.validate())...)
 }
 
 // ifSet checks an optional value: empty is valid.

@@ -20,37 +20,23 @@ import (
 // seconds before CloudFormation deletes the function: the enabler then finds
 // its stack DELETE_IN_PROGRESS and changes nothing (CheckStack in
 // lambda/reconcile/stackcheck.go; the DescribeOnlyThisStack grant).
-func addEnablerRules(c *VPCFlowLogs, p Props) {
+//
+// bus is where the events arrive: nil for the account's default bus, the
+// hub's bus in organization mode (the spokes forward theirs to it). The
+// sweep is a schedule, which only the default bus runs.
+func addEnablerRules(c *VPCFlowLogs, p Props, bus awsevents.IEventBus) {
 	target := lambdaTarget(c.Enabler)
-	cloudTrail := func(eventName string) *awsevents.EventPattern {
-		return &awsevents.EventPattern{
-			Source:     jsii.Strings("aws.ec2"),
-			DetailType: jsii.Strings("AWS API Call via CloudTrail"),
-			Detail: &map[string]any{
-				"eventSource": []string{"ec2.amazonaws.com"},
-				"eventName":   []string{eventName},
-				// Only calls that succeeded: a denied call changed nothing.
-				"errorCode": []any{map[string]any{"exists": false}},
-			},
-		}
-	}
 	rules := []awsevents.Rule{
 		awsevents.NewRule(c.Construct, jsii.String("VpcTagChange"), &awsevents.RuleProps{
-			Description: jsii.String("A VPC's " + p.TagKey + " tag changed"),
-			EventPattern: &awsevents.EventPattern{
-				Source:     jsii.Strings("aws.tag"),
-				DetailType: jsii.Strings("Tag Change on Resource"),
-				Detail: &map[string]any{
-					"service":          []string{"ec2"},
-					"resource-type":    []string{"vpc"},
-					"changed-tag-keys": []string{p.TagKey},
-				},
-			},
-			Targets: &[]awsevents.IRuleTarget{target},
+			Description:  jsii.String("A VPC's " + p.TagKey + " tag changed"),
+			EventBus:     bus,
+			EventPattern: tagChangePattern(p.TagKey),
+			Targets:      &[]awsevents.IRuleTarget{target},
 		}),
 		awsevents.NewRule(c.Construct, jsii.String("VpcCreated"), &awsevents.RuleProps{
 			Description:  jsii.String("CreateVpc recorded by CloudTrail (needs a trail in the account)"),
-			EventPattern: cloudTrail("CreateVpc"),
+			EventBus:     bus,
+			EventPattern: cloudTrailPattern("CreateVpc"),
 			Targets:      &[]awsevents.IRuleTarget{target},
 		}),
 		// A deleted flow log is put back within seconds instead of at the
@@ -58,7 +44,8 @@ func addEnablerRules(c *VPCFlowLogs, p Props) {
 		// which it recognises by its role (ENABLER_ROLE_ARN below).
 		awsevents.NewRule(c.Construct, jsii.String("FlowLogsDeleted"), &awsevents.RuleProps{
 			Description:  jsii.String("DeleteFlowLogs recorded by CloudTrail (needs a trail in the account)"),
-			EventPattern: cloudTrail("DeleteFlowLogs"),
+			EventBus:     bus,
+			EventPattern: cloudTrailPattern("DeleteFlowLogs"),
 			Targets:      &[]awsevents.IRuleTarget{target},
 		}),
 		awsevents.NewRule(c.Construct, jsii.String("Sweep"), &awsevents.RuleProps{
@@ -71,6 +58,34 @@ func addEnablerRules(c *VPCFlowLogs, p Props) {
 		r.Node().AddDependency(c.Reconcile)
 	}
 	c.Enabler.AddEnvironment(jsii.String(settings.EnvEnablerRoleARN), c.Enabler.Role().RoleArn(), nil)
+}
+
+// tagChangePattern matches a change of tagKey on a VPC. The spokes forward
+// the same events to the hub (spoke.go).
+func tagChangePattern(tagKey string) *awsevents.EventPattern {
+	return &awsevents.EventPattern{
+		Source:     jsii.Strings("aws.tag"),
+		DetailType: jsii.Strings("Tag Change on Resource"),
+		Detail: &map[string]any{
+			"service":          []string{"ec2"},
+			"resource-type":    []string{"vpc"},
+			"changed-tag-keys": []string{tagKey},
+		},
+	}
+}
+
+// cloudTrailPattern matches a successful EC2 call recorded by CloudTrail.
+func cloudTrailPattern(eventName string) *awsevents.EventPattern {
+	return &awsevents.EventPattern{
+		Source:     jsii.Strings("aws.ec2"),
+		DetailType: jsii.Strings("AWS API Call via CloudTrail"),
+		Detail: &map[string]any{
+			"eventSource": []string{"ec2.amazonaws.com"},
+			"eventName":   []string{eventName},
+			// Only calls that succeeded: a denied call changed nothing.
+			"errorCode": []any{map[string]any{"exists": false}},
+		},
+	}
 }
 
 // grantTopicKey lets the summarizer publish to a topic encrypted with

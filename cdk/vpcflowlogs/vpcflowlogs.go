@@ -3,6 +3,8 @@ package vpcflowlogs
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"time"
 
@@ -63,6 +65,9 @@ func New(scope constructs.Construct, id string, props Props) (*VPCFlowLogs, erro
 	if err != nil {
 		return nil, err
 	}
+	if p.Organization.ID != "" {
+		return newHub(scope, id, p)
+	}
 	c := &VPCFlowLogs{Construct: constructs.NewConstruct(scope, &id)}
 	key := c.defineLogGroups(p)
 	c.DeliveryRole = newDeliveryRole(c.Construct, awscdk.Stack_Of(c.Construct), c.FlowLogGroup, p.LogGroupName)
@@ -83,21 +88,20 @@ func (c *VPCFlowLogs) defineLogGroups(p Props) awskms.IKey {
 	if p.KMSKeyARN != "" {
 		key = awskms.Key_FromKeyArn(c.Construct, jsii.String("LogKey"), jsii.String(p.KMSKeyARN))
 	}
-	retention := retentionDays[p.RetentionDays]
-	c.FlowLogGroup = awslogs.NewLogGroup(c.Construct, jsii.String("FlowLogGroup"), &awslogs.LogGroupProps{
-		LogGroupName: jsii.String(p.LogGroupName),
-		Retention:    retention,
-		// Flow logs are evidence: deleting the stack must not delete them.
-		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
-		EncryptionKey: key,
-	})
-	c.DigestLogGroup = awslogs.NewLogGroup(c.Construct, jsii.String("DigestLogGroup"), &awslogs.LogGroupProps{
-		LogGroupName:  jsii.String(p.LogGroupName + "/digests"),
-		Retention:     retention,
-		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
-		EncryptionKey: key,
-	})
+	c.FlowLogGroup = newRetainedGroup(c.Construct, "FlowLogGroup", p.LogGroupName, p.RetentionDays, key)
+	c.DigestLogGroup = newRetainedGroup(c.Construct, "DigestLogGroup", p.LogGroupName+"/digests", p.RetentionDays, key)
 	return key
+}
+
+// newRetainedGroup is a log group kept when the stack is deleted: flow logs
+// and digests are evidence. key may be nil.
+func newRetainedGroup(scope constructs.Construct, id, name string, days int, key awskms.IKey) awslogs.LogGroup {
+	return awslogs.NewLogGroup(scope, jsii.String(id), &awslogs.LogGroupProps{
+		LogGroupName:  jsii.String(name),
+		Retention:     retentionDays[days],
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+		EncryptionKey: key,
+	})
 }
 
 // enablerSetting is one setting of the enabler, handed to it twice from
@@ -110,14 +114,21 @@ type enablerSetting struct {
 	list      []string // instead of value: a JSON array in the environment, a list in the properties
 }
 
-func (c *VPCFlowLogs) enablerSettings(p Props) []enablerSetting {
+// enablerSettings are the enabler's settings with the flow log group's
+// name and the delivery role's ARN given: the construct's own in
+// single-account mode, the spokes' in organization mode (hub.go).
+func (c *VPCFlowLogs) enablerSettings(p Props, logGroupName, deliveryRoleARN *string) []enablerSetting {
 	owner := awscdk.Stack_Of(c.Construct).StackId()
 	str, boolean := jsii.String, func(b bool) *string { return jsii.String(strconv.FormatBool(b)) }
+	compliance := ""
+	if p.ComplianceMode {
+		compliance = "true" // unset otherwise: single-account stacks stay as they were
+	}
 	return []enablerSetting{
 		{env: settings.EnvTagKey, prop: settings.PropTagKey, value: str(p.TagKey)},
 		{env: settings.EnvTagValues, prop: settings.PropTagValues, list: p.TagValues},
-		{env: settings.EnvLogGroupName, prop: settings.PropLogGroupName, value: c.FlowLogGroup.LogGroupName()},
-		{env: settings.EnvDeliveryRoleARN, prop: settings.PropDeliveryRoleARN, value: c.DeliveryRole.RoleArn()},
+		{env: settings.EnvLogGroupName, prop: settings.PropLogGroupName, value: logGroupName},
+		{env: settings.EnvDeliveryRoleARN, prop: settings.PropDeliveryRoleARN, value: deliveryRoleARN},
 		{env: settings.EnvTrafficType, prop: settings.PropTrafficType, value: str(p.TrafficType)},
 		{env: settings.EnvMaxAggregationInterval, prop: settings.PropMaxAggregationInterval, value: str(strconv.Itoa(p.MaxAggregationInterval))},
 		{env: settings.EnvLogFormat, prop: settings.PropLogFormat, value: str(p.LogFormat)},
@@ -126,6 +137,7 @@ func (c *VPCFlowLogs) enablerSettings(p Props) []enablerSetting {
 		{env: settings.EnvOwner, prop: settings.PropOwner, value: owner},
 		{env: settings.EnvDryRun, prop: settings.PropDryRun, value: boolean(p.DryRun)},
 		{env: settings.EnvMetricsNamespace, value: str(p.MetricsNamespace)},
+		{env: settings.EnvComplianceMode, value: str(compliance)},
 	}
 }
 
@@ -136,14 +148,23 @@ func (c *VPCFlowLogs) defineEnabler(p Props) {
 	// never reconcile concurrently; EventBridge and CloudFormation invoke
 	// asynchronously and retry when throttled.
 	c.Enabler = newFunction(c.Construct, "Enabler", p.EnablerCode, "Keeps a VPC flow log on every VPC tagged "+p.TagKey, jsii.Number(1))
+	properties := applyEnablerSettings(c.Enabler, c.enablerSettings(p, c.FlowLogGroup.LogGroupName(), c.DeliveryRole.RoleArn()))
+	grantEnabler(c.Enabler, awscdk.Stack_Of(c.Construct), c.DeliveryRole)
+	c.Reconcile = newReconcile(c.Construct, c.Enabler, properties)
+	addEnablerRules(c, p, nil)
+}
+
+// applyEnablerSettings sets each setting as fn's environment variable and
+// returns the custom resource's properties.
+func applyEnablerSettings(fn awslambda.Function, enablerSettings []enablerSetting) map[string]any {
 	properties := map[string]any{}
-	for _, s := range c.enablerSettings(p) {
+	for _, s := range enablerSettings {
 		value := s.value
 		if s.list != nil {
 			value = jsii.String(mustJSON(s.list))
 		}
 		if *value != "" { // a token is never empty
-			c.Enabler.AddEnvironment(jsii.String(s.env), value, nil)
+			fn.AddEnvironment(jsii.String(s.env), value, nil)
 		}
 		switch {
 		case s.prop == "":
@@ -153,16 +174,19 @@ func (c *VPCFlowLogs) defineEnabler(p Props) {
 			properties[s.prop] = s.value
 		}
 	}
-	grantEnabler(c.Enabler, awscdk.Stack_Of(c.Construct), c.DeliveryRole)
-	c.Reconcile = awscdk.NewCustomResource(c.Construct, jsii.String("Reconcile"), &awscdk.CustomResourceProps{
+	return properties
+}
+
+// newReconcile is the custom resource that reconciles on every deployment.
+func newReconcile(scope constructs.Construct, fn awslambda.Function, properties map[string]any) awscdk.CustomResource {
+	return awscdk.NewCustomResource(scope, jsii.String("Reconcile"), &awscdk.CustomResourceProps{
 		// Backed by the function directly: no Provider framework, so no
 		// Node.js function in the stack.
-		ServiceToken:   c.Enabler.FunctionArn(),
+		ServiceToken:   fn.FunctionArn(),
 		ResourceType:   jsii.String("Custom::VpcFlowLogs"),
 		ServiceTimeout: awscdk.Duration_Seconds(jsii.Number(serviceTimeoutSeconds)),
 		Properties:     &properties,
 	})
-	addEnablerRules(c, p)
 }
 
 // defineSummarizer defines the summarizer with its settings, its run state
@@ -182,8 +206,9 @@ func (c *VPCFlowLogs) defineSummarizer(p Props, key awskms.IKey) {
 	if p.SummaryTopicARN != "" {
 		env[settings.EnvTopicARN] = jsii.String(p.SummaryTopicARN)
 	}
-	for k, v := range env {
-		c.Summarizer.AddEnvironment(jsii.String(k), v, nil)
+	// In key order: a map's order would change the template at every synth.
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		c.Summarizer.AddEnvironment(jsii.String(k), env[k], nil)
 	}
 	wireSummarizerState(c.Summarizer, awscdk.Stack_Of(c.Construct), c.State, key)
 	grantSummarizer(c, p)
@@ -273,47 +298,10 @@ func newFunction(scope constructs.Construct, id string, code awslambda.Code, des
 
 // grantEnabler gives the enabler exactly the calls it makes.
 func grantEnabler(fn awslambda.Function, stack awscdk.Stack, deliveryRole awsiam.Role) {
-	ec2ARN := func(resource string) *string {
-		return stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("ec2"), Resource: jsii.String(resource), ResourceName: jsii.String("*")})
+	ec2ARN := func(resource string) *[]*string {
+		return &[]*string{stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("ec2"), Resource: jsii.String(resource), ResourceName: jsii.String("*")})}
 	}
-	owner := "aws:ResourceTag/" + settings.OwnerTagKey
-	statements := []awsiam.PolicyStatement{
-		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:     jsii.String("DescribeHasNoResourceLevelPermissions"),
-			Actions: jsii.Strings("ec2:DescribeVpcs", "ec2:DescribeFlowLogs"),
-			// EC2 Describe calls support no resource-level permissions:
-			// "*" is the only resource IAM accepts for them.
-			Resources: jsii.Strings("*"),
-		}),
-		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:     jsii.String("CreateFlowLogsOnVpcs"),
-			Actions: jsii.Strings("ec2:CreateFlowLogs"),
-			// Any VPC of this account and region: which VPCs are tagged
-			// changes at run time.
-			Resources: &[]*string{ec2ARN("vpc")},
-		}),
-		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:       jsii.String("CreateOnlyOwnedFlowLogs"),
-			Actions:   jsii.Strings("ec2:CreateFlowLogs"),
-			Resources: &[]*string{ec2ARN("vpc-flow-log")},
-			// Every flow log the enabler creates carries this stack's
-			// owner tag, so it can later delete it and nothing else.
-			Conditions: &map[string]any{
-				"StringEquals": map[string]any{"aws:RequestTag/" + settings.OwnerTagKey: stack.StackId()},
-			},
-		}),
-		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:        jsii.String("TagFlowLogsAtCreation"),
-			Actions:    jsii.Strings("ec2:CreateTags"),
-			Resources:  &[]*string{ec2ARN("vpc-flow-log")},
-			Conditions: &map[string]any{"StringEquals": map[string]any{"ec2:CreateAction": "CreateFlowLogs"}},
-		}),
-		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:        jsii.String("DeleteOnlyOwnedFlowLogs"),
-			Actions:    jsii.Strings("ec2:DeleteFlowLogs"),
-			Resources:  &[]*string{ec2ARN("vpc-flow-log")},
-			Conditions: &map[string]any{"StringEquals": map[string]any{owner: stack.StackId()}},
-		}),
+	statements := append(ec2EnablerStatements(ec2ARN, stack.StackId()),
 		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid:       jsii.String("PassOnlyTheDeliveryRole"),
 			Actions:   jsii.Strings("iam:PassRole"),
@@ -327,9 +315,55 @@ func grantEnabler(fn awslambda.Function, stack awscdk.Stack, deliveryRole awsiam
 			// status is all the enabler reads.
 			Resources: &[]*string{stack.StackId()},
 		}),
-	}
+	)
 	for _, s := range statements {
 		fn.AddToRolePolicy(s)
+	}
+}
+
+// ec2EnablerStatements are the enabler's EC2 permissions, shared by the
+// single-account enabler and the spokes' enabler role (spoke.go): ec2ARNs
+// gives the ARNs of a resource type (vpc, vpc-flow-log) in the regions
+// covered, and owner is the value of the owner tag the enabler writes.
+func ec2EnablerStatements(ec2ARNs func(resource string) *[]*string, owner *string) []awsiam.PolicyStatement {
+	ownerTag := "aws:ResourceTag/" + settings.OwnerTagKey
+	return []awsiam.PolicyStatement{
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:     jsii.String("DescribeHasNoResourceLevelPermissions"),
+			Actions: jsii.Strings("ec2:DescribeVpcs", "ec2:DescribeFlowLogs"),
+			// EC2 Describe calls support no resource-level permissions:
+			// "*" is the only resource IAM accepts for them.
+			Resources: jsii.Strings("*"),
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:     jsii.String("CreateFlowLogsOnVpcs"),
+			Actions: jsii.Strings("ec2:CreateFlowLogs"),
+			// Any VPC of this account and region: which VPCs are tagged
+			// changes at run time.
+			Resources: ec2ARNs("vpc"),
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("CreateOnlyOwnedFlowLogs"),
+			Actions:   jsii.Strings("ec2:CreateFlowLogs"),
+			Resources: ec2ARNs("vpc-flow-log"),
+			// Every flow log the enabler creates carries this stack's
+			// owner tag, so it can later delete it and nothing else.
+			Conditions: &map[string]any{
+				"StringEquals": map[string]any{"aws:RequestTag/" + settings.OwnerTagKey: owner},
+			},
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("TagFlowLogsAtCreation"),
+			Actions:    jsii.Strings("ec2:CreateTags"),
+			Resources:  ec2ARNs("vpc-flow-log"),
+			Conditions: &map[string]any{"StringEquals": map[string]any{"ec2:CreateAction": "CreateFlowLogs"}},
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("DeleteOnlyOwnedFlowLogs"),
+			Actions:    jsii.Strings("ec2:DeleteFlowLogs"),
+			Resources:  ec2ARNs("vpc-flow-log"),
+			Conditions: &map[string]any{"StringEquals": map[string]any{ownerTag: owner}},
+		}),
 	}
 }
 
