@@ -26,6 +26,11 @@ import (
 	"github.com/vpcflowlogs/flowlogs/lambda/settings"
 )
 
+// spokeFixture is the spoke template the organization pieces' tests
+// deploy: a hand-written stand-in with the synthesized one's shape (the
+// story tests deploy the synthesized one, from the hub's StackSet).
+var spokeFixture = "testdata/spoke.template.json"
+
 // orgMoto is a moto for the tests of the organization pieces that need no
 // Lambda emulator and no CDK app.
 var orgMoto testenv.Shared
@@ -45,7 +50,7 @@ func freshMoto(t *testing.T) *testenv.Moto {
 // targets in regions, as org-cdk's hub declares it.
 func hubWithStackSet(t *testing.T, targets, regions []string) *e2e.Stack {
 	t.Helper()
-	body, err := os.ReadFile("testdata/spoke.template.json")
+	body, err := os.ReadFile(spokeFixture)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +58,8 @@ func hubWithStackSet(t *testing.T, targets, regions []string) *e2e.Stack {
 	"Properties":{"StackSetName":"VpcFlowLogsSpoke","PermissionModel":"SERVICE_MANAGED","CallAs":"SELF",
 	"AutoDeployment":{"Enabled":true,"RetainStacksOnAccountRemoval":false},
 	"OperationPreferences":{"MaxConcurrentPercentage":100,"FailureTolerancePercentage":10,"RegionConcurrencyType":"PARALLEL"},
-	"Parameters":[{"ParameterKey":"Owner","ParameterValue":{"Ref":"AWS::StackId"}}],
+	"Parameters":[{"ParameterKey":"Owner","ParameterValue":{"Ref":"AWS::StackId"}},
+	  {"ParameterKey":"HubAccount","ParameterValue":{"Ref":"AWS::AccountId"}},{"ParameterKey":"HubRegion","ParameterValue":{"Ref":"AWS::Region"}}],
 	"StackInstancesGroup":[{"DeploymentTargets":{"OrganizationalUnitIds":%s},"Regions":%s}],
 	"TemplateBody":%s}}}}`, mustJSON(t, targets), mustJSON(t, regions), mustJSON(t, string(body)))
 	file := t.TempDir() + "/hub.template.json"
