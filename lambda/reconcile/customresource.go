@@ -72,6 +72,10 @@ func (h *Handler) CustomResource(ctx context.Context, ev cfn.Event) (physicalID 
 			slog.ErrorContext(ctx, "custom resource properties are not valid", "requestType", string(ev.RequestType), "error", err.Error())
 			return physicalID, nil, fitError(ev, physicalID, err.Error(), nil)
 		}
+		cfg.ComplianceMode = base.ComplianceMode
+		if h.org != nil {
+			return h.orgCreate(work, ev, physicalID, trigger)
+		}
 		res, err := h.rec.Run(work, cfg, Target{Trigger: trigger})
 		if err != nil {
 			return physicalID, nil, fitError(ev, physicalID, err.Error(), nil)
@@ -92,6 +96,9 @@ func (h *Handler) CustomResource(ctx context.Context, ev cfn.Event) (physicalID 
 			return physicalID, nil, nil
 		}
 		cfg := settings.TeardownFromProperties(ev.ResourceProperties, base)
+		if h.org != nil {
+			return h.orgDelete(work, ev, physicalID, cfg)
+		}
 		res, err := h.rec.Run(work, cfg, Target{Trigger: trigger, Teardown: true})
 		if err != nil {
 			// Nothing could be seen, so nothing is known to be left; a

@@ -18,6 +18,10 @@ import (
 // listing each: a VPC carries one value of a key, so no VPC is in two
 // chunks' answers, and the ids are de-duplicated anyway.
 func (r *Reconciler) describeTagged(ctx context.Context, api FlowLogAPI, cfg settings.Enabler) ([]string, error) {
+	if cfg.ComplianceMode {
+		ids, _, err := r.describeAllVPCs(ctx, api, cfg)
+		return ids, err
+	}
 	if len(cfg.TagValues) == 0 {
 		return r.describeVPCsFiltered(ctx, api, types.Filter{Name: aws.String("tag-key"), Values: []string{cfg.TagKey}})
 	}
@@ -89,7 +93,12 @@ func (r *Reconciler) describeNamed(ctx context.Context, api FlowLogAPI, cfg sett
 	return sortedUnique(tagged), sortedUnique(untagged), missing, nil
 }
 
+// matches reports whether a VPC with tags is in scope: every VPC in
+// compliance mode, else those carrying the tag with a configured value.
 func matches(tags []types.Tag, cfg settings.Enabler) bool {
+	if cfg.ComplianceMode {
+		return true
+	}
 	for _, t := range tags {
 		if aws.ToString(t.Key) == cfg.TagKey {
 			return len(cfg.TagValues) == 0 || slices.Contains(cfg.TagValues, aws.ToString(t.Value))

@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -41,6 +42,10 @@ type Handler struct {
 	// still go out. Nil means DefaultMargin.
 	Margin func(remaining time.Duration) time.Duration
 
+	// org is the organization mode (EnableOrganization); nil in the
+	// single-account mode.
+	org *OrgMode
+
 	mu sync.Mutex
 	// fullRunStarted is when the latest full run that reached every VPC
 	// began: a deletion made well before it is already repaired.
@@ -58,6 +63,12 @@ func NewHandler(r *Reconciler, getenv func(string) string) *Handler {
 		// What CloudFormation requests take from the environment.
 		h.env = settings.EnablerBaseFromEnv(getenv)
 	}
+	compliance, cerr := settings.ComplianceModeFromEnv(getenv)
+	if cerr != nil {
+		slog.Error("enabler environment is not valid", "error", cerr.Error())
+		h.envErr = errors.Join(h.envErr, cerr)
+	}
+	h.env.ComplianceMode = compliance
 	return h
 }
 
@@ -128,6 +139,9 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (any, error) 
 	if err := json.Unmarshal(raw, &env); err != nil {
 		slog.ErrorContext(ctx, "event is not a JSON object", "error", err.Error())
 		return nil, fmt.Errorf("decoding the event: %w", err)
+	}
+	if h.org != nil && !(env.RequestType != "" && env.ResponseURL != "") {
+		return h.handleOrg(ctx, raw, env)
 	}
 	switch {
 	case env.RequestType != "" && env.ResponseURL != "":

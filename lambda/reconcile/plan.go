@@ -68,6 +68,9 @@ type Plan struct {
 	// Blocked lists tagged VPCs that cannot get a flow log without an API
 	// call failing, such as those at the flow log limit.
 	Blocked []Failure
+	// CoveredByOthers lists the Covered VPCs whose covering flow log is not
+	// this owner's.
+	CoveredByOthers []string
 }
 
 // NewPlan decides, for every tagged VPC, whether it is covered, needs a
@@ -115,6 +118,9 @@ func NewPlan(cfg settings.Enabler, home Home, tagged []string, flowLogs []types.
 				Reason: "stale (" + strings.Join(reasons, "; ") + ") and covered by " + covering})
 		case covering != "":
 			p.Covered = append(p.Covered, vpc)
+			if !ownedCovering(byVPC[vpc], covering, cfg.Owner) {
+				p.CoveredByOthers = append(p.CoveredByOthers, vpc)
+			}
 		case len(byVPC[vpc])-len(stale) >= MaxFlowLogsPerVPC:
 			p.Blocked = append(p.Blocked, Failure{VPCID: vpc, Action: ActionCreate, Code: codeLimitExceeded,
 				Message: fmt.Sprintf("the VPC already has %d flow logs, none delivering %s traffic to %s, and AWS allows %d",
@@ -274,6 +280,17 @@ func formatOrDefault(f string) string {
 		return settings.DefaultLogFormat
 	}
 	return f
+}
+
+// ownedCovering reports whether the covering flow log, one of fls, is
+// owner's.
+func ownedCovering(fls []types.FlowLog, covering, owner string) bool {
+	for _, fl := range fls {
+		if aws.ToString(fl.FlowLogId) == covering {
+			return IsOwned(fl, owner)
+		}
+	}
+	return false
 }
 
 func ownedIDs(fls []types.FlowLog, owner string) []string {

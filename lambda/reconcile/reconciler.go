@@ -70,6 +70,9 @@ type Target struct {
 	// Teardown removes every flow log of the owner (when
 	// cfg.RemoveOnDelete is set) and creates nothing.
 	Teardown bool
+	// Inventory (a full run only) lists every VPC, unfiltered, and fills
+	// Result.Inventory: the organization mode's sweep.
+	Inventory bool
 }
 
 // Result counts what a run found and did. In a dry run Created, Replaced
@@ -100,6 +103,8 @@ type Result struct {
 	// and of those, the ones that reached the wanted state.
 	Attempted int `json:"attempted"`
 	Succeeded int `json:"succeeded"`
+	// Inventory is where every VPC stands, for a Target.Inventory run.
+	Inventory *Inventory `json:"-"`
 }
 
 func (r *Reconciler) now() time.Time {
@@ -174,7 +179,14 @@ func (r *Reconciler) Run(ctx context.Context, cfg settings.Enabler, t Target) (R
 	if r.Region == "" && !t.Teardown {
 		return res, errors.New("the reconciler has no Region: it cannot tell this region's log group from another's")
 	}
-	p, missing, err := r.plan(ctx, api, cfg, t)
+	var p Plan
+	var missing []string
+	var err error
+	if t.Inventory {
+		p, res.Inventory, err = r.planInventory(ctx, api, cfg)
+	} else {
+		p, missing, err = r.plan(ctx, api, cfg, t)
+	}
 	if err != nil {
 		res.Calls = api.snapshot()
 		slog.ErrorContext(ctx, "reconcile summary", "trigger", t.Trigger, "error", err.Error(), "calls", res.Calls)
@@ -196,11 +208,20 @@ func (r *Reconciler) Run(ctx context.Context, cfg settings.Enabler, t Target) (R
 			slog.InfoContext(ctx, "flow log action", "vpcId", s.VPCID, "action", string(s.Action),
 				"flowLogId", strings.Join(s.Delete, ","), "reason", s.Reason, "dryRun", true)
 			res.count(s.Action)
+			if res.Inventory != nil {
+				res.Inventory.dryRun(s)
+			}
 		}
 	} else {
 		for _, o := range r.apply(ctx, api, cfg, p) {
 			res.add(ctx, o)
+			if res.Inventory != nil {
+				res.Inventory.record(o)
+			}
 		}
+	}
+	if res.Inventory != nil {
+		res.Inventory.sort()
 	}
 	res.Failed = len(res.Failures)
 	slices.SortFunc(res.Failures, func(a, b Failure) int { return strings.Compare(a.VPCID, b.VPCID) })

@@ -81,6 +81,10 @@ type Enabler struct {
 	DryRun                 bool
 	MetricsNamespace       string
 	RoleARN                string // the enabler's own role; empty: unknown
+	// ComplianceMode covers every VPC whatever its tags (COMPLIANCE_MODE,
+	// read by ComplianceModeFromEnv): TagKey and TagValues then decide
+	// nothing, and no flow log is removed for a missing tag.
+	ComplianceMode bool
 }
 
 // Validate checks every field and reports all problems at once.

@@ -1,0 +1,133 @@
+package runstate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/vpcflowlogs/flowlogs/lambda/settings"
+)
+
+// Finish records account-region's coverage in the sweep and counts it, once:
+// a second delivery of the same account-region's message finds its item and
+// counts nothing. last is true for exactly one caller per sweep, the one
+// that claims the coverage document after every account-region finished
+// (or the same account-region again, should its first claim's document
+// have failed: the claim names the account-region).
+func (s *SweepStore) Finish(ctx context.Context, sweepID, account, region string, coverage []byte) (last bool, err error) {
+	if err := ValidateSweepID(sweepID); err != nil {
+		return false, fmt.Errorf("finishing in a sweep: %w", err)
+	}
+	if err := (Key{Account: account, Region: region, Source: "sweep"}).validate(); err != nil {
+		return false, fmt.Errorf("finishing in sweep %s: %w", sweepID, err)
+	}
+	if len(coverage) > MaxCoverageBytes {
+		return false, fmt.Errorf("finishing %s/%s in sweep %s: coverage of %d bytes, at most %d", account, region, sweepID, len(coverage), MaxCoverageBytes)
+	}
+	if err := s.count(ctx, sweepID, account, region, coverage); err != nil {
+		return false, err
+	}
+	return s.claim(ctx, sweepID, account+"/"+region)
+}
+
+// count writes the coverage item and increments the counter in one
+// transaction; an item already there (a redelivery) is not an error.
+func (s *SweepStore) count(ctx context.Context, sweepID, account, region string, coverage []byte) error {
+	member := s.key(sweepID, coverageSortKeyPrefix+account+"#"+region)
+	member[sweepAttrCoverage] = sAttr(string(coverage))
+	member[sweepAttrExpiresAt] = s.expiry()
+	_, err := s.api.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Put: &types.Put{TableName: aws.String(s.table), Item: member,
+			ConditionExpression: aws.String("attribute_not_exists(" + PartitionKey + ")")}},
+		{Update: &types.Update{TableName: aws.String(s.table), Key: s.key(sweepID, SweepSortKey),
+			UpdateExpression:          aws.String("ADD #finished :one"),
+			ConditionExpression:       aws.String("attribute_exists(" + PartitionKey + ")"),
+			ExpressionAttributeNames:  map[string]string{"#finished": sweepAttrFinished},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":one": nAttr(1)}}},
+	}})
+	var tce *types.TransactionCanceledException
+	if errors.As(err, &tce) {
+		reasons := tce.CancellationReasons
+		if len(reasons) > 0 && aws.ToString(reasons[0].Code) == "ConditionalCheckFailed" {
+			return nil // counted already: a redelivered message
+		}
+		// TransactionConflict (another transaction on the same items) is
+		// returned as the error below: the message is delivered again.
+		if len(reasons) > 1 && aws.ToString(reasons[1].Code) == "ConditionalCheckFailed" {
+			return fmt.Errorf("finishing %s/%s: sweep %s does not exist", account, region, sweepID)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("finishing %s/%s in sweep %s: %w", account, region, sweepID, err)
+	}
+	return nil
+}
+
+// claim sets documentBy to who when every account-region has finished and
+// nobody else claimed the document.
+func (s *SweepStore) claim(ctx context.Context, sweepID, who string) (bool, error) {
+	_, err := s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: s.key(sweepID, SweepSortKey),
+		UpdateExpression:    aws.String("SET #by = :who"),
+		ConditionExpression: aws.String("#finished >= #expected AND (attribute_not_exists(#by) OR #by = :who)"),
+		ExpressionAttributeNames: map[string]string{"#by": sweepAttrDocumentBy, "#finished": sweepAttrFinished,
+			"#expected": sweepAttrExpected},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":who": sAttr(who)},
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("claiming the coverage document of sweep %s: %w", sweepID, err)
+	}
+	return true, nil
+}
+
+// Members reads every coverage item of a sweep (a paged Query).
+func (s *SweepStore) Members(ctx context.Context, sweepID string) ([]SweepMember, error) {
+	pk := s.key(sweepID, "")[PartitionKey]
+	p := dynamodb.NewQueryPaginator(s.api, &dynamodb.QueryInput{
+		TableName:                 aws.String(s.table),
+		KeyConditionExpression:    aws.String("#pk = :pk AND begins_with(#sk, :prefix)"),
+		ExpressionAttributeNames:  map[string]string{"#pk": PartitionKey, "#sk": SortKey},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": pk, ":prefix": sAttr(coverageSortKeyPrefix)},
+	})
+	var out []SweepMember
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("reading the coverage of sweep %s: %w", sweepID, err)
+		}
+		for _, item := range page.Items {
+			m, err := decodeMember(item)
+			if err != nil {
+				return nil, fmt.Errorf("reading the coverage of sweep %s: %w", sweepID, err)
+			}
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+func decodeMember(item map[string]types.AttributeValue) (SweepMember, error) {
+	f := &fields{m: item}
+	sk := f.str(SortKey)
+	cov := f.str(sweepAttrCoverage)
+	if f.err != nil {
+		return SweepMember{}, f.err
+	}
+	var m SweepMember
+	rest, _ := strings.CutPrefix(sk, coverageSortKeyPrefix)
+	m.Account, m.Region, _ = strings.Cut(rest, "#")
+	if settings.ValidateAccountID(m.Account) != nil || settings.ValidateRegion(m.Region) != nil {
+		return SweepMember{}, fmt.Errorf("coverage item %q does not name an account and region", sk)
+	}
+	m.Coverage = []byte(cov)
+	return m, nil
+}
