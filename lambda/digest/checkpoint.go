@@ -35,6 +35,8 @@ type digestHead struct {
 	Run struct {
 		Nonce string `json:"nonce"`
 	} `json:"run"`
+	// raw is the whole event, for OnDigest.
+	raw string
 }
 
 // ownedBy reports whether h is the digest of the run that wrote intent:
@@ -51,10 +53,15 @@ func (h *digestHead) ownedBy(in *runstate.Intent, logGroup string) bool {
 // stamps its digest with the time it started (intent.StartedAt), so only
 // that millisecond is read.
 func findRunDigest(ctx context.Context, api LogsAPI, summaryGroup, logGroup string, in *runstate.Intent) (*digestHead, error) {
+	return findRunDigestIn(ctx, api, summaryGroup, DigestStreamName, logGroup, in)
+}
+
+// findRunDigestIn is findRunDigest in the digest group's stream.
+func findRunDigestIn(ctx context.Context, api LogsAPI, summaryGroup, stream, logGroup string, in *runstate.Intent) (*digestHead, error) {
 	at := in.StartedAt.UnixMilli()
 	p := cloudwatchlogs.NewGetLogEventsPaginator(api, &cloudwatchlogs.GetLogEventsInput{
 		LogGroupName:  aws.String(summaryGroup),
-		LogStreamName: aws.String(DigestStreamName),
+		LogStreamName: aws.String(stream),
 		StartFromHead: aws.Bool(true),
 		StartTime:     aws.Int64(at),
 		EndTime:       aws.Int64(at + 1), // exclusive
@@ -79,6 +86,7 @@ func findRunDigest(ctx context.Context, api LogsAPI, summaryGroup, logGroup stri
 			}
 			var h digestHead
 			if json.Unmarshal([]byte(aws.ToString(ev.Message)), &h) == nil && h.ownedBy(in, logGroup) {
+				h.raw = aws.ToString(ev.Message)
 				return &h, nil
 			}
 		}
@@ -154,4 +162,20 @@ func (w window) sliceIter(d time.Duration) func() (window, bool) {
 		from = to
 		return s, true
 	}
+}
+
+// adopted hands a digest adopted from a failed run to OnDigest, when set,
+// as the run that wrote it would have.
+func (s *Summarizer) adopted(ctx context.Context, h *digestHead) error {
+	if s.cfg.OnDigest == nil {
+		return nil
+	}
+	var d Digest
+	if err := json.Unmarshal([]byte(h.raw), &d); err != nil {
+		return fmt.Errorf("decoding the adopted digest of %s: %w", h.Window.From.Format(time.RFC3339), err)
+	}
+	if err := s.cfg.OnDigest(ctx, &d); err != nil {
+		return fmt.Errorf("recording the adopted digest of %s: %w", h.Window.From.Format(time.RFC3339), err)
+	}
+	return nil
 }

@@ -44,6 +44,10 @@ type Clients struct {
 	EC2   EC2API
 	State runstate.API
 	Topic TopicAPI
+	// DigestLogs writes and reads the digest group when it is not Logs'
+	// (organization mode: Logs reads a spoke account, the digests live in
+	// the hub); nil means Logs.
+	DigestLogs LogsAPI
 }
 
 // DigestStreamName is the log stream of the summary group that holds the
@@ -99,6 +103,17 @@ type Config struct {
 	MalformedSamples int           // 0: DefaultMalformedSamples
 	MaxAttempts      int           // 0: DefaultMaxAttempts
 
+	// Organization mode (org.go) sets these for one spoke account-region.
+	// DigestStream is the digest group's stream of this source; "" means
+	// DigestStreamName. OrgRunID, when set, labels each digest with
+	// Account, Region and the organization run. OnDigest, when set, is
+	// called with each digest after it is written and before the
+	// checkpoint moves, and with a digest adopted from a failed run: an
+	// error stops the run before its checkpoint moves.
+	DigestStream string
+	OrgRunID     string
+	OnDigest     func(context.Context, *Digest) error
+
 	// MetricsOutput receives the embedded metric format lines; nil means
 	// os.Stdout, where Lambda sends them to CloudWatch.
 	MetricsOutput io.Writer
@@ -142,6 +157,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.DigestStream == "" {
+		c.DigestStream = DigestStreamName
 	}
 	return c
 }

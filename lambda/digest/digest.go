@@ -39,6 +39,13 @@ type Digest struct {
 	// counted: runs kept failing on it.
 	Incomplete *Incomplete `json:"incomplete,omitempty"`
 
+	// Account, Region and OrgRun are set in organization mode only: the
+	// spoke account-region whose group was read, and the organization run
+	// that read it (ORGANIZATION.md).
+	Account string `json:"account,omitempty"`
+	Region  string `json:"region,omitempty"`
+	OrgRun  string `json:"orgRunId,omitempty"`
+
 	// SkipData comes first after the window: AWS lost records.
 	SkipData SkipData                `json:"skipData"`
 	Totals   Totals                  `json:"totals"`

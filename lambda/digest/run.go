@@ -25,6 +25,7 @@ import (
 type Summarizer struct {
 	cfg     Config
 	logs    LogsAPI
+	digests LogsAPI // the digest group's client
 	paced   pacedLogs
 	ec2     EC2API
 	state   *runstate.Store
@@ -53,6 +54,7 @@ func New(cfg Config, c Clients) (*Summarizer, error) {
 	s := &Summarizer{
 		cfg:     cfg,
 		logs:    c.Logs,
+		digests: c.DigestLogs,
 		ec2:     c.EC2,
 		state:   state,
 		topic:   c.Topic,
@@ -60,6 +62,9 @@ func New(cfg Config, c Clients) (*Summarizer, error) {
 	}
 	if s.metrics == nil {
 		s.metrics = os.Stdout
+	}
+	if s.digests == nil {
+		s.digests = c.Logs
 	}
 	s.paced = pacedLogs{LogsAPI: c.Logs, filter: newPacer(cfg.ReadRate), describe: newPacer(cfg.ReadRate)}
 	return s, nil
@@ -143,7 +148,7 @@ func (s *Summarizer) recover(ctx context.Context, rc runCtx, cp runstate.Checkpo
 		cp.Intent = nil
 		return cp, nil
 	}
-	h, err := findRunDigest(ctx, s.logs, s.cfg.SummaryLogGroupName, s.cfg.LogGroupName, in)
+	h, err := findRunDigestIn(ctx, s.digests, s.cfg.SummaryLogGroupName, s.cfg.DigestStream, s.cfg.LogGroupName, in)
 	if err != nil {
 		return cp, err
 	}
@@ -154,6 +159,9 @@ func (s *Summarizer) recover(ctx context.Context, rc runCtx, cp runstate.Checkpo
 	}
 	slog.WarnContext(ctx, "an earlier run wrote its digest but did not checkpoint it; adopting it",
 		"from", h.Window.From, "to", h.Window.To, "nonce", in.Nonce)
+	if err := s.adopted(ctx, h); err != nil {
+		return cp, err
+	}
 	next := runstate.Checkpoint{End: h.Window.To, Partial: h.Window.Partial, UpdatedAt: rc.now}
 	if h.Window.Partial {
 		next.SliceSeconds = cp.SliceSeconds
@@ -204,12 +212,20 @@ func (s *Summarizer) giveUp(ctx context.Context, rc runCtx, cp runstate.Checkpoi
 // next (clearing the intent, on condition of the version the intent was
 // written at), and last publishes the text.
 func (s *Summarizer) finish(ctx context.Context, rc runCtx, cp runstate.Checkpoint, d *Digest, next runstate.Checkpoint) (Result, error) {
+	if s.cfg.OrgRunID != "" {
+		d.Account, d.Region, d.OrgRun = s.cfg.Account, s.cfg.Region, s.cfg.OrgRunID
+	}
 	body, err := d.encode(MaxDigestBytes)
 	if err != nil {
 		return Result{}, err
 	}
 	if err := s.writeDigest(ctx, rc.now, body); err != nil {
 		return Result{}, err
+	}
+	if s.cfg.OnDigest != nil {
+		if err := s.cfg.OnDigest(ctx, d); err != nil {
+			return Result{}, fmt.Errorf("recording the digest of %s to %s: %w", d.Window.From.Format(time.RFC3339), d.Window.To.Format(time.RFC3339), err)
+		}
 	}
 	// Metrics right after the digest: a later failure leaves the digest
 	// counted, so its metrics must be too.
@@ -405,21 +421,21 @@ func (s *Summarizer) writeDigest(ctx context.Context, at time.Time, body []byte)
 	group := s.cfg.SummaryLogGroupName
 	in := &cloudwatchlogs.PutLogEventsInput{
 		LogGroupName:  aws.String(group),
-		LogStreamName: aws.String(DigestStreamName),
+		LogStreamName: aws.String(s.cfg.DigestStream),
 		LogEvents:     []logstypes.InputLogEvent{{Message: aws.String(string(body)), Timestamp: aws.Int64(at.UnixMilli())}},
 	}
-	out, err := s.logs.PutLogEvents(ctx, in)
+	out, err := s.digests.PutLogEvents(ctx, in)
 	var nf *logstypes.ResourceNotFoundException
 	if errors.As(err, &nf) {
-		_, cerr := s.logs.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{
+		_, cerr := s.digests.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{
 			LogGroupName:  aws.String(group),
-			LogStreamName: aws.String(DigestStreamName),
+			LogStreamName: in.LogStreamName,
 		})
 		var exists *logstypes.ResourceAlreadyExistsException
 		if cerr != nil && !errors.As(cerr, &exists) {
-			return fmt.Errorf("creating log stream %s in %s: %w", DigestStreamName, group, cerr)
+			return fmt.Errorf("creating log stream %s in %s: %w", aws.ToString(in.LogStreamName), group, cerr)
 		}
-		out, err = s.logs.PutLogEvents(ctx, in)
+		out, err = s.digests.PutLogEvents(ctx, in)
 	}
 	if err != nil {
 		return fmt.Errorf("writing the digest to %s: %w", group, err)

@@ -5,20 +5,27 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"runtime/debug"
 	"strconv"
+	"strings"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/vpcflowlogs/flowlogs/lambda/awsconfig"
 	"github.com/vpcflowlogs/flowlogs/lambda/digest"
+	"github.com/vpcflowlogs/flowlogs/lambda/org"
 	"github.com/vpcflowlogs/flowlogs/lambda/settings"
 )
 
@@ -41,6 +48,15 @@ func main() {
 		slog.ErrorContext(ctx, "loading the AWS configuration", "error", err)
 		os.Exit(1)
 	}
+	orgConf, err := settings.SummarizerOrgFromEnv(os.Getenv)
+	if err != nil {
+		slog.ErrorContext(ctx, "reading the organization configuration", "error", err)
+		os.Exit(1)
+	}
+	if orgConf.Enabled() {
+		startOrg(conf, orgConf, awsCfg)
+		return
+	}
 	clients := digest.Clients{
 		Logs:  cloudwatchlogs.NewFromConfig(awsCfg),
 		EC2:   ec2.NewFromConfig(awsCfg),
@@ -55,4 +71,56 @@ func main() {
 		os.Exit(1)
 	}
 	lambda.Start(s.Run)
+}
+
+// startOrg serves the organization mode: the schedule's tick and the work
+// queue's messages (digest.Org). Each spoke account's reader role is
+// assumed once per process while its credentials last (org.Roles), with
+// the session name vpcflowlogs-summarizer-digest.
+func startOrg(conf settings.Summarizer, orgConf settings.SummarizerOrg, awsCfg aws.Config) {
+	ctx := context.Background()
+	roles, err := org.NewRoles(sts.NewFromConfig(awsCfg), partition(awsCfg.Region), settings.SpokeReaderRoleName, org.SessionSummarizer)
+	if err != nil {
+		slog.ErrorContext(ctx, "creating the spoke roles", "error", err)
+		os.Exit(1)
+	}
+	spoke := func(ctx context.Context, account, region string) (digest.LogsAPI, digest.EC2API, error) {
+		cfg, err := roles.Config(awsCfg, account, region)
+		if err != nil {
+			return nil, nil, err
+		}
+		// Assume now, so that a role that cannot be had is reported as
+		// such before any call in the spoke.
+		if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
+			return nil, nil, fmt.Errorf("assuming %s: %w", roles.RoleARN(account), err)
+		}
+		return cloudwatchlogs.NewFromConfig(cfg), ec2.NewFromConfig(cfg), nil
+	}
+	clients := digest.OrgClients{
+		Logs:          cloudwatchlogs.NewFromConfig(awsCfg),
+		State:         dynamodb.NewFromConfig(awsCfg),
+		Organizations: organizations.NewFromConfig(awsCfg),
+		Queue:         sqs.NewFromConfig(awsCfg),
+		Spoke:         spoke,
+	}
+	if conf.TopicARN != "" {
+		clients.Topic = sns.NewFromConfig(awsCfg)
+	}
+	o, err := digest.NewOrg(digest.Config{Summarizer: conf}, orgConf, clients)
+	if err != nil {
+		slog.ErrorContext(ctx, "creating the organization summarizer", "error", err)
+		os.Exit(1)
+	}
+	lambda.Start(o.Handle)
+}
+
+// partition is the AWS partition of region, for the spoke roles' ARNs.
+func partition(region string) string {
+	switch {
+	case strings.HasPrefix(region, "cn-"):
+		return "aws-cn"
+	case strings.HasPrefix(region, "us-gov-"):
+		return "aws-us-gov"
+	}
+	return "aws"
 }
