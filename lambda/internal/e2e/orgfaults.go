@@ -111,8 +111,11 @@ func (b *OrgBench) Sweep(ctx context.Context, between func() error) (PumpStats, 
 		return PumpStats{}, nil, fmt.Errorf("the scheduled sweep: %w", err)
 	}
 	var sum reconcile.SweepSummary
-	if err := json.Unmarshal(out, &sum); err != nil || sum.SweepID == "" {
-		return PumpStats{}, nil, fmt.Errorf("the scheduled sweep answered %s (%v): no sweep id", out, err)
+	if err := json.Unmarshal(out, &sum); err != nil {
+		return PumpStats{}, nil, fmt.Errorf("decoding the scheduled sweep's answer %s: %w", out, err)
+	}
+	if sum.SweepID == "" {
+		return PumpStats{}, nil, fmt.Errorf("the scheduled sweep answered %s: no sweep id", out)
 	}
 	if between != nil {
 		if err := between(); err != nil {
