@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"slices"
 	"strings"
 	"time"
 
@@ -24,6 +23,11 @@ type OrgOptions struct {
 	OUs []string
 	// Regions are the organization's regions (the hub's first).
 	Regions []string
+	// StandIn, when set, names a spoke template file: the app is
+	// synthesized in single-account mode and StandInHub makes it a hub
+	// with that spoke, for running the functions' organization mode
+	// before the CDK app synthesizes one.
+	StandIn string
 }
 
 // DefaultOrgOptions are the demo's: two OUs, two regions.
@@ -45,6 +49,8 @@ type OrgHarness struct {
 	Regions  []string
 	// Spokes are the deployed stack instances, by "account/region".
 	Spokes map[string]*Spoke
+	// Failing are the accounts whose StackSet instances fail.
+	Failing map[string]bool
 }
 
 // StartOrg starts moto, creates the organization, synthesizes the app in
@@ -72,7 +78,7 @@ func StartOrg(ctx context.Context, c Config, o OrgOptions) (oh *OrgHarness, err 
 	if h.Moto, err = testenv.StartMoto(); err != nil {
 		return nil, err
 	}
-	oh = &OrgHarness{Harness: h, Regions: o.Regions, Spokes: map[string]*Spoke{}, Accounts: motoproxy.NewAccounts(h.Moto.URL)}
+	oh = &OrgHarness{Harness: h, Regions: o.Regions, Spokes: map[string]*Spoke{}, Failing: map[string]bool{}, Accounts: motoproxy.NewAccounts(h.Moto.URL)}
 	step("creating the organization")
 	if oh.Org, err = NewOrganization(ctx, h.Moto.URL, o.OUs...); err != nil {
 		return nil, err
@@ -85,18 +91,20 @@ func StartOrg(ctx context.Context, c Config, o OrgOptions) (oh *OrgHarness, err 
 	if h.Context == nil {
 		h.Context = map[string]any{}
 	}
-	h.Context["organizationId"] = oh.Org.ID
-	h.Context["organizationTargets"] = targets
-	h.Context["organizationRegions"] = o.Regions
-	h.Context["organizationDeployedBy"] = settings.DeployedByManagement
-	if err := oh.synthHub(ctx, step); err != nil {
+	if o.StandIn == "" {
+		h.Context["organizationId"] = oh.Org.ID
+		h.Context["organizationTargets"] = targets
+		h.Context["organizationRegions"] = o.Regions
+		h.Context["organizationDeployedBy"] = settings.DeployedByManagement
+	}
+	if err := oh.synthHub(ctx, step, targets, o.StandIn); err != nil {
 		return nil, err
 	}
 	return oh, oh.deployHub(ctx, step)
 }
 
 // synthHub synthesizes the app in organization mode and locates the hub.
-func (oh *OrgHarness) synthHub(ctx context.Context, step func(string)) error {
+func (oh *OrgHarness) synthHub(ctx context.Context, step func(string), targets []string, standIn string) error {
 	h := oh.Harness
 	step("synthesizing the CDK app")
 	for _, name := range Functions {
@@ -115,6 +123,12 @@ func (oh *OrgHarness) synthHub(ctx context.Context, step func(string)) error {
 	t, err := ReadTemplate(file)
 	if err != nil {
 		return err
+	}
+	if standIn != "" {
+		step("a stand-in hub from the single-account template and " + standIn)
+		if err := StandInHub(t, oh.Org, targets, oh.Regions, standIn); err != nil {
+			return err
+		}
 	}
 	h.Stack, err = LocateHub(t, NewStackID(testenv.Region, Account, StackName, NewID()))
 	return err
@@ -167,9 +181,12 @@ func (oh *OrgHarness) deployHub(ctx context.Context, step func(string)) (err err
 // PlayStackSet deploys the spoke template into every instance the
 // StackSet has now that has none yet, as CloudFormation does on creation
 // and, with automatic deployment, when an account joins a targeted OU.
-// skip lists accounts whose instance fails (their spoke roles stay
-// missing). It returns the instances it deployed.
-func (oh *OrgHarness) PlayStackSet(ctx context.Context, skip ...string) ([]string, error) {
+// failing adds accounts whose instances fail, now and later (their spoke
+// roles stay missing). It returns the instances it deployed.
+func (oh *OrgHarness) PlayStackSet(ctx context.Context, failing ...string) ([]string, error) {
+	for _, a := range failing {
+		oh.Failing[a] = true
+	}
 	instances, err := oh.StackSet.Instances(ctx, oh.Org)
 	if err != nil {
 		return nil, err
@@ -177,7 +194,7 @@ func (oh *OrgHarness) PlayStackSet(ctx context.Context, skip ...string) ([]strin
 	var added []string
 	for _, in := range instances {
 		key := in[0] + "/" + in[1]
-		if _, done := oh.Spokes[key]; done || slices.Contains(skip, in[0]) {
+		if _, done := oh.Spokes[key]; done || oh.Failing[in[0]] {
 			continue
 		}
 		sp, err := oh.Org.DeploySpoke(ctx, oh.StackSet.Template, in[0], in[1], oh.StackSet.Params)

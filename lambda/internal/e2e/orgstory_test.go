@@ -3,6 +3,7 @@ package e2e_test
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"io"
 	"os"
 	"testing"
@@ -15,6 +16,8 @@ import (
 	"github.com/vpcflowlogs/flowlogs/lambda/reconcile"
 )
 
+var orgStandIn = flag.Bool("org-standin", false, "run the organization tests on a stand-in hub (e2e.StandInHub) with the fixture spoke")
+
 // startOrg starts an OrgHarness of its own for one test: the organization's
 // id is synthesized into the hub, so two tests cannot share moto.
 func startOrg(t *testing.T) *e2e.OrgHarness {
@@ -26,7 +29,11 @@ func startOrg(t *testing.T) *e2e.OrgHarness {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
-	h, err := e2e.StartOrg(ctx, e2e.Config{WorkDir: t.TempDir(), FunctionLog: log}, e2e.DefaultOrgOptions)
+	opts := e2e.DefaultOrgOptions
+	if *orgStandIn {
+		opts.StandIn = spokeFixture
+	}
+	h, err := e2e.StartOrg(ctx, e2e.Config{WorkDir: t.TempDir(), FunctionLog: log}, opts)
 	if err != nil {
 		t.Fatalf("starting the organization harness: %v", err)
 	}
@@ -125,13 +132,14 @@ func checkDocuments(t *testing.T, res *e2e.OrgStoryResult) {
 	if err := json.Unmarshal([]byte(covs[len(covs)-1]), &cov); err != nil {
 		t.Fatal(err)
 	}
-	// 4 accounts x 2 regions; legacy's 2 unreachable (no spoke role); 3
-	// reachable accounts x 2 regions x 2 tagged VPCs covered by us, plus
-	// dev's scratch VPC tagged by the event.
+	// The second sweep's: 4 accounts x 2 regions; legacy's 2 unreachable
+	// (no spoke role); 3 reachable accounts x 2 regions x 2 tagged VPCs
+	// covered by us; out of scope, their untagged VPC and the default VPC
+	// moto creates in every account-region.
 	tot := cov.Totals
-	if tot.AccountRegions != 8 || tot.Reachable != 6 || tot.Unreachable != 2 || tot.ByClass[org.ClassRoleUnavailable] != 2 ||
-		tot.VPCs.CoveredByUs != 13 || tot.VPCs.Uncovered != 0 {
-		t.Errorf("coverage totals %+v: want 8 account-regions, 6 reachable, 2 role-unavailable, 13 VPCs covered by us, none uncovered", tot)
+	if len(covs) != 2 || tot.AccountRegions != 8 || tot.Reachable != 6 || tot.Unreachable != 2 || tot.ByClass[org.ClassRoleUnavailable] != 2 ||
+		tot.VPCs.CoveredByUs != 12 || tot.VPCs.Uncovered != 0 || tot.VPCs.OutOfScope != 12 {
+		t.Errorf("%d coverage documents, the last's totals %+v: want 2, the last with 8 account-regions, 6 reachable, 2 role-unavailable, 12 VPCs covered by us, none uncovered, 12 out of scope", len(covs), tot)
 	}
 	rolls := res.Documents[digest.RollupStreamName]
 	if len(rolls) != 1 {
