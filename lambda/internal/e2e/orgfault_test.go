@@ -51,23 +51,38 @@ func TestOrgFaults(t *testing.T) {
 		// down are the unreachable account-regions besides legacy's.
 		down     []down
 		accounts int // ACTIVE accounts the sweep covers
+		// after checks what the fault did, when the outcome alone does
+		// not show it.
+		after func(t *testing.T)
 	}{
-		{name: "no fault", accounts: 4},
+		// First: the enabler's processes cache a spoke role's credentials
+		// (for their hour) once assumed, as they would in Lambda, and a
+		// denial stops only new AssumeRole calls.
 		{name: "AssumeRole denied in prod (an SCP)", accounts: 4,
 			between: func() error { h.Accounts.Deny(prod, "an SCP denies sts:AssumeRole"); return nil },
 			down:    []down{{prod, h.Regions[0], org.ClassRoleUnavailable}, {prod, second, org.ClassRoleUnavailable}}},
+		{name: "no fault", accounts: 4},
 		{name: "region not enabled in dev", accounts: 4, fault: b.Failing(dev, second, "", http.StatusUnauthorized, "AuthFailure"),
 			down: []down{{dev, second, org.ClassRegionNotEnabled}}},
 		{name: "EC2 denied in dev by an SCP", accounts: 4, fault: b.Failing(dev, "", "DescribeVpcs", http.StatusForbidden, "UnauthorizedOperation"),
 			down: []down{{dev, h.Regions[0], org.ClassDenied}, {dev, second, org.ClassDenied}}},
-		{name: "40% of prod's calls throttled", accounts: 4, fault: h.Accounts.ForAccount(prod, "", throttle.Hook)},
+		{name: "40% of prod's calls throttled", accounts: 4, fault: h.Accounts.ForAccount(prod, "", throttle.Hook),
+			after: func(t *testing.T) {
+				// The SDK's retries outlast the throttling: prod is covered.
+				if st := throttle.Stats(); st.Faults[motoproxy.Throttle] == 0 || st.Retries == 0 {
+					t.Errorf("throttle stats %+v: want throttled calls, retried", st)
+				}
+			}},
 		{name: "analytics suspended after the sweep began", accounts: 4,
 			between: func() error {
-				// A suspended account's roles can no longer be assumed.
+				// A suspended account's roles can no longer be assumed, and
+				// the credentials the enabler holds from the sweep before
+				// are refused (modelled as EC2's UnauthorizedOperation).
 				h.Accounts.Deny(late, "the account is suspended")
+				b.SetFault(b.Failing(late, "", "", http.StatusForbidden, "UnauthorizedOperation"))
 				return h.Org.Suspend(ctx, late)
 			},
-			down: []down{{late, h.Regions[0], org.ClassRoleUnavailable}, {late, second, org.ClassRoleUnavailable}}},
+			down: []down{{late, h.Regions[0], org.ClassDenied}, {late, second, org.ClassDenied}}},
 		{name: "the next sweep leaves the suspended account out", accounts: 3},
 	}
 	for _, tc := range cases {
@@ -82,6 +97,9 @@ func TestOrgFaults(t *testing.T) {
 			t.Logf("pump %+v; totals %+v", stats, cov.Totals)
 			want := append([]down{{b.Accounts["legacy"], h.Regions[0], org.ClassRoleUnavailable}, {b.Accounts["legacy"], second, org.ClassRoleUnavailable}}, tc.down...)
 			checkSweep(t, b, cov, tc.accounts, want)
+			if tc.after != nil {
+				tc.after(t)
+			}
 		})
 	}
 	t.Run("events from outside, duplicated and out of order", func(t *testing.T) { outsideAndDuplicates(t, b) })
