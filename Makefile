@@ -20,7 +20,7 @@ BUILD_FLAGS := -tags lambda.norpc -trimpath -buildvcs=false -ldflags='-s -w -bui
 #          function's GetAtt of the role already implies; harmless.
 CFN_LINT_IGNORE := W3005
 
-.PHONY: help tools build synth diff deploy destroy lint test test-go test-template bench fuzz demo demo-org clean
+.PHONY: help tools build synth synth-org diff deploy destroy lint test test-go test-template bench fuzz demo demo-org clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -39,6 +39,14 @@ FORCE:
 synth: build ## Synthesize the app into cdk.out/ (context: -c key=value through CDK_ARGS)
 	$(CDK) synth $(CDK_FLAGS) --quiet -o cdk.out $(CDK_ARGS)
 	@echo "template: cdk.out/VpcFlowLogs.template.json"
+
+# An example organization for checking the organization mode's templates
+# (hub and spoke) with cdk-nag and cfn-lint: the ids only need AWS's shape.
+ORG_SYNTH_ARGS := -c organizationId=o-exampleorg1 -c organizationTargets=r-exam,ou-exam-exampleou -c organizationRegions=eu-west-1,us-east-1
+
+synth-org: build ## Synthesize the organization mode into cdk.out/org/ (hub and spoke; context through CDK_ARGS)
+	$(CDK) synth $(CDK_FLAGS) --quiet -o cdk.out/org $(ORG_SYNTH_ARGS) $(CDK_ARGS)
+	@echo "templates: cdk.out/org/VpcFlowLogs.template.json (hub), cdk.out/org/VpcFlowLogsSpoke.template.json (spoke)"
 
 diff: build ## Compare the app with the deployed stack
 	$(CDK) diff $(CDK_FLAGS) $(CDK_ARGS)
@@ -64,8 +72,8 @@ test: ## Everything CI runs: missing tools installed, lint, Go tests (with the b
 test-go: build
 	BOOTSTRAP_DIR=$(CURDIR)/build FLOWLOGS_REQUIRE_TOOLS=1 $(GO) test -count=1 -timeout 40m ./...
 
-test-template: synth
-	cfn-lint --ignore-checks $(CFN_LINT_IGNORE) -- cdk.out/*.template.json
+test-template: synth synth-org
+	cfn-lint --ignore-checks $(CFN_LINT_IGNORE) -- cdk.out/*.template.json cdk.out/org/*.template.json
 	@echo "cfn-lint: no findings; cdk-nag: no unsuppressed findings (synth fails on them)"
 
 bench: ## Run the benchmarks the README reports

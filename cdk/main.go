@@ -37,8 +37,9 @@ func main() {
 	app.Synth(nil)
 }
 
-// NewStack reads the context of app and defines the stack with cdk-nag's
-// AWS Solutions checks applied.
+// NewStack reads the context of app and defines the stack (and, in
+// organization mode, the spoke stack) with cdk-nag's AWS Solutions checks
+// applied.
 func NewStack(app awscdk.App, name string) (awscdk.Stack, error) {
 	props, err := PropsFromContext(app.Node().TryGetContext)
 	if err != nil {
@@ -52,6 +53,17 @@ func NewStack(app awscdk.App, name string) (awscdk.Stack, error) {
 	})
 	if _, err := vpcflowlogs.New(stack, "VpcFlowLogs", props); err != nil {
 		return nil, err
+	}
+	// Organization mode: the spoke template the hub's StackSet carries
+	// inline, also as a stack of the app, so that cdk.out holds it as
+	// VpcFlowLogsSpoke.template.json for cdk-nag, cfn-lint and anyone
+	// deploying it by hand (the management account, which a
+	// service-managed StackSet never deploys to). It is never deployed by
+	// `cdk deploy VpcFlowLogs`.
+	if props.Organization.ID != "" {
+		if _, err := vpcflowlogs.NewSpoke(app, vpcflowlogs.SpokeStackName, props); err != nil {
+			return nil, err
+		}
 	}
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	return stack, nil

@@ -37,8 +37,9 @@ type alarmSpec struct {
 // addAlarms defines the alarms that say when anything stops: either
 // function failing, the digests falling behind, tagged VPCs left without a
 // flow log, flow log changes failing, and AWS losing records. With
-// p.AlarmTopicARN they notify that topic on ALARM and on OK.
-func addAlarms(c *VPCFlowLogs, p Props) []awscloudwatch.Alarm {
+// p.AlarmTopicARN they notify that topic on ALARM and on OK. extra are
+// more alarms of the same kind (the hub's, hub.go).
+func addAlarms(c *VPCFlowLogs, p Props, extra ...alarmSpec) []awscloudwatch.Alarm {
 	summaryPeriod := schedulePeriod(p.SummarySchedule)
 	sweepPeriod := alarmPeriod(schedulePeriod(p.SweepSchedule))
 	specs := []alarmSpec{
@@ -72,6 +73,7 @@ func addAlarms(c *VPCFlowLogs, p Props) []awscloudwatch.Alarm {
 		{"RecordsLost", "AWS lost flow log records (SKIPDATA) in the last digest: the digest names the interfaces and windows.",
 			ownMetric(p.MetricsNamespace, metrics.SkippedRecords, "Sum", alarmPeriod(summaryPeriod)), 0, awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD, awscloudwatch.TreatMissingData_NOT_BREACHING},
 	}
+	specs = append(specs, extra...)
 	var topic awssns.ITopic
 	if p.AlarmTopicARN != "" {
 		topic = awssns.Topic_FromTopicArn(c.Construct, jsii.String("AlarmTopic"), jsii.String(p.AlarmTopicARN))

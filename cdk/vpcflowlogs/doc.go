@@ -36,4 +36,40 @@
 // Every role has only inline permissions scoped to the resources above; the
 // few wildcards that remain are EC2 Describe calls, which have no
 // resource-level permissions.
+//
+// # Organization mode
+//
+// With Props.Organization.ID set, New defines the hub of an AWS
+// Organization instead (hub.go), deployed once, from the management account
+// or a delegated administrator of CloudFormation StackSets:
+//   - the same two functions, with the fixed role names the spokes trust
+//     (settings.HubEnablerRoleName, HubSummarizerRoleName), allowed to
+//     assume only their spoke role and only in the organization's accounts
+//     (sts:AssumeRole on arn:…:iam::*:role/<spoke role> with
+//     aws:ResourceOrgID: the account wildcard is unavoidable, accounts join
+//     after deployment), and to list the organization;
+//   - one SQS work queue per function with its dead-letter queue
+//     (queues.go): one message per account-region, retried on its own,
+//     at most 20 at once;
+//   - the bus VpcFlowLogsHub, whose policy admits only the organization,
+//     with the enabler's event rules; the sweep and digest schedules;
+//   - the digest group and the run state table (no flow log group or
+//     delivery role: each spoke has its own);
+//   - today's alarms plus unreachable account-regions and dead letters;
+//   - a service-managed StackSet (stackset.go) that deploys the spoke
+//     template (spoke.go, NewSpoke, SpokeTemplate) to the target OUs in the
+//     covered regions and to accounts that join them later. It is
+//     CloudFormation's own CfnStackSet with the spoke inline, not the
+//     experimental cdk-stacksets library, whose asset-based template would
+//     tie the spokes to a bootstrapped hub and a shared bucket; stackset.go
+//     says which operation preferences and why. Service-managed StackSets
+//     never deploy to the management account.
+//
+// The spoke holds no code and no asset: the flow log group and delivery
+// role as in single-account mode, and, in one region only (the first
+// covered region, or the hub's), the two
+// roles the hub assumes, each trusting exactly one hub role ARN with
+// aws:PrincipalOrgID; rules forward the account-region's VPC events to the
+// hub's bus. ComplianceMode covers every VPC whatever its tags, in both
+// modes.
 package vpcflowlogs

@@ -28,9 +28,12 @@ const (
 	// the roles trusted and the bus the events go to.
 	SpokeParamHubAccount = "HubAccount"
 	SpokeParamHubRegion  = "HubRegion"
-	// spokeHubRegionCondition holds in the hub's region only: the account's
-	// two assumable roles are created there once (IAM is global).
-	spokeHubRegionCondition = "IsHubRegion"
+	// spokeRoleRegionCondition holds in one region only, where the
+	// account's two assumable roles are created once (IAM is global): the
+	// first of Organization.Regions, or the hub's region when none are
+	// given. Not always the hub's region: a hub in a region it does not
+	// cover would get no spoke there, and the roles nowhere.
+	spokeRoleRegionCondition = "IsRoleRegion"
 )
 
 // SpokeStackName is the spoke stack's name in the app, and so its template
@@ -44,7 +47,8 @@ const SpokeStackName = "VpcFlowLogsSpoke"
 // that were never bootstrapped:
 //   - the flow log group and its delivery role VpcFlowLogsDelivery-<region>,
 //     built as in single-account mode (newRetainedGroup, newDeliveryRole);
-//   - in the hub's region only (IAM is global per account), the role the
+//   - in one region only (IAM is global per account: the first covered
+//     region, or the hub's when none are given), the role the
 //     hub's enabler assumes (settings.SpokeEnablerRoleName: the
 //     single-account enabler's EC2 statements, over every covered region,
 //     and iam:PassRole on the covered regions' delivery roles) and the
@@ -84,7 +88,7 @@ type spoke struct {
 	p                            Props
 	owner, hubAccount, hubRegion *string
 	regions                      []*string // the covered regions, literals or the HubRegion parameter
-	isHubRegion                  awscdk.CfnCondition
+	isRoleRegion                 awscdk.CfnCondition
 }
 
 func defineSpoke(stack awscdk.Stack, p Props) {
@@ -103,8 +107,8 @@ func defineSpoke(stack awscdk.Stack, p Props) {
 		hubRegion:  param(SpokeParamHubRegion, "The hub's region", `^[a-z]{2}(-[a-z]+)+-\d{1,2}$`),
 	}
 	s.regions = spokeRegions(p, s.hubRegion)
-	s.isHubRegion = awscdk.NewCfnCondition(stack, jsii.String(spokeHubRegionCondition), &awscdk.CfnConditionProps{
-		Expression: awscdk.Fn_ConditionEquals(stack.Region(), s.hubRegion),
+	s.isRoleRegion = awscdk.NewCfnCondition(stack, jsii.String(spokeRoleRegionCondition), &awscdk.CfnConditionProps{
+		Expression: awscdk.Fn_ConditionEquals(stack.Region(), s.regions[0]),
 	})
 	group := newRetainedGroup(stack, "FlowLogGroup", p.LogGroupName, p.RetentionDays, nil)
 	delivery := newDeliveryRole(stack, stack, group, p.LogGroupName)
@@ -179,7 +183,7 @@ func (s *spoke) enablerRole() {
 			"ReconcileFlowLogs": awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &statements}),
 		},
 	})
-	cfnRole(role).CfnOptions().SetCondition(s.isHubRegion)
+	cfnRole(role).CfnOptions().SetCondition(s.isRoleRegion)
 }
 
 // readerRole is the read-only role the hub's summarizer assumes: the flow
@@ -208,7 +212,7 @@ func (s *spoke) readerRole() {
 			}}),
 		},
 	})
-	cfnRole(role).CfnOptions().SetCondition(s.isHubRegion)
+	cfnRole(role).CfnOptions().SetCondition(s.isRoleRegion)
 }
 
 // forwardingRules send this account-region's VPC events, matched as the

@@ -110,7 +110,7 @@ func assertNoNag(t *testing.T, stack awscdk.Stack) {
 
 // TestSpokeTrust proves each assumable role trusts exactly one hub role, by
 // its exact ARN, only from a principal of the organization, and exists in
-// the hub's region only (IAM is global: one per account).
+// one region only (IAM is global: one per account).
 func TestSpokeTrust(t *testing.T) {
 	_, doc := synthSpoke(t, orgProps("eu-west-1", "us-east-1"))
 	cases := []struct{ spokeRole, hubRole string }{
@@ -120,8 +120,8 @@ func TestSpokeTrust(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.spokeRole, func(t *testing.T) {
 			role := roleNamed(t, doc, c.spokeRole)
-			if role["Condition"] != "IsHubRegion" {
-				t.Errorf("condition %v, want IsHubRegion", role["Condition"])
+			if role["Condition"] != "IsRoleRegion" {
+				t.Errorf("condition %v, want IsRoleRegion", role["Condition"])
 			}
 			want := map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{
 				"Action":    "sts:AssumeRole",
@@ -136,10 +136,24 @@ func TestSpokeTrust(t *testing.T) {
 			}
 		})
 	}
-	cond := doc["Conditions"].(map[string]any)["IsHubRegion"]
-	want := map[string]any{"Fn::Equals": []any{map[string]any{"Ref": "AWS::Region"}, map[string]any{"Ref": "HubRegion"}}}
-	if !reflect.DeepEqual(cond, want) {
-		t.Errorf("IsHubRegion = %v, want %v", cond, want)
+	// The roles go where the StackSet surely deploys: the first covered
+	// region, or the hub's region when it is the only one.
+	for _, c := range []struct {
+		name    string
+		regions []string
+		where   any
+	}{
+		{"the hub's region by default", nil, map[string]any{"Ref": "HubRegion"}},
+		{"the first covered region", []string{"eu-west-1", "us-east-1"}, "eu-west-1"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, doc := synthSpoke(t, orgProps(c.regions...))
+			cond := doc["Conditions"].(map[string]any)["IsRoleRegion"]
+			want := map[string]any{"Fn::Equals": []any{map[string]any{"Ref": "AWS::Region"}, c.where}}
+			if !reflect.DeepEqual(cond, want) {
+				t.Errorf("IsRoleRegion = %v, want %v", cond, want)
+			}
+		})
 	}
 	for id, r := range byType(doc, "AWS::IAM::Role") {
 		if name := r["Properties"].(map[string]any)["RoleName"]; name == nil && r["Condition"] != nil {

@@ -50,12 +50,24 @@ func newStateTable(scope constructs.Construct, key awskms.IKey) awsdynamodb.Tabl
 // store makes on the table, plus the key's use through DynamoDB when the
 // table has a customer managed key.
 func wireSummarizerState(fn awslambda.Function, stack awscdk.Stack, table awsdynamodb.Table, key awskms.IKey) {
+	setStateEnv(fn, stack, table)
+	grantRunState(fn, stack, table, key, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
+}
+
+// setStateEnv gives fn the table's name and the key of its own items (this
+// stack's account and region).
+func setStateEnv(fn awslambda.Function, stack awscdk.Stack, table awsdynamodb.Table) {
 	fn.AddEnvironment(jsii.String(settings.EnvStateTable), table.TableName(), nil)
 	fn.AddEnvironment(jsii.String(settings.EnvSourceAccount), stack.Account(), nil)
 	fn.AddEnvironment(jsii.String(settings.EnvSourceRegion), stack.Region(), nil)
+}
+
+// grantRunState allows fn actions on the table, and the key's use through
+// DynamoDB when the table has a customer managed key.
+func grantRunState(fn awslambda.Function, stack awscdk.Stack, table awsdynamodb.Table, key awskms.IKey, actions ...string) {
 	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:       jsii.String("RunState"),
-		Actions:   jsii.Strings("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),
+		Actions:   jsii.Strings(actions...),
 		Resources: &[]*string{table.TableArn()},
 	}))
 	if key == nil {

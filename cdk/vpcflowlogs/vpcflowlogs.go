@@ -51,6 +51,9 @@ type VPCFlowLogs struct {
 	Reconcile awscdk.CustomResource
 	// Alarms say when anything stops (see alarms.go).
 	Alarms []awscloudwatch.Alarm
+	// Hub is set in organization mode only (hub.go), where FlowLogGroup
+	// and DeliveryRole are nil: each spoke has its own.
+	Hub *Hub
 }
 
 // New defines the tool in scope. It returns an error, before defining
@@ -195,8 +198,18 @@ func (c *VPCFlowLogs) defineSummarizer(p Props, key awskms.IKey) {
 	c.State = newStateTable(c.Construct, key)
 	// One digest at a time: two would read the same window.
 	c.Summarizer = newFunction(c.Construct, "Summarizer", p.SummarizerCode, "Summarizes new VPC flow log streams into a digest", jsii.Number(1))
+	addEnvironment(c.Summarizer, c.summarizerEnv(p, c.FlowLogGroup.LogGroupName()))
+	wireSummarizerState(c.Summarizer, awscdk.Stack_Of(c.Construct), c.State, key)
+	grantSummarizer(c, p)
+	newSummarySchedule(c, p)
+}
+
+// summarizerEnv is the summarizer's environment, but for the run state's
+// (state.go), with the flow log group's name given: the construct's own, or
+// the spokes' in organization mode.
+func (c *VPCFlowLogs) summarizerEnv(p Props, logGroupName *string) map[string]*string {
 	env := map[string]*string{
-		settings.EnvLogGroupName:        c.FlowLogGroup.LogGroupName(),
+		settings.EnvLogGroupName:        logGroupName,
 		settings.EnvSummaryLogGroupName: c.DigestLogGroup.LogGroupName(),
 		settings.EnvSettleLag:           jsii.String(p.SettleLag.String()),
 		settings.EnvMaxCatchUp:          jsii.String((time.Duration(p.MaxCatchUpHours) * time.Hour).String()),
@@ -206,12 +219,19 @@ func (c *VPCFlowLogs) defineSummarizer(p Props, key awskms.IKey) {
 	if p.SummaryTopicARN != "" {
 		env[settings.EnvTopicARN] = jsii.String(p.SummaryTopicARN)
 	}
-	// In key order: a map's order would change the template at every synth.
+	return env
+}
+
+// addEnvironment sets env on fn in key order: a map's order would change
+// the template at every synth.
+func addEnvironment(fn awslambda.Function, env map[string]*string) {
 	for _, k := range slices.Sorted(maps.Keys(env)) {
-		c.Summarizer.AddEnvironment(jsii.String(k), env[k], nil)
+		fn.AddEnvironment(jsii.String(k), env[k], nil)
 	}
-	wireSummarizerState(c.Summarizer, awscdk.Stack_Of(c.Construct), c.State, key)
-	grantSummarizer(c, p)
+}
+
+// newSummarySchedule runs the summarizer on p.SummarySchedule.
+func newSummarySchedule(c *VPCFlowLogs, p Props) {
 	awsevents.NewRule(c.Construct, jsii.String("SummarySchedule"), &awsevents.RuleProps{
 		Description: jsii.String("Runs the flow log digest"),
 		Schedule:    awsevents.Schedule_Expression(jsii.String(p.SummarySchedule)),
