@@ -57,4 +57,47 @@
 // writes EMF metrics: TaggedVPCs, CoveredVPCs and UncoveredVPCs from runs
 // that see every tagged VPC; FailedVPCs, PendingVPCs, CreatedFlowLogs,
 // ReplacedFlowLogs and RemovedFlowLogs from every run that is not a dry run.
+//
+// # Compliance mode
+//
+// With COMPLIANCE_MODE=true (settings.Enabler.ComplianceMode, both modes)
+// every VPC is in scope whatever its tags: a full run lists the VPCs
+// without a tag filter, an event's VPCs all match, and no flow log is
+// removed for a missing tag.
+//
+// # Organization mode
+//
+// With ORGANIZATION_ID set, lambda/enabler calls EnableOrganization and the
+// same Handler covers the member accounts of an AWS Organization from the
+// hub (OrgMode; discovery, assumed roles and ForEach are in lambda/org):
+//
+//   - the schedule (and the custom resource's Create and Update, which
+//     answer once it is enqueued) lists the ACTIVE accounts under the
+//     targets, records a sweep in the run state table (runstate.SweepStore)
+//     and sends one SQS message per account naming every region, ten a
+//     SendMessageBatch call;
+//   - an SQS message (events.SQSEvent, batch item failures reported) is
+//     validated like any input (an invalid one is logged and dropped),
+//     then its regions are reconciled in parallel through the account's
+//     VpcFlowLogsSpokeEnabler role, assumed once for all of them, with the
+//     spoke's VpcFlowLogsDelivery-<region> role and the hub's owner tag. A
+//     sweep's run lists every VPC unfiltered (Target.Inventory: as many
+//     calls as the tag-filtered listing) so that its coverage can name the
+//     VPCs out of scope too; each account-region's coverage, or the
+//     reason it was unreachable, is counted once in the sweep, and the
+//     last writes the coverage document (COVERAGE.md) and the
+//     organization's metrics, without a dimension per account;
+//   - an event forwarded from a spoke (its account and region fields)
+//     reconciles that account-region's named VPCs (a DeleteFlowLogs
+//     someone else made: the whole account-region), once the account is
+//     found ACTIVE under the targets (the account set is kept five minutes
+//     per warm instance) and the region covered; anything else is ignored
+//     and logged;
+//   - the custom resource's Delete removes this stack's flow logs from
+//     every account-region directly, 50 at a time, before answering: the
+//     queue and its function are deleted right after it.
+//
+// A failing account-region (role missing or denied, region not enabled,
+// throttling) is logged and reported by account-region with its class and
+// reason (org.Outcome) and never stops the others.
 package reconcile

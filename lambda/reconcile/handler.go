@@ -140,7 +140,7 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (any, error) 
 		slog.ErrorContext(ctx, "event is not a JSON object", "error", err.Error())
 		return nil, fmt.Errorf("decoding the event: %w", err)
 	}
-	if h.org != nil && !(env.RequestType != "" && env.ResponseURL != "") {
+	if h.org != nil && (env.RequestType == "" || env.ResponseURL == "") {
 		return h.handleOrg(ctx, raw, env)
 	}
 	switch {

@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -158,8 +159,8 @@ func (h *Handler) orgEvent(ctx context.Context, raw json.RawMessage) (any, error
 // why it asks for none.
 func (h *Handler) orgEventMessage(ctx context.Context, ev events.CloudWatchEvent) (m workMessage, skip string, err error) {
 	m = workMessage{Kind: kindEvent, Account: ev.AccountID, Region: ev.Region}
-	if settings.ValidateAccountID(ev.AccountID) != nil || settings.ValidateRegion(ev.Region) != nil {
-		return m, "the event names no valid account and region", nil
+	if reason := invalidSpoke(ev.AccountID, ev.Region); reason != "" {
+		return m, reason, nil
 	}
 	if !h.org.coversRegion(ev.Region) {
 		return m, "region " + ev.Region + " is not covered", nil
@@ -209,4 +210,14 @@ func (h *Handler) orgEventMessage(ctx context.Context, ev events.CloudWatchEvent
 		m.VPCIDs = nil
 	}
 	return m, "", nil
+}
+
+// invalidSpoke says why an event's account and region are not a spoke's,
+// "" when they have the shape of one. Such an event is ignored, not an
+// error of the run.
+func invalidSpoke(account, region string) string {
+	if err := errors.Join(settings.ValidateAccountID(account), settings.ValidateRegion(region)); err != nil {
+		return "the event names no valid account and region: " + err.Error()
+	}
+	return ""
 }

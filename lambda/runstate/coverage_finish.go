@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -35,9 +37,44 @@ func (s *SweepStore) Finish(ctx context.Context, sweepID, account, region string
 	return s.claim(ctx, sweepID, account+"/"+region)
 }
 
+// Transactions on the sweep item conflict when account-regions finish at
+// the same moment (TransactionConflict: DynamoDB cancels a transaction
+// that meets another in progress on the same item). count tries again with
+// a jittered backoff before failing, which makes SQS deliver the whole
+// message again.
+const (
+	conflictAttempts = 6
+	conflictBackoff  = 50 * time.Millisecond
+)
+
 // count writes the coverage item and increments the counter in one
 // transaction; an item already there (a redelivery) is not an error.
 func (s *SweepStore) count(ctx context.Context, sweepID, account, region string, coverage []byte) error {
+	for attempt := 1; ; attempt++ {
+		err := s.countOnce(ctx, sweepID, account, region, coverage)
+		var tce *types.TransactionCanceledException
+		if !errors.As(err, &tce) || !conflicted(tce) || attempt == conflictAttempts {
+			return err
+		}
+		wait := time.Duration(rand.Int64N(int64(conflictBackoff) << attempt))
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+	}
+}
+
+func conflicted(tce *types.TransactionCanceledException) bool {
+	for _, r := range tce.CancellationReasons {
+		if aws.ToString(r.Code) == "TransactionConflict" {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *SweepStore) countOnce(ctx context.Context, sweepID, account, region string, coverage []byte) error {
 	member := s.key(sweepID, coverageSortKeyPrefix+account+"#"+region)
 	member[sweepAttrCoverage] = sAttr(string(coverage))
 	member[sweepAttrExpiresAt] = s.expiry()
@@ -56,10 +93,11 @@ func (s *SweepStore) count(ctx context.Context, sweepID, account, region string,
 		if len(reasons) > 0 && aws.ToString(reasons[0].Code) == "ConditionalCheckFailed" {
 			return nil // counted already: a redelivered message
 		}
-		// TransactionConflict (another transaction on the same items) is
-		// returned as the error below: the message is delivered again.
 		if len(reasons) > 1 && aws.ToString(reasons[1].Code) == "ConditionalCheckFailed" {
 			return fmt.Errorf("finishing %s/%s: sweep %s does not exist", account, region, sweepID)
+		}
+		if conflicted(tce) {
+			return fmt.Errorf("finishing %s/%s in sweep %s: %w", account, region, sweepID, err)
 		}
 	}
 	if err != nil {

@@ -18,6 +18,14 @@
 // that a write whose answer was lost and that the SDK retried is recognised
 // as the run's own instead of a lost race.
 //
+// In organization mode the enabler's sweeps live in the same table
+// (SweepStore, coverage.go): per sweep, under pk
+// "<hub account>#<hub region>#sweep:<id>", a sweep item counting the
+// finished account-regions and one coverage item per account-region,
+// written with the counter's increment in one conditional transaction so
+// that each account-region counts once; the finisher that sees the count
+// complete claims the coverage document with a conditional write.
+//
 // The store declares the three calls it makes (API: GetItem, PutItem,
 // UpdateItem), satisfied by *dynamodb.Client.
 package runstate
