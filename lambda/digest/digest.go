@@ -41,7 +41,7 @@ type Digest struct {
 
 	// Account, Region and OrgRun are set in organization mode only: the
 	// spoke account-region whose group was read, and the organization run
-	// that read it (ORGANIZATION.md).
+	// that read it (DIGEST.md, "Organization mode").
 	Account string `json:"account,omitempty"`
 	Region  string `json:"region,omitempty"`
 	OrgRun  string `json:"orgRunId,omitempty"`

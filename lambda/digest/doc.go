@@ -47,6 +47,18 @@
 // (sanitize.go), and an interface id is taken only from a stream name of
 // the delivery service's form (streamInterface). DIGEST.md lists the rules.
 //
+// Organization mode (Org, org.go): the schedule's tick records a run and
+// enqueues one SQS message per ACTIVE account × region of the
+// organization; each message runs the digest above for that account-region
+// with clients acting as the spoke's reader role, its checkpoint keyed by
+// the spoke's account and region, its digest in the hub's digest group
+// (stream <account>/<region>); each finished account-region stores a
+// compact summary in the run (package runstate), counted once, and the
+// last to finish writes the organization roll-up (stream organization):
+// totals by account and region, merged top lists (approximate, with error
+// bounds), new interfaces and lost records by account, and the
+// account-regions that could not be read and why. DIGEST.md describes both.
+//
 // The AWS clients are narrow interfaces declared here (LogsAPI, EC2API,
 // TopicAPI) and in package runstate (runstate.API), satisfied by the SDK's
 // clients.

@@ -63,7 +63,7 @@ type OrgClients struct {
 // and enqueues one message per ACTIVE account × region; each message
 // digests one account-region as a single-account run would, with the
 // spoke's clients, and the last account-region of a run writes the
-// organization roll-up. ORGANIZATION.md describes it.
+// organization roll-up. DIGEST.md ("Organization mode") describes it.
 type Org struct {
 	cfg  Config
 	org  settings.SummarizerOrg
@@ -132,7 +132,9 @@ func (o *Org) Handle(ctx context.Context, raw json.RawMessage) (any, error) {
 		Records []struct {
 			EventSource string `json:"eventSource"`
 		} `json:"Records"`
-		DetailType string `json:"detail-type"`
+		DetailType string    `json:"detail-type"`
+		ID         string    `json:"id"`
+		Time       time.Time `json:"time"`
 	}
 	if err := json.Unmarshal(raw, &probe); err != nil {
 		return nil, fmt.Errorf("decoding the invocation: %w", err)
@@ -147,37 +149,56 @@ func (o *Org) Handle(ctx context.Context, raw json.RawMessage) (any, error) {
 	if probe.DetailType != "" && probe.DetailType != "Scheduled Event" {
 		return nil, fmt.Errorf("refusing an invocation of detail-type %q: want the schedule's or an SQS event", capRunes(probe.DetailType, 64))
 	}
-	return o.Tick(ctx)
+	return o.tick(ctx, probe.ID, probe.Time)
 }
 
 // TickResult is what a tick did.
 type TickResult struct {
-	RunID          string `json:"runId"`
-	Accounts       int    `json:"accounts"`
-	Regions        int    `json:"regions"`
-	Messages       int    `json:"messages"`
-	InactiveSkiped int    `json:"inactiveAccounts"`
+	RunID           string `json:"runId"`
+	Accounts        int    `json:"accounts"`
+	Regions         int    `json:"regions"`
+	Messages        int    `json:"messages"`
+	InactiveSkipped int    `json:"inactiveAccounts"`
 }
 
 // Tick starts a run: it lists the organization's ACTIVE accounts under the
 // targets, records the run, and enqueues one message per account × region.
-func (o *Org) Tick(ctx context.Context) (TickResult, error) {
+// It first writes the roll-up of the previous run if that run has none yet
+// (its last messages are still being retried, or crashed), listing the
+// account-regions without an outcome.
+func (o *Org) Tick(ctx context.Context) (TickResult, error) { return o.tick(ctx, "", time.Time{}) }
+
+// tick is Tick for a schedule event: a run started by an event takes its
+// id from the event, so that the event delivered twice starts one run.
+func (o *Org) tick(ctx context.Context, eventID string, at time.Time) (TickResult, error) {
 	now := o.cfg.Now().UTC()
+	var res TickResult
+	var err error
+	if eventID != "" && !at.IsZero() {
+		res.RunID = runstate.RunIDFor(at, eventID)
+	} else if res.RunID, err = runstate.NewRunID(now); err != nil {
+		return res, err
+	}
+	o.finishPrevious(ctx, res.RunID)
 	d, err := org.Discover(ctx, o.c.Organizations, o.org.Targets)
 	if err != nil {
 		return TickResult{}, fmt.Errorf("starting a digest run: %w", err)
 	}
 	accounts := d.IDs()
-	res := TickResult{Accounts: len(accounts), Regions: len(o.org.Regions), InactiveSkiped: d.Inactive}
+	res.Accounts, res.Regions, res.InactiveSkipped = len(accounts), len(o.org.Regions), d.Inactive
 	if len(accounts) == 0 {
 		slog.WarnContext(ctx, "no ACTIVE account under the targets: no digest run", "targets", o.org.Targets)
 		return res, nil
 	}
-	if res.RunID, err = runstate.NewRunID(now); err != nil {
-		return res, err
-	}
 	run := runstate.OrgRun{ID: res.RunID, Accounts: accounts, Regions: slices.Clone(o.org.Regions), StartedAt: now}
 	if err := o.runs.Create(ctx, run); err != nil {
+		if runstate.IsExists(err) {
+			slog.WarnContext(ctx, "this schedule event already started its run; not starting it again", "runId", res.RunID)
+			return res, nil
+		}
+		return res, err
+	}
+	if err := o.runs.SetLatest(ctx, res.RunID); err != nil {
 		return res, err
 	}
 	res.Messages, err = o.enqueue(ctx, run)
@@ -286,10 +307,12 @@ func (o *Org) digestMember(ctx context.Context, rec events.SQSMessage, m WorkMes
 		receives, _ := strconv.Atoi(rec.Attributes["ApproximateReceiveCount"])
 		slog.ErrorContext(ctx, "digesting an account-region failed", "account", m.Account, "region", m.Region,
 			"class", out.Class, "code", out.Code, "reason", out.Reason, "delivery", receives, "lastDelivery", o.maxReceives)
+		failed := &MemberSummary{Status: StatusFailed, Class: string(out.Class), Code: out.Code, Reason: out.Reason, Delivery: receives}
 		if receives < o.maxReceives {
+			o.recordAttempt(ctx, m, failed)
 			return err
 		}
-		return o.record(ctx, m, &MemberSummary{Status: StatusFailed, Class: string(out.Class), Code: out.Code, Reason: out.Reason})
+		return o.record(ctx, m, failed)
 	}
 	if res.Empty || res.To.Equal(res.From) {
 		// No digest, so OnDigest recorded nothing; a digest adopted from
@@ -320,6 +343,10 @@ func (o *Org) digestOne(ctx context.Context, m WorkMessage) (Result, error) {
 	cfg.DigestStream = m.Account + "/" + m.Region
 	cfg.OrgRunID = m.RunID
 	cfg.TopicARN = "" // SNS gets the roll-up, not 17,000 messages an hour
+	// One run's deliveries never use up a window's failure budget: a
+	// window is given up (an incomplete digest) only by a later run, so a
+	// spoke throttled or denied for an hour loses no records.
+	cfg.MaxAttempts = max(cfg.MaxAttempts, o.maxReceives+1)
 	cfg.OnDigest = func(ctx context.Context, d *Digest) error { return o.onDigest(ctx, m, d) }
 	s, err := New(cfg, Clients{Logs: logs, EC2: ec2, State: o.c.State, DigestLogs: o.c.Logs})
 	if err != nil {
@@ -345,6 +372,19 @@ func (o *Org) onDigest(ctx context.Context, m WorkMessage, d *Digest) error {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// recordAttempt keeps a failed delivery's outcome for a roll-up written
+// before the last delivery; a failure to keep it is only logged: SQS
+// delivers the message again either way.
+func (o *Org) recordAttempt(ctx context.Context, m WorkMessage, s *MemberSummary) {
+	body, err := s.encode()
+	if err == nil {
+		err = o.runs.RecordAttempt(ctx, m.RunID, m.Account, m.Region, body)
+	}
+	if err != nil {
+		slog.ErrorContext(ctx, "keeping the failed attempt's outcome failed", "runId", m.RunID, "account", m.Account, "region", m.Region, "error", err)
+	}
+}
 
 func (o *Org) record(ctx context.Context, m WorkMessage, s *MemberSummary) error {
 	body, err := s.encode()

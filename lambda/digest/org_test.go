@@ -15,6 +15,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	logstypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -104,7 +105,12 @@ func newOrgWorld(t *testing.T) *orgWorld {
 		if err != nil {
 			return nil, nil, err
 		}
-		return cloudwatchlogs.NewFromConfig(cfg), ec2.NewFromConfig(cfg), nil
+		// Few, quick retries: a test that throttles a region waits for the
+		// SDK to give up.
+		quick := func(o *cloudwatchlogs.Options) {
+			o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) { so.MaxAttempts, so.MaxBackoff = 3, 10*time.Millisecond })
+		}
+		return cloudwatchlogs.NewFromConfig(cfg, quick), ec2.NewFromConfig(cfg), nil
 	}
 	// The test's own spoke client, with the hub's static credentials
 	// swapped for an assumed role's, acts in the account without counting.
@@ -225,7 +231,12 @@ func (w *orgWorld) deliver(t *testing.T, start time.Time, seed int64) {
 // tick runs the schedule's invocation.
 func (w *orgWorld) tick(t *testing.T) digest.TickResult {
 	t.Helper()
-	out, err := w.o.Handle(w.f.ctx, json.RawMessage(`{"source":"aws.events","detail-type":"Scheduled Event","detail":{}}`))
+	return w.tickEvent(t, `{"source":"aws.events","detail-type":"Scheduled Event","detail":{}}`)
+}
+
+func (w *orgWorld) tickEvent(t *testing.T, event string) digest.TickResult {
+	t.Helper()
+	out, err := w.o.Handle(w.f.ctx, json.RawMessage(event))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,9 +249,17 @@ func (w *orgWorld) tick(t *testing.T) digest.TickResult {
 // dead-letter queue. It returns the messages dead-lettered.
 func (w *orgWorld) pump(t *testing.T) int {
 	t.Helper()
+	dead, _ := w.pumpFor(t, 50, true)
+	return dead
+}
+
+// pumpFor receives at most rounds times; with retry, failed messages are
+// made visible again at once, else they stay invisible and their receipt
+// handles are returned.
+func (w *orgWorld) pumpFor(t *testing.T, rounds int, retry bool) (dead int, held []*string) {
+	t.Helper()
 	ctx := w.f.ctx
-	dead := 0
-	for range 50 {
+	for range rounds {
 		out, err := w.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 			QueueUrl: aws.String(w.queueURL), MaxNumberOfMessages: 10, VisibilityTimeout: 30,
 			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameApproximateReceiveCount},
@@ -249,7 +268,7 @@ func (w *orgWorld) pump(t *testing.T) int {
 			t.Fatal(err)
 		}
 		if len(out.Messages) == 0 {
-			return dead
+			return dead, held
 		}
 		for _, m := range out.Messages {
 			receives := m.Attributes[string(sqstypes.MessageSystemAttributeNameApproximateReceiveCount)]
@@ -262,6 +281,9 @@ func (w *orgWorld) pump(t *testing.T) int {
 			}
 			failed := len(res.(events.SQSEventResponse).BatchItemFailures) > 0
 			switch {
+			case failed && !retry:
+				held = append(held, m.ReceiptHandle)
+				continue
 			case failed && receives != itoa(settings.DigestQueueMaxReceiveCount):
 				_, err = w.sqs.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{QueueUrl: aws.String(w.queueURL), ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0})
 			default:
@@ -275,8 +297,10 @@ func (w *orgWorld) pump(t *testing.T) int {
 			}
 		}
 	}
-	t.Fatal("the queue did not drain in 50 receives")
-	return dead
+	if retry {
+		t.Fatalf("the queue did not drain in %d receives", rounds)
+	}
+	return dead, held
 }
 
 // events reads every JSON event of a stream of the hub's digest group.
@@ -609,4 +633,119 @@ func accountOf(r digest.Rollup, account string) digest.AccountRollup {
 		return digest.AccountRollup{}
 	}
 	return r.ByAccount[i]
+}
+
+// TestOrgRunFinishedByTheNextTick proves that a schedule event delivered
+// twice starts one run, and that a run whose last account-regions are
+// still being retried when the next tick comes gets its roll-up from that
+// tick, listing them with the class and reason of their last failed
+// delivery; their later final deliveries record them without a second
+// roll-up.
+func TestOrgRunFinishedByTheNextTick(t *testing.T) {
+	w := newOrgWorld(t)
+	w.deliver(t, w.f.real.Add(-50*time.Minute), 3)
+	event := `{"id":"7bf73129-1428-4cd3-a780-95db273d1602","source":"aws.events","detail-type":"Scheduled Event","time":"2026-12-03T23:00:00Z","detail":{}}`
+	first := w.tickEvent(t, event)
+	if again := w.tickEvent(t, event); again.RunID != first.RunID || again.Messages != 0 || first.Messages != 6 {
+		t.Fatalf("ticks %+v then %+v; want one run of 6 messages, the same event starting nothing", first, again)
+	}
+	// One delivery each: the missing account's two fail and stay in flight.
+	_, held := w.pumpFor(t, 1, false)
+	if len(held) != 2 || len(w.rollups(t)) != 0 {
+		t.Fatalf("%d messages in flight, %d roll-ups; want the missing account's 2 and none", len(held), len(w.rollups(t)))
+	}
+	w.f.now = w.f.now.Add(time.Hour)
+	second := w.tick(t)
+	rs := w.rollups(t)
+	if len(rs) != 1 || rs[0].RunID != first.RunID || rs[0].AccountRegions != (digest.RollupCounts{Expected: 6, Digested: 4, Failed: 2}) {
+		t.Fatalf("roll-ups after the next tick: %+v; want the first run's, 4 digested and 2 without an outcome", rs)
+	}
+	for _, u := range rs[0].Unreadable {
+		if u.Account != w.missing || u.Class != string(org.ClassRoleUnavailable) || !strings.Contains(u.Reason, "still being retried after delivery 1 failed") {
+			t.Errorf("unreadable %+v, want %s still being retried, with its last failure", u, w.missing)
+		}
+	}
+	for _, h := range held {
+		if _, err := w.sqs.ChangeMessageVisibility(w.f.ctx, &sqs.ChangeMessageVisibilityInput{QueueUrl: aws.String(w.queueURL), ReceiptHandle: h, VisibilityTimeout: 0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.pump(t)
+	rs = w.rollups(t)
+	if len(rs) != 2 || rs[1].RunID != second.RunID {
+		t.Errorf("roll-ups %v, want the first run's once and the second's", rollupIDs(rs))
+	}
+}
+
+// failRegionLogs answers every spoke CloudWatch Logs call of action (any,
+// when empty) in region with a JSON error of status and code.
+func failRegionLogs(p *motoproxy.Proxy, region, action string, status int, code string) {
+	p.AddHook(func(rw http.ResponseWriter, r *http.Request, c motoproxy.Call) bool {
+		if !strings.HasPrefix(r.Header.Get("X-Amz-Target"), "Logs_") || (action != "" && c.Action != action) ||
+			!strings.Contains(r.Header.Get("Authorization"), "/"+region+"/logs/") {
+			return false
+		}
+		rw.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		rw.WriteHeader(status)
+		_, _ = rw.Write([]byte(`{"__type":"` + code + `","message":"injected in ` + region + `"}`))
+		return true
+	})
+}
+
+// TestOrgOneRegionFailsOthersDigested proves that a region that is not
+// enabled (every call refused, as an opt-in region answers) and a region
+// throttled past the SDK's retries are reported by account-region with
+// their class, while every account-region of the other region is digested
+// exactly and rolled up.
+func TestOrgOneRegionFailsOthersDigested(t *testing.T) {
+	bad, good := orgRegions[1], orgRegions[0]
+	for _, tc := range []struct {
+		name, class string
+		arm         func(p *motoproxy.Proxy)
+	}{
+		{"region not enabled", string(org.ClassRegionNotEnabled), func(p *motoproxy.Proxy) {
+			failRegionLogs(p, bad, "", http.StatusBadRequest, "UnrecognizedClientException")
+		}},
+		{"throttled", string(org.ClassThrottled), func(p *motoproxy.Proxy) {
+			failRegionLogs(p, bad, "FilterLogEvents", http.StatusBadRequest, "ThrottlingException")
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newOrgWorld(t)
+			w.deliver(t, w.f.real.Add(-50*time.Minute), 5)
+			tc.arm(w.p)
+			w.tick(t)
+			w.pump(t)
+			rs := w.rollups(t)
+			if len(rs) != 1 {
+				t.Fatalf("%d roll-ups, want 1", len(rs))
+			}
+			r := rs[0]
+			if r.AccountRegions != (digest.RollupCounts{Expected: 6, Digested: 2, Failed: 4}) {
+				t.Errorf("counts %+v, want %s digested in both deployed accounts, the rest failed", r.AccountRegions, good)
+			}
+			classes := map[string]int{}
+			for _, u := range r.Unreadable {
+				if u.Account != w.missing {
+					classes[u.Region+" "+u.Class]++
+				}
+			}
+			if classes[bad+" "+tc.class] != 2 || len(classes) != 1 {
+				t.Errorf("unreadable %+v, want both deployed accounts in %s as %s", r.Unreadable, bad, tc.class)
+			}
+			var sum digest.Totals
+			for _, a := range w.ok {
+				ds := w.digestsOf(t, a, good)
+				if len(ds) != 1 {
+					t.Fatalf("%s %s: %d digests, want 1", a, good, len(ds))
+				}
+				want, accRej := expectWindow(w.lines[a+"/"+good], flowrecord.DefaultFormat(), ds[0].Window.From, ds[0].Window.To)
+				checkDigest(t, ds[0], want, accRej)
+				addTo(&sum, ds[0].Totals)
+			}
+			if r.Totals.Totals != sum.Totals || sum.Records == 0 {
+				t.Errorf("roll-up totals %+v, the digests sum to %+v", r.Totals.Totals, sum.Totals)
+			}
+		})
+	}
 }

@@ -2,6 +2,7 @@ package digest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -35,6 +36,36 @@ func (o *Org) finishRun(ctx context.Context, runID, claimer string) error {
 	return o.publishRollup(ctx, run, &r)
 }
 
+// finishPrevious writes the roll-up of the hub's previous run when it has
+// none yet, listing the account-regions without an outcome; a failure is
+// logged and does not stop the new run.
+func (o *Org) finishPrevious(ctx context.Context, next string) {
+	err := func() error {
+		prev, err := o.runs.Latest(ctx)
+		if err != nil || prev == "" || prev == next {
+			return err
+		}
+		run, ok, err := o.runs.Load(ctx, prev)
+		if err != nil || !ok || !run.RollupAt.IsZero() {
+			return err
+		}
+		won, err := o.runs.Claim(ctx, prev, "next-run:"+next)
+		if err != nil || !won {
+			return err
+		}
+		slog.WarnContext(ctx, "the previous run did not finish; writing its roll-up", "runId", prev,
+			"finished", run.Finished, "expected", run.Expected())
+		r, err := o.BuildRollup(ctx, run, true)
+		if err != nil {
+			return err
+		}
+		return o.publishRollup(ctx, run, &r)
+	}()
+	if err != nil {
+		slog.ErrorContext(ctx, "writing the previous run's roll-up failed", "error", err)
+	}
+}
+
 // BuildRollup reads the run's account-region summaries, a page at a time,
 // and merges them. With incomplete, the account-regions without one are
 // listed as unreadable (for a run whose last messages never finished).
@@ -47,7 +78,17 @@ func (o *Org) BuildRollup(ctx context.Context, run runstate.OrgRun, incomplete b
 		return Rollup{}, err
 	}
 	if incomplete {
-		b.missing()
+		attempts := map[string]MemberSummary{}
+		if err := o.runs.Attempts(ctx, run.ID, func(account, region string, summary []byte) error {
+			var m MemberSummary
+			if json.Unmarshal(summary, &m) == nil && b.expected[account+"#"+region] {
+				attempts[account+"#"+region] = m
+			}
+			return nil
+		}); err != nil {
+			return Rollup{}, err
+		}
+		b.missing(attempts)
 	}
 	if b.unlisted > 0 {
 		slog.WarnContext(ctx, "run items outside the run's accounts and regions ignored", "runId", run.ID, "count", b.unlisted)

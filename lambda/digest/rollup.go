@@ -20,6 +20,10 @@ const (
 	StatusFailed   = "failed"    // could not be read: Class and Reason say why
 )
 
+// maxMemberReason bounds the failure reason an account-region keeps, in
+// runes.
+const maxMemberReason = 512
+
 // maxMemberNewIDs bounds the new interface ids one account-region keeps for
 // the roll-up; the count is always whole.
 const maxMemberNewIDs = 20
@@ -36,6 +40,9 @@ type MemberSummary struct {
 	Class  string `json:"class,omitempty"`
 	Code   string `json:"code,omitempty"`
 	Reason string `json:"reason,omitempty"`
+	// Delivery is the SQS delivery that failed (its
+	// ApproximateReceiveCount).
+	Delivery int `json:"delivery,omitempty"`
 
 	Window     *Window `json:"window,omitempty"`
 	Incomplete bool    `json:"incomplete,omitempty"`
@@ -61,6 +68,7 @@ func memberOf(d *Digest, topK int) MemberSummary {
 		Status:             StatusDigested,
 		Window:             &d.Window,
 		Incomplete:         d.Incomplete != nil,
+		Reason:             incompleteReason(d),
 		Totals:             d.Totals,
 		SkipData:           d.SkipData.Records,
 		Malformed:          d.Malformed.Count,
@@ -77,10 +85,18 @@ func memberOf(d *Digest, topK int) MemberSummary {
 	return m
 }
 
+func incompleteReason(d *Digest) string {
+	if d.Incomplete == nil {
+		return ""
+	}
+	return d.Incomplete.Reason
+}
+
 // encode marshals m within runstate.MaxMemberSummaryBytes, halving its
 // longest list until it fits.
 func (m *MemberSummary) encode() ([]byte, error) {
-	for range 32 {
+	m.Reason = capRunes(m.Reason, maxMemberReason)
+	for range 64 {
 		b, err := json.Marshal(m)
 		if err != nil {
 			return nil, fmt.Errorf("encoding an account-region summary: %w", err)
@@ -91,7 +107,7 @@ func (m *MemberSummary) encode() ([]byte, error) {
 		m.Truncated = true
 		switch l := max(len(m.NewInterfaceIDs), len(m.TopTalkers), len(m.TopRejectedSources), len(m.TopDstPorts)); {
 		case l == 0:
-			m.Reason = capRunes(m.Reason, 256)
+			m.Reason = capRunes(m.Reason, 64)
 		case len(m.TopTalkers) == l:
 			m.TopTalkers = m.TopTalkers[:l/2]
 		case len(m.TopRejectedSources) == l:
@@ -114,7 +130,7 @@ const RollupVersion = 1
 // RollupStreamName is the digest group's stream of the roll-ups.
 const RollupStreamName = "organization"
 
-// Rollup is one organization run's summary: ORGANIZATION.md describes
+// Rollup is one organization run's summary: DIGEST.md ("Organization mode") describes
 // every field.
 type Rollup struct {
 	Kind           string    `json:"kind"`
@@ -143,7 +159,7 @@ type Rollup struct {
 	TopRejectedSources []flowrecord.SourceCount `json:"topRejectedSources"`
 	TopDstPorts        []flowrecord.PortCount   `json:"topDstPorts"`
 	// Approximate is true when a merged top list's count may overstate
-	// (MaxError > 0): see ORGANIZATION.md.
+	// (MaxError > 0): see DIGEST.md.
 	Approximate bool `json:"approximate"`
 	Truncated   bool `json:"truncated,omitempty"`
 }
@@ -152,8 +168,11 @@ type Rollup struct {
 type RollupCounts struct {
 	Expected int `json:"expected"`
 	Digested int `json:"digested"`
-	NoWindow int `json:"noWindow"`
-	Failed   int `json:"failed"`
+	// Incomplete counts the digested account-regions whose digest is
+	// marked incomplete: its window's records were not counted.
+	Incomplete int `json:"incomplete"`
+	NoWindow   int `json:"noWindow"`
+	Failed     int `json:"failed"`
 }
 
 // AccountRollup is one account's share of the run.
@@ -218,9 +237,9 @@ func newRollupBuilder(run runstate.OrgRun, orgID string, topK int, now time.Time
 		},
 		accounts: map[string]*AccountRollup{},
 		regions:  map[string]*RegionRollup{},
-		talkers:  newTopMerger[[2]netip.Addr](),
-		rejected: newTopMerger[netip.Addr](),
-		ports:    newTopMerger[[2]int](),
+		talkers:  newTopMerger(func(a, b [2]netip.Addr) int { return cmp.Or(a[0].Compare(b[0]), a[1].Compare(b[1])) }),
+		rejected: newTopMerger(netip.Addr.Compare),
+		ports:    newTopMerger(func(a, b [2]int) int { return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1])) }),
 		topK:     topK,
 		expected: map[string]bool{},
 		seen:     map[string]bool{},
@@ -249,13 +268,17 @@ func (b *rollupBuilder) add(account, region string, raw []byte) {
 	switch m.Status {
 	case StatusDigested:
 		b.r.AccountRegions.Digested++
+		if m.Incomplete {
+			b.r.AccountRegions.Incomplete++
+			b.r.Unreadable = append(b.r.Unreadable, Unreadable{Account: account, Region: region, Class: "incomplete", Reason: capRunes(m.Reason, maxMemberReason)})
+		}
 	case StatusNoWindow:
 		b.r.AccountRegions.NoWindow++
 		return
 	default:
 		b.r.AccountRegions.Failed++
 		acct.Failed++
-		b.r.Unreadable = append(b.r.Unreadable, Unreadable{Account: account, Region: region, Class: capRunes(m.Class, 32), Code: capRunes(m.Code, 64), Reason: capRunes(m.Reason, 512)})
+		b.r.Unreadable = append(b.r.Unreadable, Unreadable{Account: account, Region: region, Class: capRunes(m.Class, 32), Code: capRunes(m.Code, 64), Reason: capRunes(m.Reason, maxMemberReason)})
 		return
 	}
 	b.addDigested(acct, b.region(region), region, &m)
@@ -337,9 +360,11 @@ func (b *rollupBuilder) region(id string) *RegionRollup {
 }
 
 // missing records as failed every account-region of the run that has no
-// summary: its message is still in flight or went to the dead-letter
-// queue without the function recording it (a crash or a timeout).
-func (b *rollupBuilder) missing() {
+// summary: its message is still being retried (attempts holds the last
+// failed delivery's outcome, by account#region), or went to the
+// dead-letter queue without the function recording it (a crash or a
+// timeout).
+func (b *rollupBuilder) missing(attempts map[string]MemberSummary) {
 	for _, k := range slices.Sorted(mapKeys(b.expected)) {
 		if b.seen[k] {
 			continue
@@ -347,8 +372,13 @@ func (b *rollupBuilder) missing() {
 		account, region, _ := strings.Cut(k, "#")
 		b.r.AccountRegions.Failed++
 		b.account(account).Failed++
-		b.r.Unreadable = append(b.r.Unreadable, Unreadable{Account: account, Region: region, Class: "other",
-			Reason: "no outcome was recorded: its message is still in flight or in the dead-letter queue"})
+		u := Unreadable{Account: account, Region: region, Class: "other",
+			Reason: "no outcome was recorded: its message is still in flight or in the dead-letter queue"}
+		if a, ok := attempts[k]; ok {
+			u.Class, u.Code = capRunes(a.Class, 32), capRunes(a.Code, 64)
+			u.Reason = capRunes(fmt.Sprintf("still being retried after delivery %d failed: %s", a.Delivery, a.Reason), maxMemberReason)
+		}
+		b.r.Unreadable = append(b.r.Unreadable, u)
 	}
 }
 
@@ -457,11 +487,18 @@ func (r *Rollup) encode(limit int) ([]byte, error) {
 }
 
 func (r *Rollup) shrink() bool {
-	for i := range r.ByAccount {
-		if a := &r.ByAccount[i]; len(a.New) > 1 {
-			a.New = a.New[:len(a.New)/2]
-			return true
+	longest := 0
+	for _, a := range r.ByAccount {
+		longest = max(longest, len(a.New))
+	}
+	if longest > 1 {
+		// Every account's list at once, so that the cuts take a few
+		// rounds, not one per account.
+		for i := range r.ByAccount {
+			a := &r.ByAccount[i]
+			a.New = a.New[:min(len(a.New), longest/2)]
 		}
+		return true
 	}
 	switch {
 	case len(r.ByAccount) > 1:

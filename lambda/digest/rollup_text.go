@@ -29,9 +29,9 @@ func (r *Rollup) Text() string {
 			r.Window.From.UTC().Format("2006-01-02 15:04:05"), r.Window.To.UTC().Format("2006-01-02 15:04:05"))
 	}
 	c := r.AccountRegions
-	w.printf("Account-regions: %d, %d digested, %d with nothing to read yet, %d unreadable\n\n", c.Expected, c.Digested, c.NoWindow, c.Failed)
+	w.printf("Account-regions: %d, %d digested (%d incomplete), %d with nothing to read yet, %d unreadable\n\n", c.Expected, c.Digested, c.Incomplete, c.NoWindow, c.Failed)
 	if len(r.Unreadable) > 0 {
-		w.printf("UNREADABLE account-regions:\n")
+		w.printf("UNREADABLE or INCOMPLETE account-regions:\n")
 		for _, u := range r.Unreadable[:min(len(r.Unreadable), textListLimit)] {
 			w.printf("  %s %s  %s: %s\n", u.Account, u.Region, u.Class, clean(u.Reason, maxTextLong))
 		}

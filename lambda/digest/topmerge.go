@@ -2,7 +2,6 @@ package digest
 
 import (
 	"cmp"
-	"fmt"
 	"slices"
 )
 
@@ -23,6 +22,7 @@ import (
 // account-region and list (17,000 account-regions × 10 keys × 3 lists is
 // about 510,000 entries, some 40 MB at the worst, when no key repeats).
 type topMerger[K comparable] struct {
+	compare func(a, b K) int // orders keys to break ties, so that equal inputs give the same list
 	entries map[K]*mergeEntry
 	// floor is the sum of the smallest counts of the full lists so far.
 	floor uint64
@@ -34,8 +34,8 @@ type mergeEntry struct {
 	floorSeen uint64
 }
 
-func newTopMerger[K comparable]() *topMerger[K] {
-	return &topMerger[K]{entries: map[K]*mergeEntry{}}
+func newTopMerger[K comparable](compare func(a, b K) int) *topMerger[K] {
+	return &topMerger[K]{compare: compare, entries: map[K]*mergeEntry{}}
 }
 
 // addList merges one digest's list, given as a sequence of (key, count,
@@ -72,19 +72,25 @@ type merged[K comparable] struct {
 }
 
 // top returns the k keys with the largest merged counts, ties broken by
-// the smaller error and then by the key's text, so that equal inputs give
-// the same list.
+// the smaller error and then by the key. It keeps the best k in a sorted
+// slice while it scans, so the cost is one pass over the keys, not a sort
+// of them all.
 func (m *topMerger[K]) top(k int) []merged[K] {
-	out := make([]merged[K], 0, len(m.entries))
+	better := func(a, b merged[K]) int {
+		return cmp.Or(cmp.Compare(b.count, a.count), cmp.Compare(a.maxErr, b.maxErr), m.compare(a.key, b.key))
+	}
+	best := make([]merged[K], 0, k+1)
 	for key, x := range m.entries {
 		unseen := m.floor - x.floorSeen
-		out = append(out, merged[K]{key: key, count: x.count + unseen, maxErr: x.maxErr + unseen})
-	}
-	slices.SortFunc(out, func(a, b merged[K]) int {
-		if c := cmp.Or(cmp.Compare(b.count, a.count), cmp.Compare(a.maxErr, b.maxErr)); c != 0 {
-			return c
+		e := merged[K]{key: key, count: x.count + unseen, maxErr: x.maxErr + unseen}
+		if len(best) == k && (k == 0 || better(e, best[k-1]) >= 0) {
+			continue
 		}
-		return cmp.Compare(fmt.Sprint(a.key), fmt.Sprint(b.key))
-	})
-	return out[:min(len(out), k)]
+		i, _ := slices.BinarySearchFunc(best, e, better)
+		best = slices.Insert(best, i, e)
+		if len(best) > k {
+			best = best[:k]
+		}
+	}
+	return best
 }

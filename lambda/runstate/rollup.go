@@ -2,6 +2,8 @@ package runstate
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"regexp"
@@ -41,6 +43,7 @@ type RunAPI interface {
 const (
 	RunSortKey        = "run"
 	memberSortKey     = "ar#"
+	attemptSortKey    = "try#"
 	attrAccounts      = "accounts"
 	attrRegions       = "regions"
 	attrExpected      = "expected"
@@ -80,6 +83,14 @@ func NewRunID(t time.Time) (string, error) {
 		return "", err
 	}
 	return t.UTC().Format("20060102T150405Z") + "-" + n[:16], nil
+}
+
+// RunIDFor returns the run id of a schedule event, the same for every
+// delivery of the event: its time and the first 64 bits of the SHA-256 of
+// its id.
+func RunIDFor(t time.Time, eventID string) string {
+	h := sha256.Sum256([]byte(eventID))
+	return t.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(h[:8])
 }
 
 // OrgRun is an organization run's item.
@@ -287,10 +298,38 @@ func (s *RunStore) RolledUp(ctx context.Context, runID string, at time.Time) err
 	return nil
 }
 
+// RecordAttempt keeps the outcome of a failed delivery of account-region
+// that SQS will deliver again, replacing the previous one, without counting
+// it: a roll-up written before the last delivery says why the
+// account-region is still pending.
+func (s *RunStore) RecordAttempt(ctx context.Context, runID, account, region string, summary []byte) error {
+	if len(summary) > MaxMemberSummaryBytes {
+		return fmt.Errorf("recording an attempt of %s %s in run %s: a summary of %d bytes, the limit is %d", account, region, runID, len(summary), MaxMemberSummaryBytes)
+	}
+	item := s.key(runID, attemptSortKey+account+"#"+region)
+	item[attrSummary] = sAttr(string(summary))
+	item[attrMemberAccount], item[attrMemberRegion] = sAttr(account), sAttr(region)
+	item[attrExpiresAt] = s.expiry()
+	if _, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item}); err != nil {
+		return fmt.Errorf("recording an attempt of %s %s in run %s: %w", account, region, runID, err)
+	}
+	return nil
+}
+
 // Members calls fn with each recorded account-region of the run and its
 // summary, a page (at most 1 MB) at a time, so that memory does not grow
 // with the run.
 func (s *RunStore) Members(ctx context.Context, runID string, fn func(account, region string, summary []byte) error) error {
+	return s.query(ctx, runID, memberSortKey, fn)
+}
+
+// Attempts calls fn with the last failed attempt of each account-region
+// that has one, as Members does.
+func (s *RunStore) Attempts(ctx context.Context, runID string, fn func(account, region string, summary []byte) error) error {
+	return s.query(ctx, runID, attemptSortKey, fn)
+}
+
+func (s *RunStore) query(ctx context.Context, runID, prefix string, fn func(account, region string, summary []byte) error) error {
 	p := dynamodb.NewQueryPaginator(s.api, &dynamodb.QueryInput{
 		TableName:              aws.String(s.table),
 		KeyConditionExpression: aws.String("#pk = :pk AND begins_with(#sk, :ar)"),
@@ -298,20 +337,20 @@ func (s *RunStore) Members(ctx context.Context, runID string, fn func(account, r
 			"#pk": PartitionKey, "#sk": SortKey,
 		},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": sAttr(s.pk(runID)), ":ar": sAttr(memberSortKey),
+			":pk": sAttr(s.pk(runID)), ":ar": sAttr(prefix),
 		},
 		ConsistentRead: aws.Bool(true),
 	})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return fmt.Errorf("reading the members of run %s: %w", runID, err)
+			return fmt.Errorf("reading the %s items of run %s: %w", prefix, runID, err)
 		}
 		for _, item := range page.Items {
 			f := &fields{m: item}
 			acct, region, sum := f.str(attrMemberAccount), f.str(attrMemberRegion), f.str(attrSummary)
 			if f.err != nil {
-				return fmt.Errorf("decoding a member of run %s: %w", runID, f.err)
+				return fmt.Errorf("decoding a %s item of run %s: %w", prefix, runID, f.err)
 			}
 			if err := fn(acct, region, []byte(sum)); err != nil {
 				return err
@@ -319,6 +358,57 @@ func (s *RunStore) Members(ctx context.Context, runID string, fn func(account, r
 		}
 	}
 	return nil
+}
+
+// latestSortKey is the sort key of the item naming the hub's latest run,
+// under pk "<hub account>#<hub region>#digest-run".
+const latestSortKey = "latest"
+
+const attrRunID = "runId"
+
+// SetLatest records runID as the hub's latest run.
+func (s *RunStore) SetLatest(ctx context.Context, runID string) error {
+	item := map[string]types.AttributeValue{
+		PartitionKey: sAttr(Key{Account: s.hubAccount, Region: s.hubRegion, Source: "digest-run"}.PK()),
+		SortKey:      sAttr(latestSortKey),
+		attrRunID:    sAttr(runID),
+	}
+	if _, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item}); err != nil {
+		return fmt.Errorf("recording run %s as the latest: %w", runID, err)
+	}
+	return nil
+}
+
+// Latest returns the hub's latest run id, or "" before the first.
+func (s *RunStore) Latest(ctx context.Context) (string, error) {
+	out, err := s.api.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(s.table), ConsistentRead: aws.Bool(true),
+		Key: map[string]types.AttributeValue{
+			PartitionKey: sAttr(Key{Account: s.hubAccount, Region: s.hubRegion, Source: "digest-run"}.PK()),
+			SortKey:      sAttr(latestSortKey),
+		},
+	})
+	if err != nil {
+		return "", fmt.Errorf("reading the latest run: %w", err)
+	}
+	f := &fields{m: out.Item}
+	id := f.str(attrRunID)
+	if f.err != nil {
+		return "", fmt.Errorf("reading the latest run: %w", f.err)
+	}
+	if id != "" {
+		if err := ValidateRunID(id); err != nil {
+			return "", fmt.Errorf("reading the latest run: %w", err)
+		}
+	}
+	return id, nil
+}
+
+// IsExists reports whether err is a Create that found the run already
+// there (the same schedule event delivered twice).
+func IsExists(err error) bool {
+	var ccf *types.ConditionalCheckFailedException
+	return errors.As(err, &ccf)
 }
 
 // capText shortens hostile text quoted in an error.
