@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -51,6 +52,26 @@ type OrgHarness struct {
 	Spokes map[string]*Spoke
 	// Failing are the accounts whose StackSet instances fail.
 	Failing map[string]bool
+	// Workarounds lists what the harness adds to the template's function
+	// environment because the template lacks it: each is a finding.
+	Workarounds []string
+}
+
+// StartEnabler runs a process of the hub's enabler, with the harness's
+// workarounds (see Workarounds).
+func (oh *OrgHarness) StartEnabler(endpoint string) (*Function, error) {
+	env := envLookup(oh.Stack.Names, oh.Stack.Enabler)
+	var extra []string
+	// The enabler writes the coverage document to the digest group and
+	// reads its name from SUMMARY_LOG_GROUP_NAME in organization mode.
+	if env(settings.EnvSummaryLogGroupName) == "" {
+		kv := settings.EnvSummaryLogGroupName + "=" + oh.Stack.DigestLogGroup
+		extra = append(extra, kv)
+		if !slices.Contains(oh.Workarounds, "enabler "+kv) {
+			oh.Workarounds = append(oh.Workarounds, "enabler "+kv)
+		}
+	}
+	return oh.Harness.StartEnabler(endpoint, extra...)
 }
 
 // StartOrg starts moto, creates the organization, synthesizes the app in

@@ -221,7 +221,7 @@ func (st *orgStory) functions(context.Context) error {
 	h := st.oh.Harness
 	st.title("Starting %d processes of each function under the Lambda emulator (one invocation at a time each, as one execution environment)", st.o.Workers)
 	for range st.o.Workers {
-		e, err := h.StartEnabler(h.Proxy.URL)
+		e, err := st.oh.StartEnabler(h.Proxy.URL)
 		if err != nil {
 			return err
 		}
@@ -231,6 +231,9 @@ func (st *orgStory) functions(context.Context) error {
 			return err
 		}
 		st.summarizers = append(st.summarizers, s)
+	}
+	for _, w := range st.oh.Workarounds {
+		st.r.Info("workaround, the template lacks it: %s", w)
 	}
 	return nil
 }
