@@ -12,6 +12,7 @@ import (
 
 	"github.com/vpcflowlogs/flowlogs/lambda/digest"
 	"github.com/vpcflowlogs/flowlogs/lambda/flowrecord"
+	"github.com/vpcflowlogs/flowlogs/lambda/reconcile"
 	"github.com/vpcflowlogs/flowlogs/lambda/settings"
 )
 
@@ -455,25 +456,22 @@ func (st *orgStory) digest(ctx context.Context) error {
 	return nil
 }
 
-// end reads the hub's documents and the dead-letter queues.
+// end reads the hub's documents and the queues.
 func (st *orgStory) end(ctx context.Context) error {
 	oh := st.oh
-	st.title("What the hub holds: the documents in %s, and the dead-letter queues", oh.Stack.DigestLogGroup)
+	st.title("What the hub holds: the documents in %s, and the queues", oh.Stack.DigestLogGroup)
 	var err error
 	if st.res.Documents, err = ReadGroup(ctx, oh.Clients, oh.Stack.DigestLogGroup); err != nil {
 		return err
 	}
-	streams := make([]string, 0, len(st.res.Documents))
-	for s := range st.res.Documents {
-		streams = append(streams, s)
+	if err := st.showCoverage(); err != nil {
+		return err
 	}
-	sort.Strings(streams)
-	for _, s := range streams {
-		docs := st.res.Documents[s]
-		st.r.Info("stream %s: %d events; the last:", s, len(docs))
-		for _, line := range strings.Split(indentJSON(docs[len(docs)-1], 60), "\n") {
-			st.r.Info("  | %s", line)
-		}
+	if err := st.showDigests(); err != nil {
+		return err
+	}
+	if err := st.showRollup(); err != nil {
+		return err
 	}
 	for _, q := range oh.Stack.Template.OfType("AWS::SQS::Queue") {
 		url := oh.Stack.Names.Attr[q.LogicalID]["QueueUrl"]
@@ -485,16 +483,71 @@ func (st *orgStory) end(ctx context.Context) error {
 	return nil
 }
 
-// indentJSON indents a JSON document, at most maxLines lines.
-func indentJSON(doc string, maxLines int) string {
-	var v any
-	if json.Unmarshal([]byte(doc), &v) != nil {
-		return truncate(doc, 2000)
+// showCoverage tells the last coverage document, one line per
+// account-region.
+func (st *orgStory) showCoverage() error {
+	docs := st.res.Documents[reconcile.CoverageStream]
+	if len(docs) == 0 {
+		return fmt.Errorf("no coverage document in stream %s", reconcile.CoverageStream)
 	}
-	b, _ := json.MarshalIndent(v, "", "  ")
-	lines := strings.Split(string(b), "\n")
-	if len(lines) > maxLines {
-		lines = append(lines[:maxLines], fmt.Sprintf("… (%d more lines)", len(lines)-maxLines))
+	var d reconcile.CoverageDocument
+	if err := json.Unmarshal([]byte(docs[len(docs)-1]), &d); err != nil {
+		return fmt.Errorf("decoding the coverage document: %w", err)
 	}
-	return strings.Join(lines, "\n")
+	t := d.Totals
+	st.r.Info("the coverage document of sweep %s (stream %s, %d documents, part %d of %d): %d account-regions, %d reachable, %d unreachable %v; VPCs: %d covered by us, %d by others, %d uncovered, %d out of scope",
+		d.SweepID, reconcile.CoverageStream, len(docs), d.Part, d.Parts, t.AccountRegions, t.Reachable, t.Unreachable, t.ByClass,
+		t.VPCs.CoveredByUs, t.VPCs.CoveredByOthers, t.VPCs.Uncovered, t.VPCs.OutOfScope)
+	for _, raw := range d.AccountRegions {
+		var e reconcile.AccountRegionCoverage
+		if err := json.Unmarshal(raw, &e); err != nil {
+			return fmt.Errorf("decoding the coverage document: %w", err)
+		}
+		line := fmt.Sprintf("covered by us %v, out of scope %d", e.CoveredByUs, e.Counts.OutOfScope)
+		if !e.Reachable {
+			line = fmt.Sprintf("UNREACHABLE (%s, %s): %s", e.Class, e.Code, truncate(e.Reason, 160))
+		}
+		st.r.Info("  %-9s %s/%s: %s", e.AccountName, e.Account, e.Region, line)
+	}
+	return nil
+}
+
+// showDigests tells each account-region's digest, and whether it counts
+// exactly what was delivered there.
+func (st *orgStory) showDigests() error {
+	for _, key := range sortedRegions(st.res.Regions) {
+		docs := st.res.Documents[key]
+		if len(docs) == 0 {
+			continue
+		}
+		var d digest.Digest
+		if err := json.Unmarshal([]byte(docs[len(docs)-1]), &d); err != nil {
+			return fmt.Errorf("decoding the digest of %s: %w", key, err)
+		}
+		want := st.res.Delivered[key].Expected.Totals
+		same := "equal to what was delivered"
+		if d.Totals.Records != want.Records || d.Totals.Accepted != want.Accepted || d.Totals.Rejected != want.Rejected {
+			same = fmt.Sprintf("DIFFERENT from what was delivered (%d records, %d accepted, %d rejected)", want.Records, want.Accepted, want.Rejected)
+		}
+		st.r.Info("digest %-9s %s (stream %s): %d records, %d accepted, %d rejected, %d new interfaces: %s",
+			st.res.Regions[key].Name, key, key, d.Totals.Records, d.Totals.Accepted, d.Totals.Rejected, d.NewInterfaces.Count, same)
+	}
+	return nil
+}
+
+// showRollup prints the organization roll-up as its text.
+func (st *orgStory) showRollup() error {
+	docs := st.res.Documents[digest.RollupStreamName]
+	if len(docs) == 0 {
+		return fmt.Errorf("no roll-up in stream %s", digest.RollupStreamName)
+	}
+	var r digest.Rollup
+	if err := json.Unmarshal([]byte(docs[len(docs)-1]), &r); err != nil {
+		return fmt.Errorf("decoding the roll-up: %w", err)
+	}
+	st.r.Info("the organization roll-up (stream %s), as text:", digest.RollupStreamName)
+	for _, line := range strings.Split(strings.TrimRight(r.Text(), "\n"), "\n") {
+		st.r.Info("  | %s", line)
+	}
+	return nil
 }
