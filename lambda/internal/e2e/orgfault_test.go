@@ -103,6 +103,34 @@ func TestOrgFaults(t *testing.T) {
 		})
 	}
 	t.Run("events from outside, duplicated and out of order", func(t *testing.T) { outsideAndDuplicates(t, b) })
+	t.Run("digest: Logs denied in dev, 40% of prod's calls throttled", func(t *testing.T) {
+		b.SetFault(func(w http.ResponseWriter, r *http.Request, c motoproxy.Call) bool {
+			return b.FailingJSON(dev, "FilterLogEvents", http.StatusBadRequest, "AccessDeniedException")(w, r, c) ||
+				h.Accounts.ForAccount(prod, "", throttle.Hook)(w, r, c)
+		})
+		defer b.SetFault(nil)
+		stats, roll, delivered, err := b.Digest(ctx, 11)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, tail(b.Enabler().Log(), 30))
+		}
+		// The covered accounts are prod, dev and legacy (analytics is
+		// suspended): legacy has no reader role, dev's reads are denied,
+		// prod's are throttled and retried through.
+		var records uint64
+		for _, r := range h.Regions {
+			records += delivered[prod+"/"+r].Expected.Totals.Records
+		}
+		unreadable := map[string]bool{}
+		for _, u := range roll.Unreadable {
+			unreadable[u.Account+"/"+u.Region] = true
+		}
+		t.Logf("pump %+v; roll-up account-regions %+v, %d records", stats, roll.AccountRegions, roll.Totals.Records)
+		if roll.AccountRegions.Expected != 6 || roll.AccountRegions.Digested != 2 || roll.AccountRegions.Failed != 4 || len(unreadable) != 4 ||
+			!unreadable[dev+"/"+second] || !unreadable[b.Accounts["legacy"]+"/"+second] || roll.Totals.Records != records {
+			t.Errorf("roll-up: account-regions %+v, unreadable %v, %d records; want 6 expected, prod's 2 digested with exactly %d records, dev's and legacy's 4 unreadable",
+				roll.AccountRegions, unreadable, roll.Totals.Records, records)
+		}
+	})
 }
 
 // checkSweep checks a sweep's coverage document: accounts × regions

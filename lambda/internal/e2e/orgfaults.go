@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"sync"
 
+	"github.com/vpcflowlogs/flowlogs/lambda/digest"
 	"github.com/vpcflowlogs/flowlogs/lambda/internal/motoproxy"
 	"github.com/vpcflowlogs/flowlogs/lambda/reconcile"
 	"github.com/vpcflowlogs/flowlogs/lambda/settings"
@@ -100,6 +101,55 @@ func (b *OrgBench) Failing(account, region, action string, status int, code stri
 		motoproxy.WriteError(w, status, code, fmt.Sprintf("injected by the fault suite for %s %s", account, region))
 		return true
 	})
+}
+
+// FailingJSON is Failing for a JSON-protocol service (CloudWatch Logs):
+// every call of action acting in account answers status and code.
+func (b *OrgBench) FailingJSON(account, action string, status int, code string) motoproxy.Hook {
+	return b.OrgHarness.Accounts.ForAccount(account, "", func(w http.ResponseWriter, _ *http.Request, c motoproxy.Call) bool {
+		if c.Action != action {
+			return false
+		}
+		motoproxy.WriteJSONError(w, status, code, "injected by the fault suite for "+account)
+		return true
+	})
+}
+
+// Digest delivers records into every spoke's flow log group, runs the
+// summarizer's schedule through its work queue and returns the pump's
+// figures, the roll-up and what was delivered, by "account/region".
+func (b *OrgBench) Digest(ctx context.Context, seed int64) (PumpStats, *digest.Rollup, map[string]Delivery, error) {
+	st := b.st
+	st.o.Seed, st.o.Records = seed, 300
+	st.res.Delivered = map[string]Delivery{}
+	if len(st.summarizers) == 0 {
+		for range len(st.enablers) {
+			s, err := b.StartSummarizer(b.Proxy.URL, settings.EnvSettleLag+"=0s")
+			if err != nil {
+				return PumpStats{}, nil, nil, err
+			}
+			st.summarizers = append(st.summarizers, s)
+		}
+	}
+	if err := st.deliver(ctx); err != nil {
+		return PumpStats{}, nil, nil, err
+	}
+	if err := st.digest(ctx); err != nil {
+		return PumpStats{}, nil, nil, err
+	}
+	docs, err := ReadGroup(ctx, b.Clients, b.Stack.DigestLogGroup)
+	if err != nil {
+		return st.res.Digest, nil, nil, err
+	}
+	rolls := docs[digest.RollupStreamName]
+	if len(rolls) == 0 {
+		return st.res.Digest, nil, nil, fmt.Errorf("no roll-up in %s", b.Stack.DigestLogGroup)
+	}
+	var r digest.Rollup
+	if err := json.Unmarshal([]byte(rolls[len(rolls)-1]), &r); err != nil {
+		return st.res.Digest, nil, nil, fmt.Errorf("decoding the roll-up: %w", err)
+	}
+	return st.res.Digest, &r, st.res.Delivered, nil
 }
 
 // Sweep runs a scheduled sweep through the work queue; between the
