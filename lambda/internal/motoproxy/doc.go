@@ -14,7 +14,11 @@
 //   - whole-call failures for chosen resource ids, the way real AWS answers
 //     when one resource of a batch is denied (UnauthorizedOperation);
 //   - a count of calls per action, for measuring how many API calls a run
-//     makes.
+//     makes;
+//   - several accounts (Accounts): which account each call acts in, learnt
+//     from the AssumeRole answers, so that a hook can target one account
+//     (ForAccount), and STS's refusal of a role that does not exist or of
+//     a denied account, which moto's AssumeRole never gives.
 //
 // Every request passes through a chain of Hooks before it is forwarded: a
 // Hook answers the call itself (WriteError), sleeps (Delay), or hijacks the
