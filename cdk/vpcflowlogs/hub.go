@@ -6,6 +6,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudformation"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
@@ -35,6 +36,14 @@ type Hub struct {
 // are named in the coverage document and the logs.
 const unreachableAccountRegions = "UnreachableAccountRegions"
 
+// unreadableAccountRegions is the summarizer's: the account-regions a
+// digest run could not read, named with the reason in the roll-up.
+const unreadableAccountRegions = "UnreadableAccountRegions"
+
+// stateExpiryAttribute is the run state items' expiry (Unix seconds), the
+// table's time-to-live attribute in organization mode.
+const stateExpiryAttribute = "expiresAt"
+
 // newHub defines the organization mode's hub: the same two functions with
 // fixed role names that the spokes trust, each fed by its work queue; the
 // bus the spokes forward to, with the enabler's rules; the digest group
@@ -54,6 +63,11 @@ func newHub(scope constructs.Construct, id string, p Props) (*VPCFlowLogs, error
 	}
 	c.DigestLogGroup = newRetainedGroup(c.Construct, "DigestLogGroup", p.LogGroupName+"/digests", p.RetentionDays, key)
 	c.State = newStateTable(c.Construct, key)
+	// The sweeps' and runs' items carry their expiry: DynamoDB deletes
+	// them after it, so the table does not grow with every run.
+	c.State.Node().DefaultChild().(awsdynamodb.CfnTable).SetTimeToLiveSpecification(&awsdynamodb.CfnTable_TimeToLiveSpecificationProperty{
+		AttributeName: jsii.String(stateExpiryAttribute), Enabled: jsii.Bool(true),
+	})
 	c.Hub.Bus = newHubBus(c.Construct, p)
 	c.defineHubEnabler(p, key)
 	c.defineHubSummarizer(p, key)
@@ -109,7 +123,11 @@ func (c *VPCFlowLogs) defineHubEnabler(p Props, key awskms.IKey) {
 	setOrganizationEnv(c.Enabler, stack, p)
 	feedFunction(c.Enabler, c.Hub.EnablerQueue)
 	c.Enabler.AddEnvironment(jsii.String(settings.EnvStateTable), c.State.TableName(), nil)
-	grantHubFunction(c, c.Enabler, key, settings.SpokeEnablerRoleName, p.Organization.ID)
+	// The coverage documents go to the digest group.
+	c.Enabler.AddEnvironment(jsii.String(settings.EnvSummaryLogGroupName), c.DigestLogGroup.LogGroupName(), nil)
+	// ConditionCheckItem: the sweep counter's transaction checks the
+	// account-region's coverage item.
+	grantHubFunction(c, c.Enabler, key, settings.SpokeEnablerRoleName, p.Organization.ID, "dynamodb:ConditionCheckItem")
 	c.Enabler.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:     jsii.String("DescribeOnlyThisStack"),
 		Actions: jsii.Strings("cloudformation:DescribeStacks"),
@@ -170,8 +188,10 @@ func setOrganizationEnv(fn awslambda.Function, stack awscdk.Stack, p Props) {
 }
 
 // grantHubFunction gives a hub function what both need: assuming its role
-// in the spokes, listing the organization, and the run state.
-func grantHubFunction(c *VPCFlowLogs, fn awslambda.Function, key awskms.IKey, spokeRole, orgID string) {
+// in the spokes, listing the organization, and the run state (Query reads a
+// sweep's or a run's items back; TransactWriteItems needs no action of its
+// own, only those of its parts), plus stateActions.
+func grantHubFunction(c *VPCFlowLogs, fn awslambda.Function, key awskms.IKey, spokeRole, orgID string, stateActions ...string) {
 	stack := awscdk.Stack_Of(c.Construct)
 	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:     jsii.String("AssumeSpokeRole"),
@@ -186,14 +206,16 @@ func grantHubFunction(c *VPCFlowLogs, fn awslambda.Function, key awskms.IKey, sp
 		Conditions: &map[string]any{"StringEquals": map[string]any{"aws:ResourceOrgID": orgID}},
 	}))
 	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:     jsii.String("ListOrganization"),
-		Actions: jsii.Strings("organizations:ListAccountsForParent", "organizations:ListOrganizationalUnitsForParent", "organizations:DescribeOrganization"),
-		// Organizations' read calls: the OU and root ARNs name the
-		// management account and the organization, which the hub does not
-		// know at synthesis; these calls read, the list is the discovery.
+		Sid: jsii.String("ListOrganization"),
+		// The two calls of the discovery (lambda/org): the organization's
+		// id comes from the configuration, so not DescribeOrganization.
+		Actions: jsii.Strings("organizations:ListAccountsForParent", "organizations:ListOrganizationalUnitsForParent"),
+		// Organizations grants these read calls on no narrower resource
+		// the hub can name at synthesis (the root and OU ARNs carry the
+		// management account's id).
 		Resources: jsii.Strings("*"),
 	}))
-	grantRunState(fn, stack, c.State, key, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query")
+	grantRunState(fn, stack, c.State, key, append([]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"}, stateActions...)...)
 }
 
 // hubAlarms are the organization's alarms: account-regions a sweep could
@@ -210,6 +232,10 @@ func hubAlarms(c *VPCFlowLogs, p Props) []alarmSpec {
 		// Same period, statistic and reasoning as UncoveredVPCs.
 		{"UnreachableAccountRegions", "A sweep could not reach some account-regions (spoke role missing or denied, region not enabled, throttled): the coverage document names each with the reason.",
 			ownMetric(p.MetricsNamespace, unreachableAccountRegions, "Maximum", sweepPeriod), 0, awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD, awscloudwatch.TreatMissingData_IGNORE},
+		// Every roll-up reports it; a run without one (DigestStale) keeps
+		// the last state.
+		{"UnreadableAccountRegions", "A digest run could not read some account-regions (reader role missing or denied, region not enabled, throttled): the organization roll-up names each with the reason.",
+			ownMetric(p.MetricsNamespace, unreadableAccountRegions, "Maximum", alarmPeriod(schedulePeriod(p.SummarySchedule))), 0, awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD, awscloudwatch.TreatMissingData_IGNORE},
 		// A message in a dead-letter queue is an account-region that
 		// failed workQueueMaxReceives times: it stays until redriven.
 		{"EnablerDeadLetters", "Account-regions the enabler failed on " + strconv.Itoa(workQueueMaxReceives) + " times are in its dead-letter queue: read the messages and the enabler's log, then redrive them.",

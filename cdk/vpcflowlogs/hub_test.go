@@ -106,7 +106,7 @@ func TestHubRolesAssumeOnlySpokeRolesInTheOrganization(t *testing.T) {
 				t.Errorf("assume statement\n%v\nwant\n%v", assume, want)
 			}
 			list := statementBySid(t, stmts, "ListOrganization")
-			if fmtJSON(list["Action"]) != `["organizations:ListAccountsForParent","organizations:ListOrganizationalUnitsForParent","organizations:DescribeOrganization"]` {
+			if fmtJSON(list["Action"]) != `["organizations:ListAccountsForParent","organizations:ListOrganizationalUnitsForParent"]` {
 				t.Errorf("organization actions %v", list["Action"])
 			}
 			for _, s := range stmts {
@@ -115,8 +115,12 @@ func TestHubRolesAssumeOnlySpokeRolesInTheOrganization(t *testing.T) {
 				}
 			}
 			state := statementBySid(t, stmts, "RunState")
-			if fmtJSON(state["Action"]) != `["dynamodb:GetItem","dynamodb:PutItem","dynamodb:UpdateItem","dynamodb:Query"]` {
-				t.Errorf("run state actions %v", state["Action"])
+			wantState := `["dynamodb:GetItem","dynamodb:PutItem","dynamodb:UpdateItem","dynamodb:Query"]`
+			if c.hubRole == settings.HubEnablerRoleName {
+				wantState = `["dynamodb:GetItem","dynamodb:PutItem","dynamodb:UpdateItem","dynamodb:Query","dynamodb:ConditionCheckItem"]`
+			}
+			if fmtJSON(state["Action"]) != wantState {
+				t.Errorf("run state actions %v, want %s", state["Action"], wantState)
 			}
 		})
 	}
@@ -259,8 +263,10 @@ func TestHubEnvironment(t *testing.T) {
 				t.Errorf("%s %s = %v, want %v", fn, k, env[k], v)
 			}
 		}
-		if _, ok := env[settings.EnvStateTable]; !ok {
-			t.Errorf("%s has no %s", fn, settings.EnvStateTable)
+		for _, k := range []string{settings.EnvStateTable, settings.EnvSummaryLogGroupName} {
+			if _, ok := env[k]; !ok {
+				t.Errorf("%s has no %s", fn, k)
+			}
 		}
 	}
 	_, enabler := idLike(t, doc, "AWS::Lambda::Function", "FlowLogsEnabler")
@@ -286,7 +292,7 @@ func TestHubEnvironment(t *testing.T) {
 // that a message in either dead-letter queue raises one.
 func TestHubAlarms(t *testing.T) {
 	_, doc := hub(t)
-	for _, metric := range []string{"UncoveredVPCs", "UnreachableAccountRegions"} {
+	for _, metric := range []string{"UncoveredVPCs", "UnreachableAccountRegions", "UnreadableAccountRegions"} {
 		_, a := one(t, doc, "AWS::CloudWatch::Alarm", `"MetricName":"`+metric+`"`)
 		if _, ok := props(a)["Dimensions"]; ok {
 			t.Errorf("alarm on %s has dimensions %v", metric, props(a)["Dimensions"])
@@ -370,5 +376,23 @@ func TestOrganizationPropsValidation(t *testing.T) {
 	}
 	if _, err := vpcflowlogs.NewSpoke(awscdk.NewApp(nil), "Spoke", vpcflowlogs.Props{}); err == nil || !strings.Contains(err.Error(), "a spoke belongs to an organization") {
 		t.Errorf("NewSpoke in single-account mode: %v", err)
+	}
+}
+
+// TestHubStateExpires proves the hub's run state table deletes the sweeps'
+// and runs' items after their expiry, and the single-account table is left
+// as it was.
+func TestHubStateExpires(t *testing.T) {
+	_, doc := hub(t)
+	_, table := one(t, doc, "AWS::DynamoDB::Table")
+	want := map[string]any{"AttributeName": "expiresAt", "Enabled": true}
+	if got := props(table)["TimeToLiveSpecification"]; !reflect.DeepEqual(got, want) {
+		t.Errorf("TimeToLiveSpecification = %v, want %v", got, want)
+	}
+	_, single := synth(t, vpcflowlogs.Props{})
+	for id, tbl := range resources(single, "AWS::DynamoDB::Table") {
+		if _, ok := tbl["TimeToLiveSpecification"]; ok {
+			t.Errorf("single-account table %s has a time to live", id)
+		}
 	}
 }

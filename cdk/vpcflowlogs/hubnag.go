@@ -11,7 +11,7 @@ import (
 // wildcard is needed, for cdk-nag's AwsSolutions-IAM5, naming each exact
 // resource.
 func suppressHubNag(c *VPCFlowLogs) {
-	organizations := "AWS Organizations' read calls (ListAccountsForParent, ListOrganizationalUnitsForParent, DescribeOrganization): " +
+	organizations := "AWS Organizations' read calls (ListAccountsForParent, ListOrganizationalUnitsForParent): " +
 		"the root and OU ARNs name the management account and the organization's own id, unknown at synthesis."
 	for _, f := range []struct {
 		fn        awslambda.Function

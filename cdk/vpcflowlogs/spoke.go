@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
@@ -257,7 +258,9 @@ func cfnRole(role awsiam.Role) awsiam.CfnRole {
 
 // SpokeTemplate synthesizes the spoke template for props in an app of its
 // own and returns it as compact JSON: the hub's StackSet carries it inline
-// (stackset.go). Path metadata is left out: it only makes the body longer.
+// (stackset.go). Resources' Metadata (construct paths, cdk-nag's
+// suppression reasons) is left out: it only makes the body longer, against
+// CloudFormation's 51,200-byte limit.
 func SpokeTemplate(props Props) (string, error) {
 	dir, err := os.MkdirTemp("", "vpcflowlogs-spoke-")
 	if err != nil {
@@ -277,9 +280,27 @@ func SpokeTemplate(props Props) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("reading the synthesized spoke template: %w", err)
 	}
-	var compact bytes.Buffer
-	if err := json.Compact(&compact, raw); err != nil {
-		return "", fmt.Errorf("compacting the spoke template: %w", err)
+	return compactTemplate(raw)
+}
+
+// compactTemplate is a template without its resources' Metadata, as JSON
+// without indentation or HTML escaping.
+func compactTemplate(raw []byte) (string, error) {
+	var doc map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return "", fmt.Errorf("decoding the spoke template: %w", err)
 	}
-	return compact.String(), nil
+	resources, _ := doc["Resources"].(map[string]any)
+	for _, r := range resources {
+		if r, ok := r.(map[string]any); ok {
+			delete(r, "Metadata")
+		}
+	}
+	var out bytes.Buffer
+	enc := json.NewEncoder(&out)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(doc); err != nil {
+		return "", fmt.Errorf("encoding the spoke template: %w", err)
+	}
+	return strings.TrimSuffix(out.String(), "\n"), nil
 }

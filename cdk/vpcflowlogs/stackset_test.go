@@ -69,8 +69,14 @@ func TestStackSet(t *testing.T) {
 			if err := json.Unmarshal([]byte(body), &spoke); err != nil {
 				t.Fatal(err)
 			}
-			if _, ok := spoke["Resources"].(map[string]any); !ok {
+			res, ok := spoke["Resources"].(map[string]any)
+			if !ok || len(res) == 0 {
 				t.Errorf("the body has no resources")
+			}
+			for rid, r := range res {
+				if md, ok := r.(map[string]any)["Metadata"]; ok {
+					t.Errorf("the body carries %s's Metadata %v: bytes spent against the 51,200 limit", rid, md)
+				}
 			}
 			deps := fmtJSON(set["DependsOn"])
 			for _, role := range []string{settings.HubEnablerRoleName, settings.HubSummarizerRoleName} {
