@@ -1,16 +1,12 @@
 package reconcile_test
 
 import (
-	"context"
 	"os"
 	"strconv"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/vpcflowlogs/flowlogs/lambda/internal/motoproxy"
 )
@@ -126,27 +122,5 @@ func TestOrgConcurrency(t *testing.T) {
 	}
 	if docs := w.coverage(); len(docs) != 2 || docs[1].Totals.AccountRegions != n*len(perfRegions) {
 		t.Errorf("coverage documents %d, want 2 of %d account-regions each", len(docs), n*len(perfRegions))
-	}
-}
-
-// receiveAll takes every visible message off the queue.
-func (w *orgWorld) receiveAll() []events.SQSMessage {
-	w.t.Helper()
-	direct := sqs.NewFromConfig(w.direct)
-	var msgs []events.SQSMessage
-	for {
-		out, err := direct.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(w.queueURL), MaxNumberOfMessages: 10,
-			VisibilityTimeout:           600,
-			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameApproximateReceiveCount}})
-		if err != nil {
-			w.t.Fatal(err)
-		}
-		if len(out.Messages) == 0 {
-			return msgs
-		}
-		for _, m := range out.Messages {
-			msgs = append(msgs, events.SQSMessage{MessageId: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle),
-				Body: aws.ToString(m.Body), EventSource: "aws:sqs", Attributes: m.Attributes})
-		}
 	}
 }

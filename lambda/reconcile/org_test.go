@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-lambda-go/cfn"
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -226,5 +227,49 @@ func TestOrgMessagesNotValid(t *testing.T) {
 				t.Errorf("%d AWS calls %v, want none", n, proxy.Calls())
 			}
 		})
+	}
+}
+
+// TestOrgCustomResource proves the custom resource in organization mode:
+// Create answers once the sweep is enqueued (the flow logs come with the
+// messages), and Delete removes this stack's flow logs from every
+// account-region directly, answering success although one account's role
+// is gone (nothing there can be removed by the hub, and failing would
+// leave the stack undeletable).
+func TestOrgCustomResource(t *testing.T) {
+	w := newOrgWorld(t, 2, []string{"us-east-1"})
+	a0, a1 := w.accounts[0], w.accounts[1]
+	v0 := w.vpc(a0, "us-east-1", "flowlogs", "on")
+	v1 := w.vpc(a1, "us-east-1", "flowlogs", "on")
+	props := map[string]any{
+		settings.PropTagKey: "flowlogs", settings.PropTagValues: []any{}, settings.PropLogGroupName: testGroup,
+		settings.PropDeliveryRoleARN: testRole, settings.PropTrafficType: "ALL", settings.PropMaxAggregationInterval: "600",
+		settings.PropRemoveOnDelete: "true", settings.PropRemoveOnUntag: "true", settings.PropOwner: testOwner,
+	}
+	ev := cfn.Event{RequestType: cfn.RequestCreate, StackID: testOwner, LogicalResourceID: "Enabler", ResourceProperties: props}
+	_, data, err := w.h.CustomResource(w.ctx, ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if data["AccountRegions"] != "2" || data["Messages"] != "2" {
+		t.Errorf("Create answered %v, want 2 account-regions in 2 messages", data)
+	}
+	if n := len(w.flowLogs(a0, "us-east-1", v0)); n != 0 {
+		t.Errorf("%d flow logs before the messages ran: Create should only enqueue", n)
+	}
+	w.drain(2)
+	for _, vpc := range []struct{ account, id string }{{a0, v0}, {a1, v1}} {
+		if n := len(w.flowLogs(vpc.account, "us-east-1", vpc.id)); n != 1 {
+			t.Fatalf("%s: %d flow logs after the sweep, want 1", vpc.id, n)
+		}
+	}
+	proxy.AddHook(denyAssumeRole(a1))
+	ev.RequestType, ev.PhysicalResourceID = cfn.RequestDelete, reconcile.PhysicalID(testOwner, "Enabler")
+	_, data, err = w.h.CustomResource(w.ctx, ev)
+	if err != nil {
+		t.Fatalf("Delete failed: %v", err)
+	}
+	if data["Removed"] != "1" || len(w.flowLogs(a0, "us-east-1", v0)) != 0 {
+		t.Errorf("Delete answered %v and left %d flow logs on %s, want 1 removed", data, len(w.flowLogs(a0, "us-east-1", v0)), v0)
 	}
 }

@@ -271,29 +271,47 @@ func (w *orgWorld) sweep(concurrency int) reconcile.SweepSummary {
 func (w *orgWorld) drain(concurrency int) {
 	w.t.Helper()
 	direct := sqs.NewFromConfig(w.direct)
-	for idle := 0; idle < 3; {
-		var msgs []events.SQSMessage
-		for {
-			out, err := direct.ReceiveMessage(w.ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(w.queueURL), MaxNumberOfMessages: 10,
-				MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameApproximateReceiveCount}})
-			if err != nil {
-				w.t.Fatal(err)
-			}
-			if len(out.Messages) == 0 {
-				break
-			}
-			for _, m := range out.Messages {
-				msgs = append(msgs, events.SQSMessage{MessageId: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle),
-					Body: aws.ToString(m.Body), EventSource: "aws:sqs", Attributes: m.Attributes})
-			}
-		}
-		if len(msgs) == 0 {
-			idle++
-			time.Sleep(time.Second) // the visibility timeout of a message to retry
+	for {
+		msgs := w.receiveAll()
+		if len(msgs) > 0 {
+			w.deliver(direct, msgs, concurrency)
 			continue
 		}
-		idle = 0
-		w.deliver(direct, msgs, concurrency)
+		// Messages reported failed come back after their visibility
+		// timeout; the queue is drained when none is in flight either.
+		attrs, err := direct.GetQueueAttributes(w.ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(w.queueURL),
+			AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible}})
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		if attrs.Attributes[string(sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible)] == "0" {
+			return
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+// receiveAll takes every visible message off the queue. Each stays
+// invisible for 5 s, longer than the receiving takes, so that none is
+// received twice in one round; one reported failed comes back then.
+func (w *orgWorld) receiveAll() []events.SQSMessage {
+	w.t.Helper()
+	direct := sqs.NewFromConfig(w.direct)
+	var msgs []events.SQSMessage
+	for {
+		out, err := direct.ReceiveMessage(w.ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(w.queueURL), MaxNumberOfMessages: 10,
+			VisibilityTimeout:           5,
+			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameApproximateReceiveCount}})
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		if len(out.Messages) == 0 {
+			return msgs
+		}
+		for _, m := range out.Messages {
+			msgs = append(msgs, events.SQSMessage{MessageId: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle),
+				Body: aws.ToString(m.Body), EventSource: "aws:sqs", Attributes: m.Attributes})
+		}
 	}
 }
 
