@@ -6,6 +6,7 @@ import (
 	"flag"
 	"io"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
@@ -60,6 +61,13 @@ func TestOrgStory(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("took %v", res.Took)
+	ss := h.StackSet
+	wantTargets := []string{h.Org.OUs["workloads"], h.Org.OUs["sandbox"]}
+	if !slices.Equal(ss.Targets, wantTargets) || !slices.Equal(ss.Regions, h.Regions) || !ss.AutoDeploy ||
+		ss.PermissionMode != "SERVICE_MANAGED" || ss.Params["Owner"] != h.Stack.Names.StackID {
+		t.Errorf("the hub's StackSet: targets %v, regions %v, auto-deployment %v, %s, Owner %q; want the OUs %v, regions %v, auto-deployed, SERVICE_MANAGED, Owner = the hub's stack id",
+			ss.Targets, ss.Regions, ss.AutoDeploy, ss.PermissionMode, ss.Params["Owner"], wantTargets, h.Regions)
+	}
 	if len(res.Instances) != 4 || len(res.Late) != 2 {
 		t.Errorf("StackSet instances %v then %v: want prod and dev in 2 regions, then %s in 2", res.Instances, res.Late, e2e.LateAccount)
 	}
