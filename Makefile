@@ -20,7 +20,7 @@ BUILD_FLAGS := -tags lambda.norpc -trimpath -buildvcs=false -ldflags='-s -w -bui
 #          function's GetAtt of the role already implies; harmless.
 CFN_LINT_IGNORE := W3005
 
-.PHONY: help tools build synth synth-org diff deploy destroy lint test test-go test-template bench fuzz demo clean
+.PHONY: help tools build synth synth-org diff deploy destroy lint test test-go test-template bench fuzz demo demo-org clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -86,6 +86,10 @@ fuzz: ## Fuzz the record and format parsers (FUZZTIME each, default 5m)
 demo: build ## Run the whole product locally against moto: no AWS account needed (DEMO_ARGS=-h lists options)
 	@.ci/tools.sh install demo
 	BOOTSTRAP_DIR=$(CURDIR)/build $(GO) run ./lambda/internal/e2e/demo $(DEMO_ARGS)
+
+demo-org: build ## The organization mode locally: a simulated organization in moto, the hub, the spokes, sweeps and digests (DEMO_ARGS=-h)
+	@.ci/tools.sh install demo
+	BOOTSTRAP_DIR=$(CURDIR)/build $(GO) run ./lambda/internal/e2e/demoorg $(DEMO_ARGS)
 
 clean: ## Remove build/ and cdk.out/
 	rm -rf build cdk.out

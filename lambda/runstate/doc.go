@@ -25,11 +25,13 @@
 // written with the counter's increment in one conditional transaction so
 // that each account-region counts once; the finisher that sees the count
 // complete claims the coverage document with a conditional write.
+//
 // Organization runs (RunStore, rollup.go) keep, per run of the summarizer
 // in organization mode, one run item and one item per finished
 // account-region, counted once by a conditional transaction, so that the
 // last one to finish writes the roll-up; the enabler's sweeps do the same
 // for coverage (SweepStore, coverage.go).
+//
 // Beside the checkpoint, the digest keeps bounded blobs (Blob, LoadBlob,
 // SaveBlob): binary items of at most MaxBlobBytes under sort keys
 // "baseline#<slot>" (a fixed ring of daily filters) and "findings#history",

@@ -14,6 +14,7 @@ import (
 	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/vpcflowlogs/flowlogs/lambda/internal/testenv"
 )
@@ -29,6 +30,7 @@ type Clients struct {
 	Logs     *cloudwatchlogs.Client
 	DynamoDB *dynamodb.Client
 	IAM      *iam.Client
+	SQS      *sqs.Client
 }
 
 // NewClients returns clients for the AWS endpoint url (moto).
@@ -39,6 +41,7 @@ func NewClients(url string) Clients {
 		Logs:     cloudwatchlogs.NewFromConfig(cfg),
 		DynamoDB: dynamodb.NewFromConfig(cfg),
 		IAM:      iam.NewFromConfig(cfg),
+		SQS:      sqs.NewFromConfig(cfg),
 	}
 }
 
@@ -62,6 +65,10 @@ type Stack struct {
 	// moto, because it plays their part itself (rules, permissions, the
 	// custom resource) or nothing local reads them (dashboard, queries).
 	NotCreated map[string]int
+
+	// redrive holds the queues' redrive policies until every queue exists
+	// (hub.go).
+	redrive map[string]string
 }
 
 // StackName is the name of the stack the CDK app defines.
@@ -122,6 +129,10 @@ func Deploy(ctx context.Context, c Clients, s *Stack) error {
 	})
 	for _, id := range ids {
 		r := t.Resources[id]
+		if r.Condition != "" && !n.Conditions[r.Condition] {
+			s.NotCreated[r.Type+" (condition "+r.Condition+" false)"]++
+			continue
+		}
 		props, err := n.Resolve(r.Properties)
 		if err != nil {
 			if _, handled := order[r.Type]; handled {
@@ -140,15 +151,20 @@ func Deploy(ctx context.Context, c Clients, s *Stack) error {
 		case "AWS::DynamoDB::Table":
 			line, err = createTable(ctx, c, n.Ref[id], p)
 		default:
-			s.NotCreated[r.Type]++
-			continue
+			// The organization mode's types (queues, the event bus):
+			// hub.go.
+			var handled bool
+			if line, handled, err = s.createMore(ctx, c, r, p); !handled {
+				s.NotCreated[r.Type]++
+				continue
+			}
 		}
 		if err != nil {
 			return fmt.Errorf("creating %s (%s): %w", r.Path(), r.Type, err)
 		}
 		s.Created = append(s.Created, line)
 	}
-	return nil
+	return s.finishMore(ctx, c)
 }
 
 func createLogGroup(ctx context.Context, c Clients, name string, p map[string]any) (string, error) {

@@ -42,6 +42,45 @@
 // including the fault runs, where a motoproxy with a Faults hook sits
 // between the functions and moto.
 //
+// # Organization mode
+//
+// StartOrg runs the organization mode (`make demo-org`, TestOrgStory,
+// TestOrgFaults). Moto supports several accounts: credentials that its
+// sts:AssumeRole returns for a role ARN in another account act in that
+// account, with resources isolated per account, and it implements
+// Organizations (org.go: the organization, OUs, member accounts, each with
+// the OrganizationAccountAccessRole that the harness assumes to act as its
+// administrator; CloseAccount makes an account SUSPENDED). The app is
+// synthesized in organization mode after the organization exists, because
+// the organization's id and OUs, which moto chooses, go into the hub.
+//
+// What moto does not do, the harness plays:
+//   - the StackSet (spokes.go): moto's CreateStackSet records a StackSet and
+//     deploys no instance, so the harness reads the hub's StackSet (targets,
+//     regions, parameters, automatic deployment, the spoke template from its
+//     TemplateBody), lists the ACTIVE accounts under its targets, recursively,
+//     and deploys the spoke template into each account-region with that
+//     account's own credentials, with its parameters and conditions (the
+//     assumable roles once per account); PlayStackSet again after an account
+//     joins is the automatic deployment;
+//   - STS's refusals (motoproxy.Accounts): moto's AssumeRole succeeds for a
+//     role that does not exist; the functions' proxy answers it with STS's
+//     AccessDenied, as for a spoke whose instance failed, and can deny an
+//     account as an SCP would;
+//   - Lambda's event source mappings (queue.go, Pump): batches received
+//     from the hub's work queue (created from the template, with its redrive
+//     policy, which moto applies), an events.SQSEvent per invocation, the
+//     succeeded messages deleted and the batch item failures left for
+//     redelivery, at most MaximumConcurrency invocations at once, one per
+//     emulated function process;
+//   - the hub bus (bus.go, OrgBus): its policy (aws:PrincipalOrgID) admits
+//     only the organization's accounts, and its rules deliver the matching
+//     spoke events, with the spoke's account and region, to their targets.
+//
+// StandInHub makes a hub in memory from the single-account template, for
+// running the functions' organization mode when the app cannot synthesize a
+// hub (the tests' -org-standin flag); the tests use the synthesized hub.
+//
 // The harness registers no stack in moto: its stack id names none, so the
 // enabler's check that the stack is not being deleted gets ValidationError,
 // which by its documented rule (lambda/reconcile/stackcheck.go) lets event

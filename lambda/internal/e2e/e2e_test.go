@@ -28,6 +28,7 @@ var (
 func TestMain(m *testing.M) {
 	flag.Parse()
 	code := m.Run()
+	orgMoto.Close()
 	if harness != nil {
 		harness.Close()
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -73,6 +74,11 @@ func Synth(ctx context.Context, root, dir string, bootstraps map[string]string, 
 		return "", fmt.Errorf("synthesizing the CDK app: %w\n%s", err, b)
 	}
 	matches, err := filepath.Glob(filepath.Join(out, "*.template.json"))
+	// In organization mode the app also writes the spoke's template: the
+	// hub is the stack named StackName.
+	if hub := filepath.Join(out, StackName+".template.json"); len(matches) > 1 && slices.Contains(matches, hub) {
+		matches = []string{hub}
+	}
 	if err != nil || len(matches) != 1 {
 		return "", fmt.Errorf("synthesizing the CDK app: want one template in %s, found %v", out, matches)
 	}

@@ -17,6 +17,9 @@ type Resource struct {
 	Type       string         `json:"Type"`
 	Properties map[string]any `json:"Properties"`
 	Metadata   map[string]any `json:"Metadata"`
+	// Condition names the template condition that decides whether the
+	// resource is created; "" means always.
+	Condition string `json:"Condition"`
 }
 
 // Path is the resource's construct path (aws:cdk:path metadata).
@@ -30,6 +33,10 @@ type Template struct {
 	// File is where it was read from.
 	File      string
 	Resources map[string]*Resource `json:"Resources"`
+	// Parameters and Conditions as the template declares them (the spoke
+	// template has both; see spokes.go).
+	Parameters map[string]Parameter `json:"Parameters"`
+	Conditions map[string]any       `json:"Conditions"`
 }
 
 // ReadTemplate reads a template file.
@@ -91,6 +98,11 @@ type Names struct {
 	Ref map[string]string
 	// Attr is the value of {"Fn::GetAtt": [logicalID, name]}.
 	Attr map[string]map[string]string
+	// Params are the values of the template's parameters, and Conditions
+	// the value of each condition (spokes.go): empty for the hub's
+	// template, which has neither beyond the CDK's BootstrapVersion.
+	Params     map[string]string
+	Conditions map[string]bool
 }
 
 // NameResources gives every resource of t the physical name CloudFormation
@@ -139,7 +151,7 @@ func NameResources(t *Template, stackName, stackID, account, region string) *Nam
 			n.Ref[id] = name
 			attrs["Arn"] = fmt.Sprintf("arn:%s:lambda:%s:%s:function:%s", n.Partition, region, account, name)
 		default:
-			n.Ref[id] = generated
+			n.Ref[id] = n.otherName(r, generated, attrs)
 		}
 		n.Attr[id] = attrs
 	}
@@ -222,6 +234,9 @@ func (n *Names) intrinsic(fn string, arg any) (any, error) {
 		if v, ok := n.Ref[name]; ok {
 			return v, nil
 		}
+		if v, ok := n.Params[name]; ok {
+			return v, nil
+		}
 		return nil, fmt.Errorf("cannot resolve {Ref: %v}: no such resource or supported pseudo parameter", arg)
 	case "Fn::GetAtt":
 		var id, attr string
@@ -262,7 +277,7 @@ func (n *Names) intrinsic(fn string, arg any) (any, error) {
 		}
 		return strings.Join(parts, sep), nil
 	}
-	return nil, fmt.Errorf("cannot resolve %s: the harness resolves only Ref, Fn::GetAtt and Fn::Join (add it to e2e.Names.Resolve)", fn)
+	return n.moreIntrinsic(fn, arg)
 }
 
 // ResolveEnv returns a function's Environment.Variables, resolved, as

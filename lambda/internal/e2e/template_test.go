@@ -47,7 +47,10 @@ func TestResolve(t *testing.T) {
 			"arn:aws:logs:us-east-1:123456789012:log-group:/vpc/flow-logs", false},
 		{"unknown resource", `{"Ref": "Nope"}`, "cannot resolve {Ref: Nope}", true},
 		{"unknown attribute", `{"Fn::GetAtt": ["Group", "StreamArn"]}`, "cannot resolve {Fn::GetAtt", true},
-		{"unsupported function", `{"Fn::Sub": "x-${AWS::Region}"}`, "cannot resolve Fn::Sub", true},
+		{"sub", `{"Fn::Sub": "x-${AWS::Region}-${Group}-${Role.Arn}"}`, "x-us-east-1-/vpc/flow-logs-arn:aws:iam::123456789012:role/S-Role-", false},
+		{"sub of an unknown name", `{"Fn::Sub": "x-${Nope}"}`, `Fn::Sub "x-${Nope}": cannot resolve {Ref: Nope}`, true},
+		{"if without conditions", `{"Fn::If": ["IsHub", "a", "b"]}`, "cannot resolve {Fn::If", true},
+		{"unsupported function", `{"Fn::Select": [0, ["a"]]}`, "cannot resolve Fn::Select", true},
 		{"nested unsupported", `{"Fn::Join": ["", [{"Fn::ImportValue": "x"}]]}`, "Fn::Join: cannot resolve Fn::ImportValue", true},
 	}
 	for _, tc := range cases {

@@ -18,6 +18,10 @@
 //   - flow logs to S3 as AWS has them (EmulateS3FlowLogs): a destination
 //     with a prefix or in another account's bucket, and DestinationOptions
 //     reported back, none of which moto 5.2.1 does.
+//   - several accounts (Accounts): which account each call acts in, learnt
+//     from the AssumeRole answers, so that a hook can target one account
+//     (ForAccount), and STS's refusal of a role that does not exist or of
+//     a denied account, which moto's AssumeRole never gives.
 //
 // Every request passes through a chain of Hooks before it is forwarded: a
 // Hook answers the call itself (WriteError), sleeps (Delay), or hijacks the

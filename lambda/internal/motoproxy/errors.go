@@ -36,6 +36,12 @@ func WriteError(w http.ResponseWriter, status int, code, message string) {
 	apiError{status: status, code: code, message: message}.write(w, EC2Query, "motoproxy")
 }
 
+// WriteJSONError answers a call the way the JSON 1.1 protocol (CloudWatch
+// Logs) reports an error: {"__type": code, "message": message}.
+func WriteJSONError(w http.ResponseWriter, status int, code, message string) {
+	apiError{status: status, code: code, message: message}.write(w, AWSJSON, "motoproxy")
+}
+
 // apiError is an error code and message with the HTTP status it travels
 // with, and for JSON services the protocol version of the body.
 type apiError struct {
