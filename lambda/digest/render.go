@@ -18,9 +18,21 @@ const textListLimit = 10
 // comes to say).
 func (d *Digest) Subject() string {
 	s := fmt.Sprintf("Flow log digest %s-%s UTC", d.Window.From.UTC().Format("2006-01-02 15:04"), d.Window.To.UTC().Format("15:04"))
+	// What needs attention first: a mail client shows little more.
+	var notes []string
+	switch n := len(d.Findings); n {
+	case 0:
+	case 1:
+		notes = append(notes, "1 finding")
+	default:
+		notes = append(notes, fmt.Sprintf("%d findings", n))
+	}
+	if d.SkipData.Records > 0 {
+		notes = append(notes, "records lost")
+	}
 	switch {
-	case d.SkipData.Records > 0:
-		s += ": records lost"
+	case len(notes) > 0:
+		s += ": " + strings.Join(notes, ", ")
 	case d.Window.Partial:
 		s += " (partial)"
 	}

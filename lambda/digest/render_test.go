@@ -79,6 +79,35 @@ func TestSubjectFitsSNS(t *testing.T) {
 	}
 }
 
+// TestSubjectSaysFindingsFirst: a mail client shows the subject and
+// little more, so it counts the findings before anything else.
+func TestSubjectSaysFindingsFirst(t *testing.T) {
+	tests := []struct {
+		name     string
+		findings int
+		lost     uint64
+		partial  bool
+		want     string
+	}{
+		{"nothing", 0, 0, false, "Flow log digest 2026-11-25 18:45-19:15 UTC"},
+		{"partial", 0, 0, true, "Flow log digest 2026-11-25 18:45-19:15 UTC (partial)"},
+		{"one finding", 1, 0, false, "Flow log digest 2026-11-25 18:45-19:15 UTC: 1 finding"},
+		{"findings and loss", 3, 10, true, "Flow log digest 2026-11-25 18:45-19:15 UTC: 3 findings, records lost"},
+		{"loss only", 0, 10, false, "Flow log digest 2026-11-25 18:45-19:15 UTC: records lost"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := sampleDigest(t)
+			d.Findings = make([]Finding, tt.findings)
+			d.SkipData.Records = tt.lost
+			d.Window.Partial = tt.partial
+			if got := d.Subject(); got != tt.want {
+				t.Errorf("Subject() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestEncodeKeepsDigestUnderTheEventLimit(t *testing.T) {
 	d := sampleDigest(t)
 	// Inflate every list far past what a digest may hold.
