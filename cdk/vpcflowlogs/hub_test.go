@@ -360,6 +360,10 @@ func TestOrganizationPropsValidation(t *testing.T) {
 		{"bad target", org(vpcflowlogs.Organization{ID: testOrg, Targets: []string{"ou-x"}}), "Props.Organization.Targets: organization target \"ou-x\""},
 		{"bad region", org(vpcflowlogs.Organization{ID: testOrg, Targets: []string{"r-ab12"}, Regions: []string{"EU"}}), "Props.Organization.Regions: region \"EU\""},
 		{"bad deployer", org(vpcflowlogs.Organization{ID: testOrg, Targets: []string{"r-ab12"}, DeployedBy: "me"}), "Props.Organization.DeployedBy: deployed-by \"me\""},
+		// Without this check the hub would define S3 settings from a
+		// bucket it never creates.
+		{"with S3", vpcflowlogs.Props{Destination: settings.DestinationS3, Organization: vpcflowlogs.Organization{ID: testOrg, Targets: []string{"r-ab12"}}},
+			"Props.Destination: organization mode delivers to CloudWatch Logs only"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

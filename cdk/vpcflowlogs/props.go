@@ -158,6 +158,14 @@ func (p Props) validate() error {
 	if p.isS3() {
 		checks = append(checks, p.S3.checks()...)
 	}
+	if p.isS3() && p.Organization.ID != "" {
+		// The hub has no bucket of its own: a central bucket that every
+		// spoke delivers to is not built yet.
+		checks = append(checks, struct {
+			field string
+			err   error
+		}{"Destination", errors.New("organization mode delivers to CloudWatch Logs only: S3 is not available with an Organization.ID yet")})
+	}
 	var errs []error
 	for _, c := range checks {
 		if c.err != nil {
