@@ -71,7 +71,8 @@ func TestOrgAPICalls(t *testing.T) {
 		{"CreateFlowLogs", 0},
 		{"DeleteFlowLogs", 0},
 		{"SendMessageBatch", (n + 9) / 10},
-		{"TransactWriteItems", ars},
+		{"TransactWriteItems", n},
+		{"UpdateItem", n},
 	} {
 		if got := calls[tc.action]; got > tc.max {
 			t.Errorf("%s: %d calls, want at most %d", tc.action, got, tc.max)
