@@ -143,14 +143,22 @@ func (c AccountRegionCoverage) encode(limit int) ([]byte, error) {
 	}
 }
 
-// finishAccountRegion records an account-region's coverage in the sweep
-// and, when it is the last, writes the coverage document.
-func (h *Handler) finishAccountRegion(ctx context.Context, sweepID string, out org.Outcome, res Result) error {
-	b, err := newAccountRegionCoverage(out, res).encode(runstate.MaxCoverageBytes)
-	if err != nil {
-		return err
+// finishAccount records the coverage of an account's finished regions in
+// the sweep (one transaction) and, when they are the last, writes the
+// coverage document.
+func (h *Handler) finishAccount(ctx context.Context, sweepID, account string, outs []org.Outcome, results []Result) error {
+	if len(outs) == 0 {
+		return nil
 	}
-	last, err := h.org.Sweeps.Finish(ctx, sweepID, out.Account, out.Region, b)
+	regions := make([]runstate.RegionCoverage, len(outs))
+	for i, out := range outs {
+		b, err := newAccountRegionCoverage(out, results[i]).encode(runstate.MaxCoverageBytes)
+		if err != nil {
+			return err
+		}
+		regions[i] = runstate.RegionCoverage{Region: out.Region, Coverage: b}
+	}
+	last, err := h.org.Sweeps.FinishAccount(ctx, sweepID, account, regions)
 	if err != nil || !last {
 		return err
 	}

@@ -158,15 +158,17 @@ func (w *orgWorld) spoke(account, region string) aws.Config {
 	return cfg
 }
 
-func (w *orgWorld) hubResources() {
-	t, ctx := w.t, w.ctx
-	q, err := sqs.NewFromConfig(w.direct).CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("enabler-work"),
-		Attributes: map[string]string{"VisibilityTimeout": "1"}})
-	if err != nil {
-		t.Fatal(err)
+// recreateTable empties the run state table (uncounted).
+func (w *orgWorld) recreateTable() {
+	db := dynamodb.NewFromConfig(w.direct)
+	if _, err := db.DeleteTable(w.ctx, &dynamodb.DeleteTableInput{TableName: aws.String(orgTable)}); err != nil {
+		w.t.Fatal(err)
 	}
-	w.queueURL = aws.ToString(q.QueueUrl)
-	_, err = dynamodb.NewFromConfig(w.direct).CreateTable(ctx, &dynamodb.CreateTableInput{
+	w.createTable()
+}
+
+func (w *orgWorld) createTable() {
+	_, err := dynamodb.NewFromConfig(w.direct).CreateTable(w.ctx, &dynamodb.CreateTableInput{
 		TableName: aws.String(orgTable),
 		AttributeDefinitions: []ddbtypes.AttributeDefinition{
 			{AttributeName: aws.String("pk"), AttributeType: ddbtypes.ScalarAttributeTypeS},
@@ -179,8 +181,19 @@ func (w *orgWorld) hubResources() {
 		BillingMode: ddbtypes.BillingModePayPerRequest,
 	})
 	if err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func (w *orgWorld) hubResources() {
+	t, ctx := w.t, w.ctx
+	q, err := sqs.NewFromConfig(w.direct).CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("enabler-work"),
+		Attributes: map[string]string{"VisibilityTimeout": "1"}})
+	if err != nil {
 		t.Fatal(err)
 	}
+	w.queueURL = aws.ToString(q.QueueUrl)
+	w.createTable()
 	logs := cloudwatchlogs.NewFromConfig(w.direct)
 	if _, err := logs.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(digestGroup)}); err != nil {
 		t.Fatal(err)

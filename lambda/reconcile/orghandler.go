@@ -105,15 +105,18 @@ func (h *Handler) orgMessage(ctx context.Context, m workMessage, receives int) e
 		return err
 	})
 	var retry []string
+	var done []org.Outcome
+	var doneResults []Result
 	for i, out := range outs {
 		transient := out.Class == org.ClassThrottled || out.Class == org.ClassOther
 		if transient && receives < maxTransientReceives {
 			retry = append(retry, out.String()+": "+out.Reason)
 			continue
 		}
-		if err := h.finishAccountRegion(ctx, m.SweepID, out, results[i]); err != nil {
-			retry = append(retry, out.String()+": "+err.Error())
-		}
+		done, doneResults = append(done, out), append(doneResults, results[i])
+	}
+	if err := h.finishAccount(ctx, m.SweepID, m.Account, done, doneResults); err != nil {
+		retry = append(retry, m.Account+": "+err.Error())
 	}
 	_ = logOutcomes(ctx, "sweep", outs)
 	if len(retry) > 0 {

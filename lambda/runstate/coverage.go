@@ -24,10 +24,11 @@ import (
 //
 // Both sit in the sweep's partition so that the last finisher reads every
 // coverage item with one paged Query, not one GetItem per account-region.
-// A coverage item is created and the counter incremented in one
-// transaction conditional on the item not existing: an account-region
-// counts once however often its message is delivered, and a crash between
-// two writes cannot leave them disagreeing. Every item carries expiresAt
+// Coverage items are created and the counter incremented in one
+// transaction conditional on the items not existing (an account's regions
+// together, FinishAccount, or one, Finish): an account-region counts once
+// however often its message is delivered, and a crash between two writes
+// cannot leave them disagreeing. Every item carries expiresAt
 // (Unix seconds) for the table's time to live.
 
 // SweepAPI is the part of DynamoDB the sweep store calls;

@@ -169,3 +169,72 @@ func decodeMember(item map[string]types.AttributeValue) (SweepMember, error) {
 	m.Coverage = []byte(cov)
 	return m, nil
 }
+
+// RegionCoverage is one region's coverage of an account, for FinishAccount.
+type RegionCoverage struct {
+	Region   string
+	Coverage []byte
+}
+
+// maxTransactItems is DynamoDB's limit of items in one transaction.
+const maxTransactItems = 100
+
+// FinishAccount records several regions of one account as Finish does,
+// in one transaction (the regions' items and one increment of the
+// counter by their number) instead of one a region: a message names an
+// account's regions, and 17 regions then cost one transaction and one
+// claim. When any region is already recorded (a redelivered message),
+// the transaction is cancelled as a whole and each region goes through
+// Finish on its own, which counts only the new ones.
+func (s *SweepStore) FinishAccount(ctx context.Context, sweepID, account string, regions []RegionCoverage) (last bool, err error) {
+	if len(regions) == 0 || len(regions) >= maxTransactItems {
+		return false, fmt.Errorf("finishing %s in sweep %s: %d regions, want 1 to %d", account, sweepID, len(regions), maxTransactItems-1)
+	}
+	if err := ValidateSweepID(sweepID); err != nil {
+		return false, fmt.Errorf("finishing in a sweep: %w", err)
+	}
+	items := make([]types.TransactWriteItem, 0, len(regions)+1)
+	for _, r := range regions {
+		if err := (Key{Account: account, Region: r.Region, Source: "sweep"}).validate(); err != nil {
+			return false, fmt.Errorf("finishing in sweep %s: %w", sweepID, err)
+		}
+		if len(r.Coverage) > MaxCoverageBytes {
+			return false, fmt.Errorf("finishing %s/%s in sweep %s: coverage of %d bytes, at most %d", account, r.Region, sweepID, len(r.Coverage), MaxCoverageBytes)
+		}
+		member := s.key(sweepID, coverageSortKeyPrefix+account+"#"+r.Region)
+		member[sweepAttrCoverage] = sAttr(string(r.Coverage))
+		member[sweepAttrExpiresAt] = s.expiry()
+		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: member,
+			ConditionExpression: aws.String("attribute_not_exists(" + PartitionKey + ")")}})
+	}
+	items = append(items, types.TransactWriteItem{Update: &types.Update{TableName: aws.String(s.table), Key: s.key(sweepID, SweepSortKey),
+		UpdateExpression:          aws.String("ADD #finished :n"),
+		ConditionExpression:       aws.String("attribute_exists(" + PartitionKey + ")"),
+		ExpressionAttributeNames:  map[string]string{"#finished": sweepAttrFinished},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":n": nAttr(int64(len(regions)))}}})
+	for attempt := 1; ; attempt++ {
+		_, err = s.api.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+		var tce *types.TransactionCanceledException
+		if !errors.As(err, &tce) || !conflicted(tce) || attempt == conflictAttempts {
+			break
+		}
+		time.Sleep(time.Duration(rand.Int64N(int64(conflictBackoff) << attempt)))
+	}
+	var tce *types.TransactionCanceledException
+	if errors.As(err, &tce) && !conflicted(tce) {
+		// A region already recorded, or the sweep missing: region by
+		// region, count tells which. The claim names the account, as the
+		// first delivery's did, so a redelivery whose document failed
+		// writes it again.
+		for _, r := range regions {
+			if err := s.count(ctx, sweepID, account, r.Region, r.Coverage); err != nil {
+				return false, err
+			}
+		}
+		return s.claim(ctx, sweepID, account)
+	}
+	if err != nil {
+		return false, fmt.Errorf("finishing %s (%d regions) in sweep %s: %w", account, len(regions), sweepID, err)
+	}
+	return s.claim(ctx, sweepID, account)
+}

@@ -114,3 +114,51 @@ func TestSweepNotLastUntilAllFinish(t *testing.T) {
 		t.Error("finishing in a sweep that does not exist: no error")
 	}
 }
+
+// TestSweepFinishAccount proves that an account's regions are recorded in
+// one transaction, that a redelivered account (all or some of its regions
+// already recorded) counts only what is new, and that the last account
+// claims the document, again on redelivery.
+func TestSweepFinishAccount(t *testing.T) {
+	db := newTable(t)
+	store, err := runstate.NewSweepStore(db, table, "999999999999", "us-east-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := runstate.NewSweepID(time.Now())
+	if err := store.Create(t.Context(), id, 6); err != nil {
+		t.Fatal(err)
+	}
+	regions := func(names ...string) []runstate.RegionCoverage {
+		var out []runstate.RegionCoverage
+		for _, n := range names {
+			out = append(out, runstate.RegionCoverage{Region: n, Coverage: []byte(`{}`)})
+		}
+		return out
+	}
+	steps := []struct {
+		name, account string
+		regions       []runstate.RegionCoverage
+		wantLast      bool
+		wantFinished  int
+	}{
+		{"first account", "111111111111", regions("us-east-1", "eu-west-1", "ap-south-1"), false, 3},
+		{"first account again", "111111111111", regions("us-east-1", "eu-west-1", "ap-south-1"), false, 3},
+		{"second account, one region", "222222222222", regions("us-east-1"), false, 4},
+		{"second account, all regions", "222222222222", regions("us-east-1", "eu-west-1", "ap-south-1"), true, 6},
+		{"second account again", "222222222222", regions("us-east-1", "eu-west-1", "ap-south-1"), true, 6},
+	}
+	for _, st := range steps {
+		last, err := store.FinishAccount(t.Context(), id, st.account, st.regions)
+		if err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		sw, _, err := store.Load(t.Context(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if last != st.wantLast || sw.Finished != st.wantFinished {
+			t.Errorf("%s: last %v, finished %d; want %v, %d", st.name, last, sw.Finished, st.wantLast, st.wantFinished)
+		}
+	}
+}
