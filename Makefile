@@ -20,7 +20,7 @@ BUILD_FLAGS := -tags lambda.norpc -trimpath -buildvcs=false -ldflags='-s -w -bui
 #          function's GetAtt of the role already implies; harmless.
 CFN_LINT_IGNORE := W3005
 
-.PHONY: help tools build synth synth-org diff deploy destroy lint test test-go test-template bench fuzz demo demo-org clean
+.PHONY: help tools build synth synth-org diff deploy destroy lint test test-go test-template bench fuzz demo demo-org update-ip-ranges clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -90,6 +90,20 @@ demo: build ## Run the whole product locally against moto: no AWS account needed
 demo-org: build ## The organization mode locally: a simulated organization in moto, the hub, the spokes, sweeps and digests (DEMO_ARGS=-h)
 	@.ci/tools.sh install demo
 	BOOTSTRAP_DIR=$(CURDIR)/build $(GO) run ./lambda/internal/e2e/demoorg $(DEMO_ARGS)
+
+# The copy of AWS's ip-ranges.json built into the summarizer, used when its
+# fetch at cold start is off or fails. The new copy replaces the old only
+# once TestShippedAWSRanges has checked it against AWS's shape (the tests
+# of the digest use their own fixed copy, lambda/flowrecord/testdata).
+IP_RANGES_URL := https://ip-ranges.amazonaws.com/ip-ranges.json
+IP_RANGES_FILE := lambda/digest/ip-ranges.json
+
+update-ip-ranges: ## Refresh the summarizer's built-in copy of AWS's ip-ranges.json (checked before it is kept)
+	@cp $(IP_RANGES_FILE) $(IP_RANGES_FILE).old
+	set -o pipefail; curl -fsSL --proto =https --max-time 60 --max-filesize 16777216 -o $(IP_RANGES_FILE) $(IP_RANGES_URL) \
+	  && $(GO) test -count=1 -run '^TestShippedAWSRanges$$' -v ./lambda/digest/ | grep -E 'ip-ranges.json|^(ok|FAIL)' \
+	  || { mv $(IP_RANGES_FILE).old $(IP_RANGES_FILE); echo "kept the old copy"; exit 1; }
+	@rm -f $(IP_RANGES_FILE).old
 
 clean: ## Remove build/ and cdk.out/
 	rm -rf build cdk.out

@@ -103,6 +103,10 @@ type Config struct {
 	// Findings are the findings' thresholds; zero: settings.DefaultFindings.
 	Findings settings.Findings
 
+	// AWSRanges are AWS's published IP ranges, loaded once per process by
+	// LoadAWSRanges; nil means the copy built into the binary.
+	AWSRanges *AWSRangesDoc
+
 	// S3, when set, makes a run read the objects the flow logs deliver to
 	// a bucket instead of the log group (s3source.go).
 	S3 *S3Source

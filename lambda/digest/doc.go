@@ -46,8 +46,9 @@
 // aggregator's detectors, what is new since a baseline of the last days
 // (public destinations, inbound service ports, interfaces), and bytes
 // leaving to public addresses against the same window a week before, with
-// AWS's ranges told apart by a copy of ip-ranges.json built into the
-// binary (findings.go). The baseline is a fixed ring of daily Bloom
+// AWS's ranges told apart by AWS's ip-ranges.json, fetched once per
+// process at cold start, or the copy built into the binary when the fetch
+// is off or fails (awsranges.go); the digest says which. The baseline is a fixed ring of daily Bloom
 // filters and an hourly history in the run state table (baseline.go),
 // read while the window is read and written once the checkpoint advanced.
 // DIGEST.md gives the schema, the thresholds and the error rates.

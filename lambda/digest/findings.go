@@ -98,8 +98,12 @@ type FindingsBasis struct {
 	// TopEgress lists the public destinations that received the most bytes,
 	// each with its AWS range when it is AWS's: where data leaves.
 	TopEgress []EgressDestination `json:"topEgress"`
-	// AWSRanges is the createDate of the ip-ranges.json copy in use.
-	AWSRanges string `json:"awsRanges"`
+	// AWSRanges is the createDate of the ip-ranges.json copy in use, and
+	// AWSRangesSource where the process got it: AWSRangesFetched at cold
+	// start, or AWSRangesEmbedded (the copy built in). Digests written
+	// before the fetch existed have no source: theirs was the built-in copy.
+	AWSRanges       string `json:"awsRanges"`
+	AWSRangesSource string `json:"awsRangesSource,omitempty"`
 	// Approximate is true when a detector outgrew its bound.
 	Approximate bool `json:"approximate"`
 }
@@ -132,6 +136,7 @@ type findingsInput struct {
 	th      settings.Findings
 	base    *baseline // nil when the run state could not be read
 	ranges  *flowrecord.AWSRanges
+	source  string // where ranges came from: AWSRangesFetched or AWSRangesEmbedded
 	// vpcOf maps interfaces to their VPC, as EC2 describes them; an
 	// interface missing from it counts under no VPC ("").
 	vpcOf map[string]string
@@ -149,7 +154,7 @@ func buildFindings(in findingsInput) ([]Finding, FindingsBasis) {
 			in.signals.EgressApproximate,
 	}
 	if in.ranges != nil {
-		b.AWSRanges = in.ranges.CreateDate
+		b.AWSRanges, b.AWSRangesSource = in.ranges.CreateDate, in.source
 	}
 	var fs []Finding
 	fs = append(fs, scanFindings(in, in.signals.PortScans, FindingPortScan)...)
@@ -460,10 +465,11 @@ func nonEmpty(s string) []string {
 	return []string{s}
 }
 
-// shippedAWSRanges is AWS's ip-ranges.json as the binary was built with:
-// the function has no network egress to fetch the current one, and a copy
-// a build refreshes is as current as the deployment. The digest shows its
-// createDate (FindingsBasis.AWSRanges).
+// shippedAWSRanges is AWS's ip-ranges.json as the binary was built with
+// (make update-ip-ranges refreshes it): what a process uses when the fetch
+// at cold start is off or fails (awsranges.go), for example in a VPC
+// without internet egress. The digest shows which copy it used
+// (FindingsBasis.AWSRanges, AWSRangesSource).
 //
 //go:embed ip-ranges.json
 var shippedAWSRanges []byte

@@ -41,7 +41,7 @@ func (d *Digest) textFindings(w *textWriter) {
 	}
 	w.printf("%s\n", safe(findingsSummaryLine(b)))
 	if b.AWSRanges != "" {
-		w.printf("AWS address ranges: ip-ranges.json of %s.\n", b.AWSRanges)
+		w.printf("AWS address ranges: ip-ranges.json of %s%s.\n", b.AWSRanges, awsRangesSourceText(b.AWSRangesSource))
 	}
 	w.printf("\n")
 }
@@ -87,4 +87,16 @@ func evidenceText(e Evidence) safe {
 		parts = append(parts, "counts approximate")
 	}
 	return safe(strings.Join(parts, "; "))
+}
+
+// awsRangesSourceText says where the ranges came from; nothing for a
+// digest written before the fetch existed (or a source it does not know).
+func awsRangesSourceText(source string) string {
+	switch source {
+	case AWSRangesFetched:
+		return ", fetched at cold start"
+	case AWSRangesEmbedded:
+		return ", the copy built into the function"
+	}
+	return ""
 }

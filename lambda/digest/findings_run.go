@@ -12,11 +12,6 @@ import (
 	"github.com/vpcflowlogs/flowlogs/lambda/metrics"
 )
 
-// shippedRanges parses the shipped ip-ranges.json once per process.
-var shippedRanges = sync.OnceValues(func() (*flowrecord.AWSRanges, error) {
-	return flowrecord.ParseAWSRanges(shippedAWSRanges)
-})
-
 // evaluateFindings computes the window's findings from the aggregator's
 // detectors and the baseline, which it loads from the run state. A
 // baseline that cannot be read leaves the findings that need none (scans,
@@ -25,10 +20,7 @@ var shippedRanges = sync.OnceValues(func() (*flowrecord.AWSRanges, error) {
 // is saved by saveBaseline once the window is counted.
 func (s *Summarizer) evaluateFindings(ctx context.Context, agg *flowrecord.Aggregator, w Window, loaded func() (*baseline, error)) ([]Finding, *FindingsBasis, *baseline) {
 	th := s.cfg.Findings
-	ranges, err := shippedRanges()
-	if err != nil {
-		slog.ErrorContext(ctx, "the shipped AWS IP ranges do not parse; AWS's addresses are not told apart", "error", err)
-	}
+	ranges := s.awsRanges(ctx)
 	base, err := loaded()
 	if err != nil {
 		slog.ErrorContext(ctx, "reading the findings baseline failed; new-since-baseline findings are skipped this run", "error", err)
@@ -42,7 +34,8 @@ func (s *Summarizer) evaluateFindings(ctx context.Context, agg *flowrecord.Aggre
 		ifaces:  summary.Interfaces,
 		th:      th,
 		base:    base,
-		ranges:  ranges,
+		ranges:  ranges.Ranges,
+		source:  ranges.Source,
 		vpcOf:   s.egressVPCs(ctx, signals, base != nil),
 	})
 	return fs, &basis, base

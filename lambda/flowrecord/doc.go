@@ -111,8 +111,10 @@
 //     own source to a public destination), each in a Space-Saving table of
 //     Options.MaxTracked keys keyed by interface.
 //
-// AWSRanges reads AWS's published ip-ranges.json and tells its addresses
-// apart, the most specific prefix and a named service over AMAZON.
+// AWSRanges reads AWS's published ip-ranges.json, refusing a document not
+// of AWS's shape (it may come from the network), and tells its addresses
+// apart, the most specific prefix and a named service over AMAZON, without
+// allocating.
 //
 // Test support that writes records, a Generator with the exact Summary
 // of what it wrote, lives in package flowrecordtest.

@@ -54,8 +54,9 @@ func main() {
 		slog.ErrorContext(ctx, "reading the organization configuration", "error", err)
 		os.Exit(1)
 	}
+	cfg := digest.Config{Summarizer: conf, ReadRate: src.ReadCallsPerSecond, Findings: findings, AWSRanges: loadAWSRanges(ctx)}
 	if orgConf.Enabled() {
-		startOrg(digest.Config{Summarizer: conf, ReadRate: src.ReadCallsPerSecond, Findings: findings}, orgConf, awsCfg)
+		startOrg(cfg, orgConf, awsCfg)
 		return
 	}
 	clients := digest.Clients{
@@ -66,7 +67,6 @@ func main() {
 	if conf.TopicARN != "" {
 		clients.Topic = sns.NewFromConfig(awsCfg)
 	}
-	cfg := digest.Config{Summarizer: conf, ReadRate: src.ReadCallsPerSecond, Findings: findings}
 	if src.Destination == settings.DestinationS3 {
 		cfg.S3 = &digest.S3Source{Bucket: src.Bucket, Prefix: src.Prefix, HiveCompatible: src.HiveCompatible, PerHour: src.PerHour}
 		clients.S3 = s3.NewFromConfig(awsCfg, func(o *s3.Options) {
@@ -125,6 +125,19 @@ func startOrg(conf digest.Config, orgConf settings.SummarizerOrg, awsCfg aws.Con
 		os.Exit(1)
 	}
 	lambda.Start(o.Handle)
+}
+
+// loadAWSRanges fetches AWS's IP ranges (AWS_IP_RANGES_URL) once per
+// process, at cold start, falling back to the copy built in: every run of
+// the process uses what it returns.
+func loadAWSRanges(ctx context.Context) *digest.AWSRangesDoc {
+	url, err := settings.AWSIPRangesURLFromEnv(os.Getenv)
+	if err != nil {
+		slog.ErrorContext(ctx, "reading the configuration", "error", err)
+		os.Exit(1)
+	}
+	doc := digest.LoadAWSRanges(ctx, nil, url)
+	return &doc
 }
 
 // readConfig reads the summarizer's settings from the environment: what
