@@ -1,6 +1,7 @@
 package flowrecord
 
 import (
+	"encoding/binary"
 	"errors"
 	"net/netip"
 	"strconv"
@@ -46,24 +47,28 @@ const (
 // Bad. The Record ParseRow fills shares the Row's memory until its next
 // Reset. A Row is not safe for concurrent use.
 type Row struct {
-	kinds []uint8
-	ints  []int64
-	ends  []int32 // where each value's token ends in buf; ints and nulls take none
-	buf   []byte  // string tokens, each followed by a space, then padding
-	bad   int     // index of the first unprintable or untyped value, or -1
-	line  []byte  // the text form, rendered only for the text parser
+	vals []rowValue
+	buf  []byte // string tokens, each followed by a space, then padding
+	bad  int    // index of the first unprintable or untyped value, or -1
+	line []byte // the text form, rendered only for the text parser
+}
+
+// rowValue is one value of a Row: one slice of them, so that adding a
+// value is one append.
+type rowValue struct {
+	v    int64 // for rowInt
+	end  int32 // where the value's token ends in buf; ints and nulls take none
+	kind uint8
 }
 
 // Reset empties the row for the next record.
 func (w *Row) Reset() {
-	w.kinds, w.ints, w.ends, w.buf = w.kinds[:0], w.ints[:0], w.ends[:0], w.buf[:0]
+	w.vals, w.buf = w.vals[:0], w.buf[:0]
 	w.bad = -1
 }
 
 func (w *Row) add(kind uint8, v int64) {
-	w.kinds = append(w.kinds, kind)
-	w.ints = append(w.ints, v)
-	w.ends = append(w.ends, int32(len(w.buf)))
+	w.vals = append(w.vals, rowValue{v: v, end: int32(len(w.buf)), kind: kind})
 	w.buf = append(w.buf, ' ')
 }
 
@@ -76,12 +81,10 @@ func (w *Row) Int(v int64) { w.add(rowInt, v) }
 // Bytes adds a string value; the row copies it.
 func (w *Row) Bytes(b []byte) {
 	if w.bad < 0 && !printable(b) {
-		w.bad = len(w.kinds)
+		w.bad = len(w.vals)
 	}
-	w.kinds = append(w.kinds, rowBytes)
-	w.ints = append(w.ints, 0)
 	w.buf = append(w.buf, b...)
-	w.ends = append(w.ends, int32(len(w.buf)))
+	w.vals = append(w.vals, rowValue{end: int32(len(w.buf)), kind: rowBytes})
 	w.buf = append(w.buf, ' ')
 }
 
@@ -89,29 +92,41 @@ func (w *Row) Bytes(b []byte) {
 // the row is malformed.
 func (w *Row) Bad() {
 	if w.bad < 0 {
-		w.bad = len(w.kinds)
+		w.bad = len(w.vals)
 	}
 	w.add(rowBad, 0)
 }
 
 // printable reports whether s is not empty and holds no space, control
-// character or DEL: a byte loop, as a rune decoder costs too much here.
+// character or DEL, eight bytes at a time: bytes from 0x80 (UTF-8) pass,
+// as they pass the text parser.
 func printable(s []byte) bool {
-	for _, c := range s {
-		if c <= ' ' || c == 0x7f {
+	n := len(s)
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		x := binary.LittleEndian.Uint64(s[i:])
+		// A byte below 0x21 (exact for "any": a borrow runs only from a
+		// byte that is itself below), or a DEL (zero once xored with it).
+		d := x ^ (0x7f * ones)
+		if ((x-0x21*ones)&^x|(d-ones)&^d)&high != 0 {
 			return false
 		}
 	}
-	return len(s) > 0
+	for ; i < n; i++ {
+		if c := s[i]; c <= ' ' || c == 0x7f {
+			return false
+		}
+	}
+	return n > 0
 }
 
 // token returns the i-th string token.
 func (w *Row) token(i int) []byte {
 	start := 0
 	if i > 0 {
-		start = int(w.ends[i-1]) + 1
+		start = int(w.vals[i-1].end) + 1
 	}
-	return w.buf[start:w.ends[i]]
+	return w.buf[start:w.vals[i].end]
 }
 
 // Line returns the row's text form: its values space-separated, numbers in
@@ -119,13 +134,13 @@ func (w *Row) token(i int) []byte {
 // Reset or Line.
 func (w *Row) Line() string {
 	b := w.line[:0]
-	for i, k := range w.kinds {
+	for i, v := range w.vals {
 		if i > 0 {
 			b = append(b, ' ')
 		}
-		switch k {
+		switch v.kind {
 		case rowInt:
-			b = strconv.AppendInt(b, w.ints[i], 10)
+			b = strconv.AppendInt(b, v.v, 10)
 		case rowBytes:
 			b = append(b, w.token(i)...)
 		default:
@@ -150,12 +165,12 @@ func (p *Parser) ParseRow(row *Row, r *Record) error {
 
 // parseRow is ParseRow, the failure kept in p.fail.
 func (p *Parser) parseRow(row *Row, r *Record) bool {
-	if len(row.kinds) != len(p.format.fields) {
+	if len(row.vals) != len(p.format.fields) {
 		return p.parse(row.Line(), r) // the text parser counts the fields
 	}
 	if i := row.bad; i >= 0 {
 		err := ErrUnprintable
-		if row.kinds[i] == rowBad {
+		if row.vals[i].kind == rowBad {
 			err = ErrColumnType
 		}
 		return p.failed(failure{err: err, field: p.format.fields[i], index: i, token: string(row.token(i))})
@@ -176,32 +191,31 @@ func (p *Parser) rowFast(row *Row, r *Record) bool {
 	r.reset(p.format)
 	buf := row.buf
 	present := p.format.mask
+	vals := row.vals[:len(p.format.fields)]
+	off := 0
 	for i, field := range p.format.fields {
-		kind := catalogue[field].kind
-		switch row.kinds[i] {
+		val := &vals[i]
+		r.ends[i] = val.end
+		start, end := off, int(val.end)
+		off = end + 1
+		switch val.kind {
 		case rowNull:
 			present &^= 1 << field
 		case rowInt:
-			v := row.ints[i]
-			if kind < KindInt || kind > KindProtocol || v < 0 || !r.setNumber(field, uint64(v)) {
+			kind := catalogue[field].kind
+			if kind < KindInt || kind > KindProtocol || val.v < 0 || !r.setNumber(field, uint64(val.v)) {
 				return false
 			}
 		default: // rowBytes: row.bad says they are printable
-			off := 0
-			if i > 0 {
-				off = int(row.ends[i-1]) + 1
-			}
-			end := int(row.ends[i])
-			if end-off == 1 && buf[off] == '-' {
+			if end-start == 1 && buf[start] == '-' {
 				present &^= 1 << field
 				continue
 			}
-			if !r.rowToken(field, buf, off, end) {
+			if !r.rowToken(field, buf, start, end) {
 				return false
 			}
 		}
 	}
-	copy(r.ends[:len(row.ends)], row.ends)
 	r.present = present
 	r.typed = true
 	r.line = unsafe.String(unsafe.SliceData(buf), max(len(buf)-len(pad), 0))

@@ -41,7 +41,7 @@ func checkRowAgainstText(t *testing.T, p *Parser, row *Row) {
 	t.Helper()
 	var got, want Record
 	gotErr := p.ParseRow(row, &got)
-	if row.bad >= 0 && len(row.kinds) == p.format.Len() {
+	if row.bad >= 0 && len(row.vals) == p.format.Len() {
 		if !errors.Is(gotErr, ErrUnprintable) {
 			t.Fatalf("row %q with an unprintable value: error %v, want ErrUnprintable", row.Line(), gotErr)
 		}
@@ -180,4 +180,30 @@ func fuzzLineCorpus(tb testing.TB) []string {
 		}
 	}
 	return out
+}
+
+// TestPrintable proves the eight-bytes-at-a-time check against the byte
+// rule it stands for, for every byte value at every position of words and
+// tails.
+func TestPrintable(t *testing.T) {
+	if printable(nil) {
+		t.Error("an empty value is printable")
+	}
+	for _, n := range []int{1, 7, 8, 9, 17} {
+		for pos := range n {
+			for c := range 256 {
+				s := []byte(strings.Repeat("a\xc3", n)[:n])
+				s[pos] = byte(c)
+				want := true
+				for _, b := range s {
+					if b <= ' ' || b == 0x7f {
+						want = false
+					}
+				}
+				if got := printable(s); got != want {
+					t.Fatalf("printable(%q) = %v, want %v", s, got, want)
+				}
+			}
+		}
+	}
 }
