@@ -198,3 +198,93 @@ func diffSummaries(t *testing.T, got, want flowrecord.Summary) {
 	}
 	t.Fatalf("summaries differ: %d JSON lines, want %d", len(gl), len(wl))
 }
+
+// hostileColumn is one column of a one-row object whose writer chose the
+// column's type.
+type hostileColumn struct {
+	name string
+	node parquet.Node
+	v    parquet.Value
+}
+
+// oneRowParquet writes one row of optional, gzip columns.
+func oneRowParquet(t *testing.T, cols []hostileColumn) []byte {
+	t.Helper()
+	g := parquet.Group{}
+	byName := map[string]parquet.Value{}
+	for _, c := range cols {
+		g[c.name] = parquet.Compressed(parquet.Optional(c.node), &parquet.Gzip)
+		byName[c.name] = c.v
+	}
+	schema := parquet.NewSchema("schema", g)
+	row := make(parquet.Row, 0, len(cols))
+	for i, f := range schema.Fields() {
+		v := byName[f.Name()]
+		row = append(row, v.Level(0, boolInt(!v.IsNull()), i))
+	}
+	var buf bytes.Buffer
+	w := parquet.NewWriter(&buf, schema)
+	if _, err := w.WriteRows([]parquet.Row{row}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestParquetHostileColumnTypes proves that a value in a column of an
+// unexpected type counts as its text form would: a 12-digit INT64 account
+// or a "443" string port is a record, as in a text line; a negative port,
+// an 11-digit account, an INT32 action or a DOUBLE byte count is
+// malformed, with the field named.
+func TestParquetHostileColumnTypes(t *testing.T) {
+	str := func(s string) parquet.Value { return parquet.ByteArrayValue([]byte(s)) }
+	base := func() map[string]hostileColumn {
+		return map[string]hostileColumn{
+			"account_id": {"account_id", parquet.String(), str("123456789012")},
+			"srcport":    {"srcport", parquet.Int(32), parquet.Int32Value(443)},
+			"bytes":      {"bytes", parquet.Int(64), parquet.Int64Value(40)},
+			"action":     {"action", parquet.String(), str("ACCEPT")},
+		}
+	}
+	tests := []struct {
+		name      string
+		col       hostileColumn
+		malformed string // "" for a record; else what the error names
+	}{
+		{"as AWS writes it", hostileColumn{}, ""},
+		{"account as a 12-digit INT64", hostileColumn{"account_id", parquet.Int(64), parquet.Int64Value(123456789012)}, ""},
+		{"account as an 11-digit INT64", hostileColumn{"account_id", parquet.Int(64), parquet.Int64Value(12345678901)}, "account-id"},
+		{"port as a string", hostileColumn{"srcport", parquet.String(), str("443")}, ""},
+		{"port as a string that is no number", hostileColumn{"srcport", parquet.String(), str("44x3")}, "srcport"},
+		{"negative port", hostileColumn{"srcport", parquet.Int(32), parquet.Int32Value(-1)}, "srcport"},
+		{"port out of range", hostileColumn{"srcport", parquet.Int(32), parquet.Int32Value(70000)}, "srcport"},
+		{"action as INT32", hostileColumn{"action", parquet.Int(32), parquet.Int32Value(1)}, "action"},
+		{"bytes as DOUBLE", hostileColumn{"bytes", parquet.Leaf(parquet.DoubleType), parquet.DoubleValue(40)}, "bytes"},
+		{"null action", hostileColumn{"action", parquet.String(), parquet.NullValue()}, ""},
+		{"action with a control character", hostileColumn{"action", parquet.String(), str("ACC\x00EPT")}, "action"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cols := base()
+			if tt.col.name != "" {
+				cols[tt.col.name] = tt.col
+			}
+			var list []hostileColumn
+			for _, c := range cols {
+				list = append(list, c)
+			}
+			s, tl := decodeSummary(t, oneRowParquet(t, list), true)
+			if tl.Events != 1 {
+				t.Fatalf("%d rows read, want 1", tl.Events)
+			}
+			switch {
+			case tt.malformed == "" && (s.Totals.Records != 1 || s.Malformed.Count != 0):
+				t.Errorf("%d records, %d malformed (%v); want the record", s.Totals.Records, s.Malformed.Count, s.Malformed.Samples)
+			case tt.malformed != "" && (s.Malformed.Count != 1 || !strings.Contains(s.Malformed.Samples[0].Error, tt.malformed)):
+				t.Errorf("%d malformed (%v); want one naming %s", s.Malformed.Count, s.Malformed.Samples, tt.malformed)
+			}
+		})
+	}
+}
