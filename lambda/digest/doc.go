@@ -69,9 +69,12 @@
 // never the bucket. An object re-delivered under the same key is one key; an
 // object delivered more than the settle lag after the time in its name is
 // not counted, like a late record in the log group. Parquet objects are
-// read column-wise, a row group and 1,024 rows at a time; gzip text line by
-// line; each row becomes a line of the object's own format (its columns or
-// header) and goes through the same parser and aggregator as an event.
+// read column-wise, a row group and one page of each column at a time,
+// each row's typed values straight from the pages' buffers into
+// flowrecord's Parser.ParseRow, which validates them as the text parser
+// validates the row's text form, without rendering it; gzip text line by
+// line through the same parser as an event. Both go to the same
+// aggregator.
 // Keys and contents are hostile: keys are checked against AWS's layout,
 // objects are bounded in size, and an object that cannot be read is named
 // in the digest's warnings while the others count (s3source.go,

@@ -7,11 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"unsafe"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/encoding"
 
 	"github.com/vpcflowlogs/flowlogs/lambda/flowrecord"
 )
@@ -20,9 +20,6 @@ import (
 // by whoever can write the bucket, and a Parquet footer states sizes that
 // the reader would otherwise allocate.
 const (
-	// parquetBatch is how many rows are decoded, column by column, before
-	// they are rendered as records.
-	parquetBatch = 1024
 	// maxColumnChunkBytes bounds one column chunk of one row group,
 	// uncompressed. parquet-go holds one page of each column at a time,
 	// and a page is at most its chunk.
@@ -36,38 +33,30 @@ const (
 )
 
 // objectDecoder decodes objects into one lineReader: Parquet column-wise,
-// a row group at a time and parquetBatch rows at a time within it; gzip
-// text line by line. Each row becomes a line of the object's own format,
-// parsed and validated by the same parser as a CloudWatch Logs event, so
-// both sources count, bound and escape records alike. Not safe for
-// concurrent use; a slice has its own.
+// a row group at a time and one page of each column at a time within it,
+// each row's typed values read by flowrecord's Parser.ParseRow (the text
+// parser's validation, without rendering a line); gzip text line by line,
+// by the same parser as a CloudWatch Logs event. Both sources count, bound
+// and escape records alike. Not safe for concurrent use; a slice has its
+// own.
 type objectDecoder struct {
 	lr      *lineReader
-	body    bytes.Buffer // the object being read, when held in memory
-	line    []byte
+	body    bytes.Buffer                  // the object being read, when held in memory
 	parsers map[string]*flowrecord.Parser // by format
 	br      *bufio.Reader
 	zr      *gzip.Reader
 
-	// Per column of the Parquet object being read: its field, its pages,
-	// the page being read and the batch's values.
+	// Per column of the Parquet object being read: its field and its
+	// pages, read one at a time; row holds one row's values.
 	cols []parquetColumn
-}
-
-type parquetColumn struct {
-	field flowrecord.Field
-	pages parquet.Pages
-	page  parquet.Page
-	vr    parquet.ValueReader // page's values, from where the last batch stopped
-	vals  []parquet.Value
-	done  []parquet.Page // pages whose values the batch still points into
+	row  flowrecord.Row
 }
 
 func newObjectDecoder(lr *lineReader) *objectDecoder {
 	return &objectDecoder{lr: lr, parsers: map[string]*flowrecord.Parser{}}
 }
 
-func (d *objectDecoder) close() { d.releasePages() }
+func (d *objectDecoder) close() { d.closePages() }
 
 // bad reports an object that could not be read, by key.
 func (d *objectDecoder) bad(key string, err error) {
@@ -223,15 +212,19 @@ func (d *objectDecoder) parquetColumns(f *parquet.File) (*flowrecord.Parser, err
 			return nil, fmt.Errorf("column %q is not a flow log field", capRunes(c.Name(), 64))
 		}
 		fields = append(fields, fd)
-		d.cols = append(d.cols, parquetColumn{field: fd})
+		var maxDef byte
+		if c.Optional() {
+			maxDef = 1
+		}
+		d.cols = append(d.cols, parquetColumn{field: fd, maxDef: maxDef})
 	}
 	return d.parser(fields)
 }
 
-// decodeRowGroup decodes a row group parquetBatch rows at a time: each
-// column's values of the batch, then the batch's rows as records. It holds
-// one page of each column and the batch's values, whatever the row group's
-// size.
+// decodeRowGroup decodes a row group row by row: each column gives the
+// row its next value from its current page, and flowrecord reads the
+// typed values. It holds one page of each column, whatever the row
+// group's size.
 func (d *objectDecoder) decodeRowGroup(rg parquet.RowGroup, p *flowrecord.Parser) error {
 	chunks := rg.ColumnChunks()
 	if len(chunks) != len(d.cols) {
@@ -241,130 +234,180 @@ func (d *objectDecoder) decodeRowGroup(rg parquet.RowGroup, p *flowrecord.Parser
 		d.cols[i].pages = chunks[i].Pages()
 	}
 	defer d.closePages()
-	for left := rg.NumRows(); left > 0; {
-		n := int(min(left, parquetBatch))
+	for left := rg.NumRows(); left > 0; left-- {
+		d.row.Reset()
 		for i := range d.cols {
-			if err := d.cols[i].read(n); err != nil {
-				return fmt.Errorf("column %s: %w", d.cols[i].field, err)
-			}
-		}
-		for row := range n {
-			d.addRow(p, row)
-		}
-		d.releasePages()
-		left -= int64(n)
-	}
-	return nil
-}
-
-// read fills vals with the column's next n values, across pages.
-func (c *parquetColumn) read(n int) error {
-	if cap(c.vals) < n {
-		c.vals = make([]parquet.Value, n)
-	}
-	c.vals = c.vals[:n]
-	for got := 0; got < n; {
-		if c.page == nil {
-			pg, err := c.pages.ReadPage()
-			if err != nil {
-				if errors.Is(err, io.EOF) {
-					return fmt.Errorf("%d values short of the row group", n-got)
+			c := &d.cols[i]
+			if c.at == c.rows {
+				if err := c.nextPage(); err != nil {
+					return fmt.Errorf("column %s: %w", c.field, err)
 				}
-				return err
 			}
-			c.page, c.vr = pg, pg.Values()
-			c.done = append(c.done, pg)
+			c.value(&d.row)
 		}
-		k, err := c.vr.ReadValues(c.vals[got:])
-		got += k
-		if errors.Is(err, io.EOF) || (err == nil && k == 0) {
-			c.page, c.vr = nil, nil
-			continue
+		d.lr.addRow(p, &d.row)
+	}
+	return nil
+}
+
+// kindIndexed marks a page of dictionary indexes.
+const kindIndexed encoding.Kind = -1
+
+// parquetColumn reads one column's pages, one at a time, as typed values:
+// the page's definition levels say which rows are null, and its values
+// (dense: one per row that is not) are read straight from the page's
+// buffers, through its dictionary when it has one.
+type parquetColumn struct {
+	field  flowrecord.Field
+	maxDef byte // 1 for an optional column, 0 for a required one
+	pages  parquet.Pages
+	page   parquet.Page // the page being read, nil before the first
+
+	rows, at int            // rows of the page, and the next one
+	next     int            // the next value (not null) of the page
+	values   int            // values (not null) of the page
+	defs     []byte         // the page's definition levels; empty when none is null
+	kind     encoding.Kind  // of the values, or kindIndexed
+	i32      []int32        // Int32 values, or dictionary indexes
+	i64      []int64        // Int64 values
+	data     []byte         // ByteArray values: value k is data[offs[k]:offs[k+1]]
+	offs     []uint32       //
+	dict     *parquetColumn // the dictionary's values, for an indexed page
+	dictLen  int
+}
+
+// nextPage releases the page read and loads the next, checking that its
+// buffers hold as many values as its levels say: the file is anyone's.
+func (c *parquetColumn) nextPage() error {
+	c.releasePage()
+	pg, err := c.pages.ReadPage()
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return errors.New("fewer values than the row group's rows")
 		}
-		if err != nil {
-			return err
+		return err
+	}
+	c.page, c.at, c.next = pg, 0, 0
+	c.rows, c.defs = int(pg.NumRows()), pg.DefinitionLevels()
+	if len(pg.RepetitionLevels()) != 0 || len(c.defs) != 0 && len(c.defs) != c.rows || c.rows == 0 {
+		return fmt.Errorf("a page of %d rows with %d definition and %d repetition levels", c.rows, len(c.defs), len(pg.RepetitionLevels()))
+	}
+	values := c.rows - int(pg.NumNulls())
+	c.values = values
+	if dict := pg.Dictionary(); dict != nil {
+		if c.dict == nil {
+			c.dict = &parquetColumn{}
+		}
+		dp := dict.Page()
+		if err := c.dict.load(dp.Data(), int(dp.NumValues())); err != nil {
+			return fmt.Errorf("dictionary: %w", err)
+		}
+		c.dictLen = int(dp.NumValues())
+		c.kind = kindIndexed
+		idx := pg.Data()
+		c.i32 = idx.Int32()
+		if len(c.i32) < values {
+			return fmt.Errorf("a page of %d values with %d dictionary indexes", values, len(c.i32))
+		}
+		return nil
+	}
+	return c.load(pg.Data(), values)
+}
+
+// load takes n values from a page's buffers.
+func (c *parquetColumn) load(v encoding.Values, n int) error {
+	c.kind = v.Kind()
+	switch c.kind {
+	case encoding.Int32:
+		c.i32 = v.Int32()
+		if len(c.i32) < n {
+			return fmt.Errorf("a page of %d values holds %d", n, len(c.i32))
+		}
+	case encoding.Int64:
+		c.i64 = v.Int64()
+		if len(c.i64) < n {
+			return fmt.Errorf("a page of %d values holds %d", n, len(c.i64))
+		}
+	case encoding.ByteArray:
+		c.data, c.offs = v.ByteArray()
+		if len(c.offs) < n+1 {
+			return fmt.Errorf("a page of %d values holds %d", n, max(len(c.offs)-1, 0))
 		}
 	}
 	return nil
 }
 
-// addRow renders row as a line of the object's format and counts it. A
-// string value that is empty or holds a space or a control character
-// would shift the fields of the line: such a row is malformed.
-func (d *objectDecoder) addRow(p *flowrecord.Parser, row int) {
-	b := d.line[:0]
-	clean := true
-	for i := range d.cols {
-		if i > 0 {
-			b = append(b, ' ')
-		}
-		v := d.cols[i].vals[row]
-		switch v.Kind() {
-		case parquet.Int32:
-			b = strconv.AppendInt(b, int64(v.Int32()), 10)
-		case parquet.Int64:
-			b = strconv.AppendInt(b, v.Int64(), 10)
-		case parquet.ByteArray:
-			s := v.ByteArray()
-			if len(s) == 0 || !printable(s) {
-				clean = false
-			}
-			b = append(b, s...)
-		default: // null, or a type no flow log column has
-			if !v.IsNull() {
-				clean = false
-			}
-			b = append(b, '-')
-		}
-	}
-	d.line = b
-	line := unsafe.String(unsafe.SliceData(b), len(b))
-	if !clean {
-		d.lr.t.Events++
-		d.lr.agg.AddMalformed(line, errors.New("a Parquet value that is empty, holds a space or a control character, or has no flow log type"))
+// value adds the column's next value to w.
+func (c *parquetColumn) value(w *flowrecord.Row) {
+	row := c.at
+	c.at++
+	if len(c.defs) != 0 && c.defs[row] != c.maxDef {
+		w.Null()
 		return
 	}
-	d.lr.addWith(p, line)
+	k := c.next
+	c.next++
+	if k >= c.values {
+		w.Bad() // more rows not null than NumNulls said: not from a sound writer
+		return
+	}
+	if c.kind == kindIndexed {
+		i := c.i32[k]
+		if i < 0 || int(i) >= c.dictLen {
+			w.Bad()
+			return
+		}
+		c.dict.valueAt(w, int(i))
+		return
+	}
+	c.valueAt(w, k)
 }
 
-// releasePages returns the pages the batch's values pointed into, except
-// each column's current page.
-func (d *objectDecoder) releasePages() {
-	for i := range d.cols {
-		c := &d.cols[i]
-		for _, pg := range c.done {
-			if pg != c.page {
-				parquet.Release(pg)
-			}
+// valueAt adds value k of the loaded buffers to w; a type no flow log
+// column has, or a byte array whose offsets leave its buffer, is Bad.
+func (c *parquetColumn) valueAt(w *flowrecord.Row, k int) {
+	switch c.kind {
+	case encoding.Int32:
+		w.Int(int64(c.i32[k]))
+	case encoding.Int64:
+		w.Int(c.i64[k])
+	case encoding.ByteArray:
+		j, e := c.offs[k], c.offs[k+1]
+		if j > e || int(e) > len(c.data) {
+			w.Bad()
+			return
 		}
-		c.done = c.done[:0]
-		if c.page != nil {
-			c.done = append(c.done, c.page)
-		}
+		w.Bytes(c.data[j:e])
+	default:
+		w.Bad()
 	}
+}
+
+func (c *parquetColumn) releasePage() {
+	if c.page != nil {
+		parquet.Release(c.page)
+	}
+	c.page, c.rows, c.at, c.defs = nil, 0, 0, nil
+	c.i32, c.i64, c.data, c.offs = nil, nil, nil, nil
+}
+
+// addRow reads one row with p, the parser of the object's format.
+func (lr *lineReader) addRow(p *flowrecord.Parser, row *flowrecord.Row) {
+	lr.t.Events++
+	if err := p.ParseRow(row, &lr.rec); err != nil {
+		lr.agg.AddMalformed(row.Line(), err)
+		return
+	}
+	lr.count()
 }
 
 func (d *objectDecoder) closePages() {
 	for i := range d.cols {
 		c := &d.cols[i]
-		for _, pg := range c.done {
-			parquet.Release(pg)
-		}
-		c.done, c.page, c.vr = c.done[:0], nil, nil
+		c.releasePage()
 		if c.pages != nil {
 			_ = c.pages.Close()
 			c.pages = nil
 		}
 	}
-}
-
-// printable reports whether s holds no space, control character or DEL: a
-// byte loop, as a rune decoder costs a sixth of the Parquet path.
-func printable(s []byte) bool {
-	for _, c := range s {
-		if c <= ' ' || c == 0x7f {
-			return false
-		}
-	}
-	return true
 }

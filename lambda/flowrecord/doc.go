@@ -44,6 +44,19 @@
 // yields a *ParseError naming the field and the token, cut to 64 bytes
 // with its full length; Parse never panics.
 //
+// # Typed values
+//
+// A columnar file (AWS's Parquet flow logs) holds a record as typed values:
+// a Row collects one record's values (Int, Bytes, Null) and
+// Parser.ParseRow reads them into a Record without rendering a line, by
+// the same readers as the text fast path (typed.go). It accepts a row only
+// where the row's text form (Row.Line) would parse into the same Record;
+// anything else goes through the text parser, so a hostile row is refused
+// exactly as its text form would be, with the same *ParseError. A string
+// value that is empty or holds a space or a control character, whose text
+// form would shift the fields, is refused with ErrUnprintable. ParseRow
+// allocates nothing.
+//
 // # Aggregation
 //
 // An Aggregator sums records overall, per interface, per protocol, and for

@@ -86,6 +86,7 @@ type Record struct {
 
 	format  *Format
 	present uint64 // bit f set when field f has a value other than "-"
+	typed   bool   // read from a Row: line holds the string tokens only
 	line    string
 	ends    [NumFields]int32 // where each token of line ends
 }
@@ -101,10 +102,16 @@ func (r *Record) Has(f Field) bool {
 
 // Value returns the raw token of any field, and false when the record shows
 // "-" for it or its format lacks it. Tag fields come back percent-encoded;
-// see Decoded.
+// see Decoded. A numeric field of a Record read by Parser.ParseRow comes
+// back formatted in decimal, which allocates: it has no token.
 func (r *Record) Value(f Field) (string, bool) {
 	if !r.Has(f) {
 		return "", false
+	}
+	if r.typed {
+		if s, ok := r.typedNumber(f); ok {
+			return s, true
+		}
 	}
 	return r.token(int(r.format.pos[f])), true
 }
@@ -292,5 +299,6 @@ func (r *Record) reset(f *Format) {
 	r.EncryptionStatus = 0
 	r.format = f
 	r.present = 0
+	r.typed = false
 	r.line = ""
 }
