@@ -74,6 +74,10 @@ func simulate(t *testing.T, p plantPlan) ([][]Finding, map[int]flowrecordtest.Pl
 	g := flowrecordtest.NewGenerator(flowrecordtest.Config{
 		Seed: 14, Records: simHours * simHourRecords, Interfaces: 16,
 		StartTime: simStart.Unix(), Span: simHours * 3600, SkipDataShare: -1,
+		// A multi-GiB upload to an arbitrary public address is the
+		// exfiltration egress-volume exists for: the background keeps its
+		// bulk transfers inside, and the planted burst is the only one out.
+		BulkInside: true,
 	})
 	parser := flowrecord.NewParser(g.Format())
 	th := settings.DefaultFindings()
@@ -159,7 +163,7 @@ func TestSimulatedWeekFindsPlanted(t *testing.T) {
 // TestSimulatedWeekCleanBackground runs the same eight days without any
 // planted behaviour and counts what is raised after the first (learning)
 // day: every finding there is a false positive. It logs them by type and
-// fails on any scan or sweep, and on more than one a day of the others.
+// fails on any.
 func TestSimulatedWeekCleanBackground(t *testing.T) {
 	if testing.Short() {
 		t.Skip("eight simulated days")
@@ -173,12 +177,7 @@ func TestSimulatedWeekCleanBackground(t *testing.T) {
 		}
 	}
 	t.Logf("false positives over %d hours of clean background (%d records an hour): %v", simHours, simHourRecords, byType)
-	if byType[FindingPortScan]+byType[FindingSweep] > 0 {
-		t.Errorf("clean background raised scans or sweeps: %v", byType)
-	}
-	for typ, n := range byType {
-		if n > 7 {
-			t.Errorf("%d %s findings on seven clean days; want at most one a day", n, typ)
-		}
+	if len(byType) > 0 {
+		t.Errorf("clean background raised findings: %v; want none", byType)
 	}
 }

@@ -31,6 +31,11 @@ type Config struct {
 	NoDataShare    float64
 	SkipDataShare  float64
 	MalformedShare float64
+	// BulkInside keeps the rare multi-GiB bulk transfers (about 1 in
+	// 50,000 accepted records) between private addresses: a background
+	// without exfiltration, for the findings' false-positive tests. By
+	// default a bulk transfer may go to any peer, public ones included.
+	BulkInside bool
 }
 
 func (c Config) withDefaults() Config {
@@ -290,7 +295,7 @@ func (g *Generator) traffic(i int) {
 	}
 	r.packets = 1 + uint64(g.rng.ExpFloat64()*40)
 	r.bytes = r.packets * uint64(52+g.rng.IntN(1448))
-	if g.rng.IntN(50_000) == 0 {
+	if g.rng.IntN(50_000) == 0 && (!c.BulkInside || peer.IsPrivate()) {
 		// Bulk transfers push counters past 32 bits.
 		r.packets = 3_000_000 + uint64(g.rng.IntN(1_000_000))
 		r.bytes = r.packets * 1400
