@@ -386,6 +386,11 @@ func TestOrgDigestsEachAccountRegionAndRollsUp(t *testing.T) {
 			}
 			want, accRej := expectWindow(w.lines[a+"/"+r], flowrecord.DefaultFormat(), d.Window.From, d.Window.To)
 			checkDigest(t, d, want, accRej)
+			// Each account-region's digest has its findings, as a
+			// single-account digest does (with its own baseline).
+			if d.FindingsBasis == nil || d.FindingsBasis.Baseline == "" {
+				t.Errorf("%s %s: digest without findings (basis %+v)", a, r, d.FindingsBasis)
+			}
 			if d.Totals.Records == 0 {
 				t.Fatalf("%s %s: an empty digest proves nothing", a, r)
 			}

@@ -138,6 +138,11 @@ func TestS3DigestEqualsGenerator(t *testing.T) {
 				t.Fatalf("the window [%s, %s) holds %d of %d lines: the test's clock is off", res.From, res.To, want.Totals.Records+want.Malformed.Count, len(lines))
 			}
 			checkDigest(t, ds[0], want, accRej)
+			// Findings live after the reading step, so S3 digests have
+			// them as log group digests do: evaluated, with a baseline.
+			if fb := ds[0].FindingsBasis; fb == nil || fb.Baseline == "" || ds[0].Findings == nil {
+				t.Errorf("S3 digest without findings: findings %v, basis %+v", ds[0].Findings, fb)
+			}
 			if ds[0].Read.Objects < 8 || ds[0].Read.BadObjects != 0 {
 				t.Errorf("read %d objects, %d bad; want at least 8 (one a 5-minute period) and none bad", ds[0].Read.Objects, ds[0].Read.BadObjects)
 			}
