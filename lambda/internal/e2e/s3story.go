@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/vpcflowlogs/flowlogs/lambda/athenaquery"
 	"github.com/vpcflowlogs/flowlogs/lambda/digest"
 	"github.com/vpcflowlogs/flowlogs/lambda/flowrecord"
 	"github.com/vpcflowlogs/flowlogs/lambda/flowrecord/flowrecordtest"
@@ -22,18 +23,17 @@ type S3StoryResult struct {
 	Diffs      []string
 }
 
-// TopTalkersQuery is the Athena query that answers the digest's top
-// talkers over the flow log table (Parquet columns as AWS names them; the
-// table's partition columns restrict it to one account, region and
-// window). It is shown, not run: Athena does not run locally.
-const TopTalkersQuery = `SELECT srcaddr, dstaddr, SUM(bytes) AS bytes
-FROM vpc_flow_logs
-WHERE "aws-account-id" = '<account>' AND "aws-region" = '<region>'
-  AND year = '<yyyy>' AND month = '<mm>' AND day = '<dd>' AND hour BETWEEN '<hh>' AND '<hh>'
-  AND log_status = 'OK'
-GROUP BY srcaddr, dstaddr
-ORDER BY bytes DESC
-LIMIT 10`
+// topTalkersQuery is the stack's own named query TopTalkers
+// (lambda/athenaquery, which the stack's workgroup holds): shown, not run,
+// since Athena does not run locally; the athenaquery tests run it in DuckDB.
+func topTalkersQuery(perHour bool) athenaquery.Query {
+	for _, q := range athenaquery.Queries(perHour) {
+		if q.Name == "TopTalkers" {
+			return q
+		}
+	}
+	panic("athenaquery has no TopTalkers query")
+}
 
 // S3Story is the demo's S3 path (`make demo DEMO_ARGS=-destination=s3`),
 // steps 3 to 6 after the harness's two: objects delivered to moto's S3 in
@@ -69,7 +69,7 @@ func (h *Harness) S3Story(ctx context.Context, r Reporter, o StoryOptions, layou
 	if err := h.s3Summarize(ctx, r, res, layout); err != nil {
 		return nil, err
 	}
-	showTopTalkersQuery(r, res.Digest.Digest)
+	showTopTalkersQuery(r, res.Digest.Digest, layout.PerHour)
 	return res, nil
 }
 
@@ -117,14 +117,16 @@ func (h *Harness) s3Summarize(ctx context.Context, r Reporter, res *S3StoryResul
 // showTopTalkersQuery is step 6: Athena does not run locally, so the demo
 // prints the query that answers the digest's top talkers and the numbers
 // it must return.
-func showTopTalkersQuery(r Reporter, d digest.Digest) {
+func showTopTalkersQuery(r Reporter, d digest.Digest, perHour bool) {
 	r.Step(6, "The same answer from Athena")
-	r.Info("Athena does not run locally. Over these objects, the stack's table answers the top talkers with:")
+	q := topTalkersQuery(perHour)
+	r.Info("Athena does not run locally. Over these objects, the stack's named query %s (%s) answers the top talkers:", q.Name, q.Description)
 	r.Info("")
-	for _, line := range strings.Split(TopTalkersQuery, "\n") {
+	for _, line := range strings.Split(q.SQL, "\n") {
 		r.Info("  %s", line)
 	}
 	r.Info("")
+	r.Info("with the parameters: %s", strings.Join(q.Params, "; "))
 	r.Info("and must return the digest's numbers for the window (the tests run such queries with DuckDB over the same files):")
 	for i, t := range d.TopTalkers {
 		if i == 3 {
