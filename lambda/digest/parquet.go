@@ -187,6 +187,9 @@ func (d *objectDecoder) decodeParquet(r io.ReaderAt, size int64) error {
 			if n := c.MetaData.TotalUncompressedSize; n < 0 || n > maxColumnChunkBytes {
 				return fmt.Errorf("row group %d column %d: %d bytes uncompressed, more than the %d allowed", i, j, n, maxColumnChunkBytes)
 			}
+			if err := checkPages(r, size, c); err != nil {
+				return fmt.Errorf("row group %d column %d: %w", i, j, err)
+			}
 		}
 		if err := d.decodeRowGroup(rg, p); err != nil {
 			return fmt.Errorf("row group %d: %w", i, err)

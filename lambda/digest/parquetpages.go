@@ -1,0 +1,99 @@
+package digest
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+
+	"github.com/parquet-go/parquet-go/encoding/thrift"
+	"github.com/parquet-go/parquet-go/format"
+)
+
+// maxPageValues bounds the values one page may declare. parquet-go sizes
+// a page's buffers by its header's num_values, and a run-length encoding
+// can claim millions of values in a few bytes; AWS's writer and every
+// common one cut pages far below this.
+const maxPageValues = 1 << 20
+
+// checkPages walks the page headers of column chunk c of an object of
+// size bytes before parquet-go reads any page. parquet-go trusts each
+// header: it allocates the compressed and uncompressed sizes and the
+// values a header declares, so a small object whose header claims 2 GiB
+// over a gzip bomb would exhaust the function's memory on every run. Each
+// page must lie inside the chunk, declare at most maxColumnChunkBytes in
+// all uncompressed and no more than the chunk's TotalUncompressedSize, and
+// at most maxPageValues and the chunk's values.
+func checkPages(r io.ReaderAt, size int64, c format.ColumnChunk) error {
+	md := c.MetaData
+	start := md.DataPageOffset
+	if md.DictionaryPageOffset > 0 && md.DictionaryPageOffset < start {
+		start = md.DictionaryPageOffset
+	}
+	if start < 0 || md.TotalCompressedSize < 0 || md.TotalCompressedSize > size-start {
+		return fmt.Errorf("column chunk of %d bytes at %d lies outside the %d-byte object", md.TotalCompressedSize, start, size)
+	}
+	cr := &countingReader{r: bufio.NewReader(io.NewSectionReader(r, start, md.TotalCompressedSize))}
+	var uncompressed int64
+	for page := 0; cr.n < md.TotalCompressedSize; page++ {
+		var h format.PageHeader
+		if err := thrift.NewDecoder(new(thrift.CompactProtocol).NewReader(cr)).Decode(&h); err != nil {
+			return fmt.Errorf("page %d header: %w", page, err)
+		}
+		uncompressed += int64(max(h.UncompressedPageSize, 0))
+		values := pageValues(h)
+		switch {
+		case h.UncompressedPageSize < 0 || uncompressed > maxColumnChunkBytes || uncompressed > md.TotalUncompressedSize:
+			return fmt.Errorf("page %d declares %d uncompressed bytes, more than its column chunk's %d (at most %d)",
+				page, h.UncompressedPageSize, md.TotalUncompressedSize, maxColumnChunkBytes)
+		case values < 0 || values > maxPageValues || int64(values) > md.NumValues:
+			return fmt.Errorf("page %d declares %d values, more than its column chunk's %d (at most %d a page)", page, values, md.NumValues, maxPageValues)
+		case h.CompressedPageSize < 0 || int64(h.CompressedPageSize) > md.TotalCompressedSize-cr.n:
+			return fmt.Errorf("page %d declares %d compressed bytes, more than its column chunk holds", page, h.CompressedPageSize)
+		}
+		if _, err := cr.Discard(int64(h.CompressedPageSize)); err != nil {
+			return fmt.Errorf("page %d: %w", page, err)
+		}
+	}
+	return nil
+}
+
+// pageValues is the number of values a page header declares.
+func pageValues(h format.PageHeader) int32 {
+	switch {
+	case h.DataPageHeader.Valid:
+		return h.DataPageHeader.V.NumValues
+	case h.DataPageHeaderV2.Valid:
+		return h.DataPageHeaderV2.V.NumValues
+	case h.DictionaryPageHeader.Valid:
+		return h.DictionaryPageHeader.V.NumValues
+	}
+	return 0
+}
+
+// countingReader counts the bytes read through it, so that checkPages
+// knows where each header ends.
+type countingReader struct {
+	r *bufio.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func (c *countingReader) ReadByte() (byte, error) {
+	b, err := c.r.ReadByte()
+	if err == nil {
+		c.n++
+	}
+	return b, err
+}
+
+// Discard skips n bytes.
+func (c *countingReader) Discard(n int64) (int, error) {
+	d, err := c.r.Discard(int(n))
+	c.n += int64(d)
+	return d, err
+}
