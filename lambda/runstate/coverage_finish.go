@@ -50,8 +50,17 @@ const (
 // count writes the coverage item and increments the counter in one
 // transaction; an item already there (a redelivery) is not an error.
 func (s *SweepStore) count(ctx context.Context, sweepID, account, region string, coverage []byte) error {
+	return retryConflicts(ctx, func() error { return s.countOnce(ctx, sweepID, account, region, coverage) })
+}
+
+// retryConflicts runs op again, after a jittered wait, while DynamoDB
+// cancels its transaction for a TransactionConflict: concurrent account-
+// regions increment the same counter, and a conflict is no answer about
+// the write itself. The SDK does not retry it, and handing the message
+// back to SQS would wait out the queue's visibility timeout.
+func retryConflicts(ctx context.Context, op func() error) error {
 	for attempt := 1; ; attempt++ {
-		err := s.countOnce(ctx, sweepID, account, region, coverage)
+		err := op()
 		var tce *types.TransactionCanceledException
 		if !errors.As(err, &tce) || !conflicted(tce) || attempt == conflictAttempts {
 			return err
@@ -212,14 +221,10 @@ func (s *SweepStore) FinishAccount(ctx context.Context, sweepID, account string,
 		ConditionExpression:       aws.String("attribute_exists(" + PartitionKey + ")"),
 		ExpressionAttributeNames:  map[string]string{"#finished": sweepAttrFinished},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":n": nAttr(int64(len(regions)))}}})
-	for attempt := 1; ; attempt++ {
-		_, err = s.api.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-		var tce *types.TransactionCanceledException
-		if !errors.As(err, &tce) || !conflicted(tce) || attempt == conflictAttempts {
-			break
-		}
-		time.Sleep(time.Duration(rand.Int64N(int64(conflictBackoff) << attempt)))
-	}
+	err = retryConflicts(ctx, func() error {
+		_, err := s.api.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+		return err
+	})
 	var tce *types.TransactionCanceledException
 	if errors.As(err, &tce) && !conflicted(tce) {
 		// A region already recorded, or the sweep missing: region by

@@ -234,7 +234,7 @@ func (s *RunStore) Record(ctx context.Context, runID, account, region string, su
 	member[attrSummary] = sAttr(string(summary))
 	member[attrMemberAccount], member[attrMemberRegion] = sAttr(account), sAttr(region)
 	member[attrExpiresAt] = s.expiry()
-	_, err = s.api.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+	in := &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 		{Put: &types.Put{
 			TableName: aws.String(s.table), Item: member,
 			ConditionExpression: aws.String("attribute_not_exists(" + PartitionKey + ")"),
@@ -246,7 +246,11 @@ func (s *RunStore) Record(ctx context.Context, runID, account, region string, su
 			ExpressionAttributeNames:  map[string]string{"#finished": attrFinished},
 			ExpressionAttributeValues: map[string]types.AttributeValue{":one": nAttr(1)},
 		}},
-	}})
+	}}
+	err = retryConflicts(ctx, func() error {
+		_, err := s.api.TransactWriteItems(ctx, in)
+		return err
+	})
 	var canceled *types.TransactionCanceledException
 	if errors.As(err, &canceled) {
 		reasons := canceled.CancellationReasons

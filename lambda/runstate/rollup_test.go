@@ -1,11 +1,16 @@
 package runstate_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/vpcflowlogs/flowlogs/lambda/runstate"
 )
@@ -146,5 +151,44 @@ func TestValidateRunID(t *testing.T) {
 				t.Errorf("ValidateRunID(%q) = %v, want ok=%v", tc.id, err, tc.ok)
 			}
 		})
+	}
+}
+
+// conflictOnce cancels the first transaction with TransactionConflict, as
+// DynamoDB does when another account-region's transaction holds the run's
+// counter, and passes every later call to the table.
+type conflictOnce struct {
+	runstate.RunAPI
+	calls atomic.Int32
+}
+
+func (c *conflictOnce) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	if c.calls.Add(1) == 1 {
+		code := "TransactionConflict"
+		return nil, &types.TransactionCanceledException{CancellationReasons: []types.CancellationReason{{Code: &code}, {Code: &code}}}
+	}
+	return c.RunAPI.TransactWriteItems(ctx, in, opts...)
+}
+
+// TestOrgRunRecordRetriesConflicts proves a conflict on the run's counter
+// is retried in the invocation: without the retry, Record failed and its
+// message waited out the queue's 30-minute visibility timeout.
+func TestOrgRunRecordRetriesConflicts(t *testing.T) {
+	db := &conflictOnce{RunAPI: newTable(t)}
+	s, err := runstate.NewRunStore(db, table, "123456789012", "us-east-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := runstate.NewRunID(time.Now())
+	run := runstate.OrgRun{ID: id, Accounts: []string{"111111111111"}, Regions: []string{"eu-west-1"}, StartedAt: time.Now()}
+	if err := s.Create(t.Context(), run); err != nil {
+		t.Fatal(err)
+	}
+	recorded, err := s.Record(t.Context(), id, "111111111111", "eu-west-1", []byte("{}"))
+	if err != nil || !recorded {
+		t.Fatalf("Record after a conflict: recorded %v, %v; want recorded", recorded, err)
+	}
+	if n := db.calls.Load(); n != 2 {
+		t.Errorf("%d transactions, want 2 (the conflict, then the retry)", n)
 	}
 }
