@@ -207,9 +207,9 @@ func grantHubFunction(c *VPCFlowLogs, fn awslambda.Function, key awskms.IKey, sp
 	}))
 	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid: jsii.String("ListOrganization"),
-		// The two calls of the discovery (lambda/org): the organization's
-		// id comes from the configuration, so not DescribeOrganization.
-		Actions: jsii.Strings("organizations:ListAccountsForParent", "organizations:ListOrganizationalUnitsForParent"),
+		// The discovery's calls (lambda/org): DescribeOrganization names
+		// the management account, which the discovery leaves out.
+		Actions: jsii.Strings("organizations:DescribeOrganization", "organizations:ListAccountsForParent", "organizations:ListOrganizationalUnitsForParent"),
 		// Organizations grants these read calls on no narrower resource
 		// the hub can name at synthesis (the root and OU ARNs carry the
 		// management account's id).

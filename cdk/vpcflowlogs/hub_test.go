@@ -106,7 +106,7 @@ func TestHubRolesAssumeOnlySpokeRolesInTheOrganization(t *testing.T) {
 				t.Errorf("assume statement\n%v\nwant\n%v", assume, want)
 			}
 			list := statementBySid(t, stmts, "ListOrganization")
-			if fmtJSON(list["Action"]) != `["organizations:ListAccountsForParent","organizations:ListOrganizationalUnitsForParent"]` {
+			if fmtJSON(list["Action"]) != `["organizations:DescribeOrganization","organizations:ListAccountsForParent","organizations:ListOrganizationalUnitsForParent"]` {
 				t.Errorf("organization actions %v", list["Action"])
 			}
 			for _, s := range stmts {

@@ -18,6 +18,7 @@ import (
 // OrganizationsAPI is the part of AWS Organizations that Discover calls;
 // *organizations.Client satisfies it.
 type OrganizationsAPI interface {
+	DescribeOrganization(context.Context, *organizations.DescribeOrganizationInput, ...func(*organizations.Options)) (*organizations.DescribeOrganizationOutput, error)
 	ListAccountsForParent(context.Context, *organizations.ListAccountsForParentInput, ...func(*organizations.Options)) (*organizations.ListAccountsForParentOutput, error)
 	ListOrganizationalUnitsForParent(context.Context, *organizations.ListOrganizationalUnitsForParentInput, ...func(*organizations.Options)) (*organizations.ListOrganizationalUnitsForParentOutput, error)
 }
@@ -66,6 +67,9 @@ type Discovery struct {
 	// Inactive counts the accounts skipped for their state (SUSPENDED,
 	// PENDING_CLOSURE, CLOSED, PENDING_ACTIVATION).
 	Inactive int
+	// Management is the organization's management account, never among
+	// Accounts: no service-managed StackSet deploys there.
+	Management string
 	// Calls counts the Organizations calls made.
 	Calls int
 }
@@ -92,6 +96,21 @@ func Discover(ctx context.Context, api OrganizationsAPI, targets []string) (Disc
 	}
 	seenOU := map[string]bool{}
 	seenAccount := map[string]bool{}
+	// The management account is left out: a service-managed StackSet
+	// never deploys the spoke there, so it could only ever be reported
+	// unreachable, keeping the organization's alarms in ALARM.
+	d.Calls++
+	out, err := api.DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})
+	if err != nil {
+		return Discovery{}, fmt.Errorf("discovering accounts: describing the organization: %w", err)
+	}
+	if out.Organization != nil {
+		d.Management = aws.ToString(out.Organization.MasterAccountId)
+		if err := settings.ValidateAccountID(d.Management); err != nil {
+			return Discovery{}, fmt.Errorf("discovering accounts: the management account: %w", err)
+		}
+		seenAccount[d.Management] = true
+	}
 	queue := slices.Clone(targets)
 	for len(queue) > 0 {
 		parent := queue[0]
