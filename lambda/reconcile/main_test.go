@@ -28,11 +28,13 @@ import (
 // without moto. Tests reset both before they start, so they do not run in
 // parallel.
 var (
-	shared   testenv.Shared
-	moto     *testenv.Moto
-	proxy    *motoproxy.Proxy
-	proxyErr error
-	cleanups []func() // run after every test
+	shared testenv.Shared
+	// dynamoShared is a second moto, for the organization tests' DynamoDB.
+	dynamoShared testenv.Shared
+	moto         *testenv.Moto
+	proxy        *motoproxy.Proxy
+	proxyErr     error
+	cleanups     []func() // run after every test
 )
 
 func TestMain(m *testing.M) {
@@ -44,6 +46,7 @@ func TestMain(m *testing.M) {
 		proxy.Close()
 	}
 	shared.Close()
+	dynamoShared.Close()
 	os.Exit(code)
 }
 

@@ -22,7 +22,7 @@ var perfRegions = []string{"us-east-1", "eu-west-1", "ap-southeast-2"}
 
 // productionConcurrency is the event source mapping's MaximumConcurrency
 // the stack sets for the enabler's queue: messages (accounts) at once.
-const productionConcurrency = 50
+const productionConcurrency = 20
 
 func perfAccounts(t *testing.T) int {
 	n := 10
@@ -83,7 +83,7 @@ func TestOrgAPICalls(t *testing.T) {
 // TestOrgConcurrency proves that the fan-out runs account-regions in
 // parallel: with 100 ms added to every call by the proxy, the sweep's
 // messages take at least 20 times less time at the production concurrency
-// (50 messages at once, the regions of a message at once) than one
+// (20 messages at once, as the stack's MaximumConcurrency, the regions of a message at once) than one
 // account-region at a time (5 times at the normal suite's 10 accounts,
 // whose 30 account-regions bound the ratio). Both runs are cold (no cached
 // credentials) and have nothing to do; a ratio, not a wall-clock bound.
@@ -92,7 +92,7 @@ func TestOrgConcurrency(t *testing.T) {
 	w := newOrgWorld(t, n, perfRegions)
 	proxy.Reset()
 	proxy.AddHook(motoproxy.Delay("", 100*time.Millisecond))
-	proxy.AddHook(serializeDynamoDB()) // after the delay: the delay is not serialized
+	proxy.AddHook(w.serializeDynamoDB()) // after the delay: the delay is not serialized
 	timed := func(messages, regions int) time.Duration {
 		// Both runs start from an empty table: moto copies the whole table
 		// in every transaction, so the second run would pay for the

@@ -51,6 +51,7 @@ type orgWorld struct {
 	t        *testing.T
 	ctx      context.Context
 	direct   aws.Config // straight to moto, uncounted
+	directDB aws.Config // straight to the DynamoDB moto, uncounted
 	h        *reconcile.Handler
 	o        *reconcile.OrgMode
 	sqs      *sqs.Client
@@ -74,8 +75,16 @@ func newOrgWorld(t *testing.T, n int, regions []string) *orgWorld {
 		t.Fatal(err)
 	}
 	proxy.Reset()
-	w := &orgWorld{t: t, ctx: ctx, direct: clientConfig(moto.URL), regions: regions, metrics: &syncBuffer{}}
-	proxy.AddHook(serializeDynamoDB())
+	// DynamoDB runs in a moto process of its own, as it is a service of
+	// its own in AWS: its transactions, which the tests must run one at a
+	// time (serializeDynamoDB), then do not queue behind the other
+	// services' calls in one Python process.
+	dynamo := dynamoShared.Moto(t)
+	if err := dynamo.Reset(ctx); err != nil {
+		t.Fatal(err)
+	}
+	w := &orgWorld{t: t, ctx: ctx, direct: clientConfig(moto.URL), directDB: clientConfig(dynamo.URL), regions: regions, metrics: &syncBuffer{}}
+	proxy.AddHook(w.serializeDynamoDB())
 	w.organization(n)
 	w.hubResources()
 	w.handler(false)
@@ -160,7 +169,7 @@ func (w *orgWorld) spoke(account, region string) aws.Config {
 
 // recreateTable empties the run state table (uncounted).
 func (w *orgWorld) recreateTable() {
-	db := dynamodb.NewFromConfig(w.direct)
+	db := dynamodb.NewFromConfig(w.directDB)
 	if _, err := db.DeleteTable(w.ctx, &dynamodb.DeleteTableInput{TableName: aws.String(orgTable)}); err != nil {
 		w.t.Fatal(err)
 	}
@@ -168,7 +177,7 @@ func (w *orgWorld) recreateTable() {
 }
 
 func (w *orgWorld) createTable() {
-	_, err := dynamodb.NewFromConfig(w.direct).CreateTable(w.ctx, &dynamodb.CreateTableInput{
+	_, err := dynamodb.NewFromConfig(w.directDB).CreateTable(w.ctx, &dynamodb.CreateTableInput{
 		TableName: aws.String(orgTable),
 		AttributeDefinitions: []ddbtypes.AttributeDefinition{
 			{AttributeName: aws.String("pk"), AttributeType: ddbtypes.ScalarAttributeTypeS},
@@ -413,7 +422,7 @@ func (k *keyOwners) hook(rw http.ResponseWriter, r *http.Request, c motoproxy.Ca
 	if c.Action != "AssumeRole" {
 		return false
 	}
-	answer := forwardToMoto(rw, r)
+	answer := forwardTo(moto.URL, rw, r)
 	if _, rest, ok := strings.Cut(string(answer), "<AccessKeyId>"); ok {
 		key, _, _ := strings.Cut(rest, "<")
 		_, acct, _ := strings.Cut(c.Form.Get("RoleArn"), "::")
@@ -425,11 +434,11 @@ func (k *keyOwners) hook(rw http.ResponseWriter, r *http.Request, c motoproxy.Ca
 	return true
 }
 
-// forwardToMoto sends r to moto itself, writes moto's answer to rw and
+// forwardTo sends r to the moto at url itself, writes moto's answer to rw and
 // returns its body: for hooks that act around the call.
-func forwardToMoto(rw http.ResponseWriter, r *http.Request) []byte {
+func forwardTo(url string, rw http.ResponseWriter, r *http.Request) []byte {
 	body, _ := io.ReadAll(r.Body)
-	req, _ := http.NewRequestWithContext(r.Context(), http.MethodPost, moto.URL+r.URL.Path, bytes.NewReader(body))
+	req, _ := http.NewRequestWithContext(r.Context(), http.MethodPost, url+r.URL.Path, bytes.NewReader(body))
 	req.Header = r.Header.Clone()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -454,7 +463,10 @@ func forwardToMoto(rw http.ResponseWriter, r *http.Request) []byte {
 // ("dictionary changed size during iteration"): the restore then loses
 // writes made meanwhile. DynamoDB isolates transactions; this stands in
 // for that isolation, not for our code's.
-func serializeDynamoDB() motoproxy.Hook {
+//
+// It also sends every DynamoDB call to the world's DynamoDB moto.
+func (w *orgWorld) serializeDynamoDB() motoproxy.Hook {
+	url := w.directDB.BaseEndpoint
 	var mu sync.Mutex
 	return func(rw http.ResponseWriter, r *http.Request, _ motoproxy.Call) bool {
 		if !strings.HasPrefix(r.Header.Get("X-Amz-Target"), "DynamoDB_") {
@@ -462,7 +474,7 @@ func serializeDynamoDB() motoproxy.Hook {
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		forwardToMoto(rw, r)
+		forwardTo(aws.ToString(url), rw, r)
 		return true
 	}
 }
