@@ -26,6 +26,10 @@ type Function struct {
 	// variables, resolved, then the overrides.
 	Env []string
 	rie *testenv.RIE
+	// invoked, when set, is told each invocation's time and outcome, as
+	// Lambda counts them in its Invocations and Errors metrics
+	// (AlarmPlay.Watch).
+	invoked func(at time.Time, failed bool)
 }
 
 // FunctionOptions are the local settings of a function.
@@ -94,6 +98,7 @@ func (f *Function) Invoke(ctx context.Context, event any) (json.RawMessage, erro
 	}
 	out, err := f.rie.Invoke(ctx, payload)
 	if err != nil {
+		f.count(true)
 		return out, fmt.Errorf("invoking %s: %w", f.Name, err)
 	}
 	var fe struct {
@@ -101,9 +106,17 @@ func (f *Function) Invoke(ctx context.Context, event any) (json.RawMessage, erro
 		ErrorType    string  `json:"errorType"`
 	}
 	if json.Unmarshal(out, &fe) == nil && fe.ErrorMessage != nil {
+		f.count(true)
 		return out, &FunctionError{Type: fe.ErrorType, Message: *fe.ErrorMessage}
 	}
+	f.count(false)
 	return out, nil
+}
+
+func (f *Function) count(failed bool) {
+	if f.invoked != nil {
+		f.invoked(time.Now(), failed)
+	}
 }
 
 // InvokeInto invokes and decodes the answer into v.
