@@ -11,8 +11,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/schemas"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
 
 	"github.com/vpcflowlogs/flowlogs/lambda/internal/testenv"
 )
@@ -67,7 +69,13 @@ type AlarmState struct {
 func NewAlarmPlay(ctx context.Context, url string, s *Stack, sqsClient *sqs.Client) (*AlarmPlay, error) {
 	cfg := testenv.AWSConfig(url)
 	cfg.Region = s.Names.Region
-	a := &AlarmPlay{CW: cloudwatch.NewFromConfig(cfg), SQS: sqsClient, Queues: map[string]string{}, read: map[*Function]int{}}
+	// This SDK speaks CloudWatch's Smithy RPC v2 CBOR protocol by default,
+	// which moto 5.2.1 does not serve (HTTP 404); CloudWatch also takes the
+	// Query protocol, which moto serves.
+	cw := cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) {
+		o.Protocol = awsquery.New(schemas.GraniteServiceVersion20100801)
+	})
+	a := &AlarmPlay{CW: cw, SQS: sqsClient, Queues: map[string]string{}, read: map[*Function]int{}}
 	for _, r := range s.Template.OfType("AWS::CloudWatch::Alarm") {
 		props, err := s.Names.Resolve(r.Properties)
 		if err != nil {
@@ -160,6 +168,7 @@ func (a *AlarmPlay) invocation(fn string, at time.Time, failed bool) {
 // functions' new EMF lines, the invocations' metrics, and the SQS queues'
 // depth.
 func (a *AlarmPlay) Publish(ctx context.Context) error {
+	a.quiet(ctx)
 	data, err := a.collect()
 	if err != nil {
 		return err
@@ -174,6 +183,34 @@ func (a *AlarmPlay) Publish(ctx context.Context) error {
 			Dimensions: []Dimension{{"QueueName", name}}, Value: float64(depth), Time: at})
 	}
 	return a.put(ctx, data)
+}
+
+// quiet waits until the watched functions' output stops growing: the
+// emulator relays what a function prints after its invocation has
+// answered, so a line can arrive just after the answer.
+func (a *AlarmPlay) quiet(ctx context.Context) {
+	size := func() int {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		n := 0
+		for f := range a.read {
+			n += len(f.Log())
+		}
+		return n
+	}
+	last := size()
+	for range 20 {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(150 * time.Millisecond):
+		}
+		n := size()
+		if n == last {
+			return
+		}
+		last = n
+	}
 }
 
 // collect takes the EMF lines printed since the last collection, each
@@ -235,7 +272,10 @@ func (a *AlarmPlay) put(ctx context.Context, data []MetricDatum) error {
 // datapoints, sets each state in moto, and returns the states as
 // DescribeAlarms reads them back, by alarm ID.
 func (a *AlarmPlay) Evaluate(ctx context.Context) (map[string]AlarmState, error) {
-	at := time.Now().Add(a.Offset).Truncate(time.Second)
+	// Moto keeps whole seconds of the range and leaves out datapoints at
+	// or after its end: the next whole second includes everything
+	// published so far.
+	at := time.Now().Add(a.Offset).Truncate(time.Second).Add(time.Second)
 	before, err := a.describe(ctx)
 	if err != nil {
 		return nil, err

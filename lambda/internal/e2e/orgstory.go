@@ -79,6 +79,9 @@ type OrgStoryResult struct {
 	// DeadLetters counts each queue's dead letters at the end.
 	DeadLetters map[string]int
 	Took        map[string]time.Duration
+	// Alarms are the alarms' states through the story, and its denied
+	// sweep and repair (orgalarms.go).
+	Alarms *OrgAlarmsResult
 }
 
 // OrgStory runs the organization story after StartOrg: accounts and their
@@ -102,8 +105,9 @@ func (oh *OrgHarness) OrgStory(ctx context.Context, r Reporter, o OrgStoryOption
 		name string
 		run  func(context.Context) error
 	}{
-		{"accounts", st.accounts}, {"vpcs", st.vpcs}, {"functions", st.functions}, {"create", st.create},
-		{"late", st.late}, {"events", st.events}, {"deliver", st.deliver}, {"digest", st.digest}, {"end", st.end},
+		{"accounts", st.accounts}, {"vpcs", st.vpcs}, {"functions", st.functions}, {"alarms", st.startAlarms}, {"create", st.create},
+		{"late", st.late}, {"alarms-sweeps", st.alarmsAfterSweeps}, {"events", st.events}, {"deliver", st.deliver}, {"digest", st.digest},
+		{"alarms-digest", st.alarmsAfterDigest}, {"end", st.end}, {"poison", st.poison}, {"repair", st.repair},
 	}
 	for _, s := range steps {
 		if err := s.run(ctx); err != nil {
@@ -125,6 +129,8 @@ type orgStory struct {
 	// workers.
 	enablers, summarizers []*Function
 	step                  int
+	// play plays CloudWatch's alarms (orgalarms.go).
+	play *AlarmPlay
 }
 
 func (st *orgStory) title(format string, args ...any) {
