@@ -82,12 +82,11 @@ func checkAlarms(t *testing.T, res *e2e.OrgStoryResult) {
 	if len(a.Repaired) != 2 {
 		t.Errorf("the repair deployed %v, want legacy's 2 instances", a.Repaired)
 	}
-	if t.Failed() {
-		for _, s := range a.Snapshots {
-			t.Logf("%s (at %s), coverage %+v:", s.What, s.At, s.Coverage)
-			for _, line := range e2e.FormatAlarms(s.States) {
-				t.Logf("  %s", line)
-			}
+	// The whole table, for -v and for a failure.
+	for _, s := range a.Snapshots {
+		t.Logf("%s (at %s), coverage %+v:", s.What, s.At, s.Coverage)
+		for _, line := range e2e.FormatAlarms(s.States) {
+			t.Logf("  %s", line)
 		}
 	}
 }

@@ -43,6 +43,9 @@ type StoryOptions struct {
 	Records int
 	// Seed seeds the records.
 	Seed int64
+	// Alarms, when set, plays CloudWatch's alarms (storyalarms.go) and
+	// records their states after the Create and after the digest.
+	Alarms bool
 }
 
 // The VPCs of the story and what the enabler must do with each.
@@ -74,6 +77,9 @@ type StoryResult struct {
 
 	Delete      []testenv.CFNResponse
 	AfterDelete []FlowLog
+
+	// Alarms are the alarms' states, with StoryOptions.Alarms.
+	Alarms []AlarmSnapshot
 
 	Took map[string]time.Duration
 }
@@ -123,6 +129,9 @@ func (h *Harness) Story(ctx context.Context, r Reporter, o StoryOptions) (*Story
 		{"tags", st.changeTags},
 		{"delete", st.delete},
 	}
+	if o.Alarms {
+		steps = withAlarmSteps(st, steps)
+	}
 	for _, step := range steps {
 		if err := step.run(ctx); err != nil {
 			return st.res, err
@@ -144,6 +153,8 @@ type story struct {
 	summarizer *Function
 	// createID is the physical id the Create answered, for the Delete.
 	createID string
+	// play plays CloudWatch's alarms, with StoryOptions.Alarms.
+	play *AlarmPlay
 }
 
 func (st *story) took(what string) {
@@ -215,6 +226,7 @@ func (st *story) create(ctx context.Context) error {
 	if st.enabler, err = h.StartEnabler(h.Proxy.URL); err != nil {
 		return err
 	}
+	st.watch(st.enabler)
 	req, err := s.CustomResourceEvent(cfn.RequestCreate, "")
 	if err != nil {
 		return err
@@ -280,6 +292,7 @@ func (st *story) summarize(ctx context.Context) error {
 	if st.summarizer, err = h.StartSummarizer(h.Proxy.URL, settings.EnvSettleLag+"=0s"); err != nil {
 		return err
 	}
+	st.watch(st.summarizer)
 	st.r.Info("settle lag set to 0 (no late delivery here)")
 	st.clock = time.Now()
 	if err := st.summarizer.InvokeInto(ctx, s.SummaryEvent(), &st.res.Summarize); err != nil {
