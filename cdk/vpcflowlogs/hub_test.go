@@ -143,6 +143,13 @@ func TestHubBusAdmitsOnlyTheOrganization(t *testing.T) {
 	if got := props(policy)["Statement"]; !reflect.DeepEqual(got, want) {
 		t.Errorf("bus policy\n%v\nwant\n%v", got, want)
 	}
+	// The statement form only: Principal, Action and Condition beside the
+	// statement are CfnEventBusPolicy's deprecated form.
+	for _, deprecated := range []string{"Principal", "Action", "Condition"} {
+		if v, ok := props(policy)[deprecated]; ok {
+			t.Errorf("bus policy has the deprecated property %s = %v", deprecated, v)
+		}
+	}
 	_, single := synth(t, vpcflowlogs.Props{})
 	var singlePatterns, busPatterns []any
 	for _, r := range resources(single, "AWS::Events::Rule") {
