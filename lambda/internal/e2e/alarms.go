@@ -126,6 +126,13 @@ func (a *AlarmPlay) create(ctx context.Context, s AlarmSpec, description string)
 	if _, err := a.CW.PutMetricAlarm(ctx, in); err != nil {
 		return fmt.Errorf("creating alarm %s: %w", s.Name, err)
 	}
+	// CloudWatch starts a new alarm in INSUFFICIENT_DATA; moto 5.2.1 starts
+	// it in OK, which an alarm that ignores missing data would then keep.
+	if _, err := a.CW.SetAlarmState(ctx, &cloudwatch.SetAlarmStateInput{
+		AlarmName: aws.String(s.Name), StateValue: cwtypes.StateValueInsufficientData, StateReason: aws.String("Unchecked: Initial alarm creation"),
+	}); err != nil {
+		return fmt.Errorf("setting the initial state of alarm %s: %w", s.Name, err)
+	}
 	return nil
 }
 
