@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/vpcflowlogs/flowlogs/lambda/digest"
 	"github.com/vpcflowlogs/flowlogs/lambda/internal/motoproxy"
 	"github.com/vpcflowlogs/flowlogs/lambda/reconcile"
 )
@@ -39,6 +40,8 @@ type OrgAlarmsResult struct {
 	Repaired []string
 	// Published counts the datapoints the play published.
 	Published int
+	// Rollup is the roll-up of the digest run after the repair.
+	Rollup *digest.Rollup
 }
 
 // alarmsPast is how far before now the story's first part is dated: one
@@ -192,7 +195,7 @@ func (st *orgStory) deadLetterURL() (string, error) {
 // belong to finishes with every account reachable.
 func (st *orgStory) repair(ctx context.Context) error {
 	oh := st.oh
-	st.title("The repair, a sweep period later: legacy's spoke deployed, the dead letters redriven, the sweep finishing")
+	st.title("The repair, a sweep period later: legacy's spoke deployed, the dead letters redriven, the sweep finishing, the next digest run")
 	st.play.Offset = 0
 	legacy := st.res.Accounts["legacy"]
 	delete(oh.Failing, legacy)
@@ -216,6 +219,12 @@ func (st *orgStory) repair(ctx context.Context) error {
 	if err := st.drainEvents(ctx); err != nil {
 		return err
 	}
+	if err := st.nextDigest(ctx); err != nil {
+		return err
+	}
+	if res.Rollup, err = st.lastRollup(ctx); err != nil {
+		return err
+	}
 	for _, q := range oh.Stack.Template.OfType("AWS::SQS::Queue") {
 		url := oh.Stack.Names.Attr[q.LogicalID]["QueueUrl"]
 		if res.DeadLettersAfter[q.Path()], err = QueueDepth(ctx, oh.Clients.SQS, url); err != nil {
@@ -223,4 +232,37 @@ func (st *orgStory) repair(ctx context.Context) error {
 		}
 	}
 	return st.snapshot(ctx, "after the repair and the sweep")
+}
+
+// nextDigest runs the summarizer's next scheduled run through its work
+// queue, now that legacy's reader role exists.
+func (st *orgStory) nextDigest(ctx context.Context) error {
+	oh := st.oh
+	if _, err := st.summarizers[0].Invoke(ctx, oh.Stack.SummaryEvent()); err != nil {
+		return fmt.Errorf("the next scheduled digest run: %w\n%s", err, st.summarizers[0].Log())
+	}
+	p, err := oh.Pump(oh.Stack.Summarizer, invokers(st.summarizers))
+	if err != nil {
+		return err
+	}
+	s, err := p.Drain(ctx)
+	st.r.Info("the next digest run: %d invocations, %d messages", s.Invocations, s.Received)
+	return err
+}
+
+// lastRollup reads the last organization roll-up in the digest group.
+func (st *orgStory) lastRollup(ctx context.Context) (*digest.Rollup, error) {
+	docs, err := ReadGroup(ctx, st.oh.Clients, st.oh.Stack.DigestLogGroup)
+	if err != nil {
+		return nil, err
+	}
+	rolls := docs[digest.RollupStreamName]
+	if len(rolls) == 0 {
+		return nil, fmt.Errorf("no roll-up in stream %s", digest.RollupStreamName)
+	}
+	var r digest.Rollup
+	if err := json.Unmarshal([]byte(rolls[len(rolls)-1]), &r); err != nil {
+		return nil, fmt.Errorf("decoding the roll-up: %w", err)
+	}
+	return &r, nil
 }
