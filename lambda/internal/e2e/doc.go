@@ -75,7 +75,24 @@
 //     emulated function process;
 //   - the hub bus (bus.go, OrgBus): its policy (aws:PrincipalOrgID) admits
 //     only the organization's accounts, and its rules deliver the matching
-//     spoke events, with the spoke's account and region, to their targets.
+//     spoke events, with the spoke's account and region, to their targets;
+//   - CloudWatch's alarms (alarms.go, AlarmPlay): moto 5.2.1 stores
+//     PutMetricAlarm and PutMetricData and answers GetMetricData, but never
+//     evaluates an alarm (a new alarm even starts in OK, not
+//     INSUFFICIENT_DATA), and nothing turns the functions' embedded metric
+//     format lines into metrics, as CloudWatch Logs does in AWS (the
+//     functions print them under the emulator, not into moto). The harness
+//     creates the template's alarms in moto, publishes the EMF lines the
+//     functions printed (same namespace, name, dimensions, unit and
+//     timestamp), Lambda's Invocations and Errors of each invocation and
+//     the queues' ApproximateNumberOfMessagesVisible (read from
+//     GetQueueAttributes, which SQS would publish), then evaluates each
+//     alarm from moto's datapoints (the last EvaluationPeriods periods,
+//     DatapointsToAlarm of them, TreatMissingData; EvaluateAlarm) and sets
+//     its state in moto, where DescribeAlarms reads it. The organization
+//     story dates its first part one sweep alarm range and an hour back
+//     (Offset), so that the repair's sweep is the next one as the alarms
+//     see it.
 //
 // StandInHub makes a hub in memory from the single-account template, for
 // running the functions' organization mode when the app cannot synthesize a

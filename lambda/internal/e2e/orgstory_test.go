@@ -51,7 +51,10 @@ func startOrg(t *testing.T) *e2e.OrgHarness {
 // next sweep; a spoke's tag event through the hub bus covering its VPC,
 // an outside account's event rejected by the bus; the coverage document's
 // exact totals; the digests' roll-up counting exactly what was delivered;
-// and no message left on any queue.
+// no message left on any queue; and the hub's alarms, evaluated by the
+// harness from what the functions emitted, through a sweep denied by the
+// run state table (its messages in the dead-letter queue) and the repair
+// (checkAlarms).
 func TestOrgStory(t *testing.T) {
 	h := startOrg(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
