@@ -171,6 +171,17 @@ func (a *AlarmPlay) invocation(fn string, at time.Time, failed bool) {
 		MetricDatum{Namespace: "AWS/Lambda", Name: "Errors", Unit: "Count", Dimensions: dims, Value: errs, Time: at})
 }
 
+// Record adds datapoints to publish, dated their Time plus Offset: what
+// another part of the harness plays (or a test) puts as CloudWatch would.
+func (a *AlarmPlay) Record(data ...MetricDatum) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, d := range data {
+		d.Time = d.Time.Add(a.Offset)
+		a.pending = append(a.pending, d)
+	}
+}
+
 // Publish puts into moto what CloudWatch would have by now: the watched
 // functions' new EMF lines, the invocations' metrics, and the SQS queues'
 // depth.
