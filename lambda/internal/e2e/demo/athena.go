@@ -113,7 +113,7 @@ func compareTalkers(p *printer, a athenaAnswer, d digest.Digest) error {
 	for _, r := range a.Rows {
 		byPair[r[0]+" "+r[1]] = r[2]
 	}
-	p.Info("  %-4s %-34s %14s   %-34s %14s", "rank", "TopTalkers (DuckDB here, Athena in AWS)", "bytes", "the digest's top talkers", "bytes")
+	p.Info("  %-4s %-40s %10s   %-40s %10s", "rank", "TopTalkers (DuckDB here, Athena in AWS)", "bytes", "the digest's top talkers", "bytes")
 	var diffs []string
 	for i := range min(max(len(a.Rows), len(d.TopTalkers)), 10) {
 		q, t := "", ""
@@ -128,7 +128,7 @@ func compareTalkers(p *printer, a athenaAnswer, d digest.Digest) error {
 				diffs = append(diffs, fmt.Sprintf("%s: the query says %q bytes, the digest %s", t, got, tb))
 			}
 		}
-		p.Info("  %-4d %-34s %14s   %-34s %14s", i+1, q, qb, t, tb)
+		p.Info("  %-4d %-40s %10s   %-40s %10s", i+1, q, qb, t, tb)
 	}
 	if len(diffs) > 0 {
 		return fmt.Errorf("the query's answer differs from the digest's top talkers:\n  %s", strings.Join(diffs, "\n  "))
