@@ -75,6 +75,11 @@
 // validates the row's text form, without rendering it; gzip text line by
 // line through the same parser as an event. Both go to the same
 // aggregator.
+// New interfaces: objects have no per-interface streams, so an interface
+// is new when the window's records name it and the run state's bounded set
+// of interfaces already seen does not hold it; the set is written before
+// the digest with the window's ids pending until the checkpoint reaches
+// the window's end, so a failed run marks none seen (s3interfaces.go).
 // Keys and contents are hostile: keys are checked against AWS's layout,
 // objects are bounded in size, and an object that cannot be read is named
 // in the digest's warnings while the others count (s3source.go,

@@ -199,6 +199,9 @@ func (s *Summarizer) giveUp(ctx context.Context, rc runCtx, cp runstate.Checkpoi
 	if err != nil {
 		return Result{}, err
 	}
+	if err := s.dropPendingInterfaces(ctx, rc, cp); err != nil {
+		return Result{}, err
+	}
 	inc := &Incomplete{
 		FailedRuns: failed.Attempts,
 		Since:      failed.FirstStartedAt.UTC(),
@@ -323,9 +326,16 @@ func (s *Summarizer) summarize(ctx context.Context, rc runCtx, cp runstate.Check
 		dw.PlannedTo = w.To
 	}
 	fin, basis, base := s.evaluateFindings(ctx, out.agg, dw, loaded)
-	d, err := s.buildRead(ctx, rc, cp, out, streams, fs, buildInput{window: dw, gap: p.gap, warnings: warnings, findings: fin, basis: basis}, calls.Load())
+	d, seen, err := s.buildRead(ctx, rc, cp, out, streams, fs, buildInput{window: dw, gap: p.gap, warnings: warnings, findings: fin, basis: basis}, calls.Load())
 	if err != nil {
 		return Result{}, err
+	}
+	if seen != nil {
+		// S3 mode: before the digest, so that the next run can tell from
+		// the checkpoint whether this window counted (s3interfaces.go).
+		if err := seen.save(ctx, s.state, rc.nonce); err != nil {
+			return Result{}, err
+		}
 	}
 	next := runstate.Checkpoint{End: covered.To, Partial: partial, UpdatedAt: rc.now}
 	if partial {
@@ -385,11 +395,21 @@ func (s *Summarizer) read(ctx, readCtx context.Context, fs *formats, next func()
 }
 
 // buildRead builds the digest of what was read: in carries the window,
-// the gap and the warnings so far.
-func (s *Summarizer) buildRead(ctx context.Context, rc runCtx, cp runstate.Checkpoint, out readOutcome, streams []stream, fs *formats, in buildInput, calls int64) (Digest, error) {
+// the gap and the warnings so far. In S3 mode it also returns the set of
+// interfaces seen, updated with the window's, for the run to write.
+func (s *Summarizer) buildRead(ctx context.Context, rc runCtx, cp runstate.Checkpoint, out readOutcome, streams []stream, fs *formats, in buildInput, calls int64) (Digest, *seenInterfaces, error) {
 	cfg := s.cfg
 	summary := out.agg.Summary()
 	fresh := newInterfaces(streams, window{From: in.window.From, To: in.window.To})
+	var seen *seenInterfaces
+	if s.s3 != nil {
+		var warnings []string
+		var err error
+		if fresh, warnings, seen, err = s.s3NewInterfaces(ctx, cp, &summary, in.window); err != nil {
+			return Digest{}, nil, err
+		}
+		in.warnings = append(in.warnings, warnings...)
+	}
 	listed := listedNew(fresh, &summary, cfg.MaxNewInterfaces)
 	ids := make([]string, 0, len(listed))
 	for _, n := range listed {
@@ -398,7 +418,7 @@ func (s *Summarizer) buildRead(ctx context.Context, rc runCtx, cp runstate.Check
 	infos, err := describeInterfaces(ctx, s.ec2, ids)
 	if err != nil {
 		if ctx.Err() != nil {
-			return Digest{}, err
+			return Digest{}, nil, err
 		}
 		slog.ErrorContext(ctx, "describing the new interfaces failed; the digest lists them undescribed", "error", err)
 		in.warnings = append(in.warnings, fmt.Sprintf("describing the new interfaces failed: %v", err))
@@ -418,7 +438,7 @@ func (s *Summarizer) buildRead(ctx context.Context, rc runCtx, cp runstate.Check
 		Objects:       out.t.Objects,
 		BadObjects:    out.t.BadObjects,
 	}
-	return buildDigest(in), nil
+	return buildDigest(in), seen, nil
 }
 
 // emitCheckpointAge emits how far the checkpoint lags behind now, on every

@@ -31,7 +31,8 @@ const MaxBlobBytes = 380 * 1024
 const attrData = "data"
 
 // blobPrefixes are the sort keys a blob may take: never "checkpoint".
-var blobPrefixes = []string{"baseline#", "findings#"}
+// "interfaces#" holds the S3 mode's interfaces already seen.
+var blobPrefixes = []string{"baseline#", "findings#", "interfaces#"}
 
 func validBlobKey(sk string) error {
 	for _, p := range blobPrefixes {
@@ -39,7 +40,7 @@ func validBlobKey(sk string) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("blob sort key %q is not valid: want baseline#… or findings#…, at most 64 bytes", sk)
+	return fmt.Errorf("blob sort key %q is not valid: want baseline#…, findings#… or interfaces#…, at most 64 bytes", sk)
 }
 
 func (s *Store) blobKey(sk string) map[string]types.AttributeValue {

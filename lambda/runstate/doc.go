@@ -34,9 +34,11 @@
 //
 // Beside the checkpoint, the digest keeps bounded blobs (Blob, LoadBlob,
 // SaveBlob): binary items of at most MaxBlobBytes under sort keys
-// "baseline#<slot>" (a fixed ring of daily filters) and "findings#history",
+// "baseline#<slot>" (a fixed ring of daily filters), "findings#history"
+// and, in S3 mode, "interfaces#seen" (the interfaces already seen),
 // written with the same version condition. Their layout is the digest's
-// (lambda/digest/baseline.go); the store never grows the number of items.
+// (lambda/digest/baseline.go, s3interfaces.go); the store never grows the
+// number of items.
 //
 // The store declares the three calls it makes (API: GetItem, PutItem,
 // UpdateItem), satisfied by *dynamodb.Client.

@@ -38,7 +38,10 @@
 // types directly is a page of code that says what it creates.
 //
 // The same harness serves `make demo` (package e2e/demo, which prints what
-// happens) and the end-to-end tests of this package (which assert it),
+// happens; its -destination=s3 path runs a named query in DuckDB through
+// the command e2e/demo/athenademo, so that only it links DuckDB) and
+// `make demo-org` (e2e/demoorg; the two share their start-up in
+// e2e/demokit), and the end-to-end tests of this package (which assert it),
 // including the fault runs, where a motoproxy with a Faults hook sits
 // between the functions and moto.
 //

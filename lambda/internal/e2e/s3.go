@@ -57,6 +57,9 @@ type S3Delivery struct {
 	// Expected is the generator's own tally: what the digests of all the
 	// objects must add up to.
 	Expected flowrecord.Summary
+	// Interfaces are the interfaces the records name: each is new in
+	// exactly one digest.
+	Interfaces []string
 }
 
 // DeliverS3 plays the delivery service for S3: it generates records and
@@ -86,7 +89,7 @@ func DeliverS3(ctx context.Context, c *s3.Client, layout flowrecordtest.S3Layout
 			return S3Delivery{}, fmt.Errorf("putting %s: %w", o.Key, err)
 		}
 	}
-	return S3Delivery{Objects: objs, Records: records, Expected: gen.Expected(opts)}, nil
+	return S3Delivery{Objects: objs, Records: records, Expected: gen.Expected(opts), Interfaces: gen.InterfaceIDs()}, nil
 }
 
 // S3Bench runs staged summarizers in S3 mode through a motoproxy whose
@@ -209,6 +212,9 @@ func (b *S3Bench) RunS3(ctx context.Context, seed uint64, rate float64, records 
 	for _, d := range SumDigestsDiff(windows, del.Expected) {
 		run.problem("%s", d)
 	}
+	for _, p := range newOnce(windows, del.Interfaces) {
+		run.problem("%s", p)
+	}
 	run.Stats, run.S3Stats, run.Took = b.Faults.Stats(), b.S3Faults.Stats(), time.Since(started)
 	return run, nil
 }
@@ -247,4 +253,31 @@ func (r *S3Run) String() string {
 	return fmt.Sprintf("seed %d: %d objects, %d records; S3 %s; other calls %d requests, %d faults; %d summarizer runs (%d failed), %d windows, %d repeated digests, %d objects read; %s; problems: %d",
 		r.Seed, r.Objects, r.Records, r.S3Stats, r.Stats.Requests, r.Stats.TotalFaults(), r.SummarizerRuns, r.FailedRuns,
 		r.Windows, r.RepeatedDigests, r.ObjectsRead, r.Took.Round(time.Millisecond), len(r.Problems))
+}
+
+// newOnce says how the digests' new interfaces differ from ids each
+// listed by exactly one digest: S3 mode dates an interface by the first
+// window that has its records (digest's s3interfaces.go), whatever runs
+// failed on the way.
+func newOnce(windows []digest.Digest, ids []string) []string {
+	listed := map[string][]string{}
+	for _, d := range windows {
+		if d.NewInterfaces.Count != len(d.NewInterfaces.Items) {
+			return []string{fmt.Sprintf("window %s: %d new interfaces, %d listed", d.Window.From, d.NewInterfaces.Count, len(d.NewInterfaces.Items))}
+		}
+		for _, n := range d.NewInterfaces.Items {
+			listed[n.InterfaceID] = append(listed[n.InterfaceID], d.Window.From.Format(time.TimeOnly))
+		}
+	}
+	var out []string
+	for _, id := range ids {
+		if w := listed[id]; len(w) != 1 {
+			out = append(out, fmt.Sprintf("interface %s listed as new by %d digests (windows %v), want 1", id, len(w), w))
+		}
+		delete(listed, id)
+	}
+	for id := range listed {
+		out = append(out, fmt.Sprintf("interface %s listed as new, but no record names it", id))
+	}
+	return out
 }

@@ -15,7 +15,8 @@ var s3Runs = flag.Int("s3-runs", 5, "seeded runs of TestS3Faults")
 // in moto's S3 (written in AWS's layout by the harness: moto delivers no
 // flow logs), for both file formats: three staged runs whose windows cut
 // the hour, and their digests add up exactly to the generator's tally,
-// every object read once.
+// every object read once, each interface listed as new by exactly one
+// digest (the first) and by none after it.
 func TestS3Story(t *testing.T) {
 	h := shared(t)
 	for _, layout := range []flowrecordtest.S3Layout{
@@ -49,7 +50,8 @@ func TestS3Story(t *testing.T) {
 // calls faulted, S3 reads included (SlowDown, InternalError, dropped
 // connections, bodies cut short), and one run made to fail outright: the
 // failed run is redone, and the digests still add up exactly, each object
-// read once, nothing counted twice.
+// read once, nothing counted twice, no interface listed as new twice or
+// never.
 func TestS3Faults(t *testing.T) {
 	h := shared(t)
 	bench, err := h.NewS3Bench(flowrecordtest.S3Layout{FileFormat: flowrecordtest.FileFormatParquet, HiveCompatible: true, PerHour: true})

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/vpcflowlogs/flowlogs/lambda/athenaquery"
 	"github.com/vpcflowlogs/flowlogs/lambda/digest"
 	"github.com/vpcflowlogs/flowlogs/lambda/flowrecord"
 	"github.com/vpcflowlogs/flowlogs/lambda/flowrecord/flowrecordtest"
@@ -23,23 +22,11 @@ type S3StoryResult struct {
 	Diffs      []string
 }
 
-// topTalkersQuery is the stack's own named query TopTalkers
-// (lambda/athenaquery, which the stack's workgroup holds): shown, not run,
-// since Athena does not run locally; the athenaquery tests run it in DuckDB.
-func topTalkersQuery(perHour bool) athenaquery.Query {
-	for _, q := range athenaquery.Queries(perHour) {
-		if q.Name == "TopTalkers" {
-			return q
-		}
-	}
-	panic("athenaquery has no TopTalkers query")
-}
-
 // S3Story is the demo's S3 path (`make demo DEMO_ARGS=-destination=s3`),
-// steps 3 to 6 after the harness's two: objects delivered to moto's S3 in
-// AWS's layout, the summarizer's bootstrap reading them, its digest
-// checked against the generator's tally, and the Athena query that
-// answers the digest's top talkers.
+// steps 3 to 5 after the harness's two: objects delivered to moto's S3 in
+// AWS's layout, the summarizer's bootstrap reading them, and its digest
+// checked against the generator's tally. The demo then answers a named
+// query over the same objects (step 6, lambda/internal/e2e/demo).
 func (h *Harness) S3Story(ctx context.Context, r Reporter, o StoryOptions, layout flowrecordtest.S3Layout) (*S3StoryResult, error) {
 	env := envLookup(h.Stack.Names, h.Stack.Summarizer)
 	layout.Account, layout.Region = env(settings.EnvSourceAccount), env(settings.EnvSourceRegion)
@@ -69,7 +56,6 @@ func (h *Harness) S3Story(ctx context.Context, r Reporter, o StoryOptions, layou
 	if err := h.s3Summarize(ctx, r, res, layout); err != nil {
 		return nil, err
 	}
-	showTopTalkersQuery(r, res.Digest.Digest, layout.PerHour)
 	return res, nil
 }
 
@@ -112,26 +98,4 @@ func (h *Harness) s3Summarize(ctx context.Context, r Reporter, res *S3StoryResul
 		r.Info("  | %s", line)
 	}
 	return nil
-}
-
-// showTopTalkersQuery is step 6: Athena does not run locally, so the demo
-// prints the query that answers the digest's top talkers and the numbers
-// it must return.
-func showTopTalkersQuery(r Reporter, d digest.Digest, perHour bool) {
-	r.Step(6, "The same answer from Athena")
-	q := topTalkersQuery(perHour)
-	r.Info("Athena does not run locally. Over these objects, the stack's named query %s (%s) answers the top talkers:", q.Name, q.Description)
-	r.Info("")
-	for _, line := range strings.Split(q.SQL, "\n") {
-		r.Info("  %s", line)
-	}
-	r.Info("")
-	r.Info("with the parameters: %s", strings.Join(q.Params, "; "))
-	r.Info("and must return the digest's numbers for the window (the tests run such queries with DuckDB over the same files):")
-	for i, t := range d.TopTalkers {
-		if i == 3 {
-			break
-		}
-		r.Info("  %-40s %-40s %d", t.Src, t.Dst, t.Bytes)
-	}
 }

@@ -7,20 +7,17 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/vpcflowlogs/flowlogs/lambda/internal/e2e"
-	"github.com/vpcflowlogs/flowlogs/lambda/internal/testenv"
+	"github.com/vpcflowlogs/flowlogs/lambda/internal/e2e/demokit"
 )
 
 func main() {
@@ -42,71 +39,42 @@ var destination *string
 var began = time.Now()
 
 // printer prints the story's progress with the time since the start.
-type printer struct {
-	start time.Time
-	out   io.Writer
-}
-
-func (p *printer) Step(n int, title string) {
-	fmt.Fprintf(p.out, "\n[%4.1fs] %d. %s\n", time.Since(p.start).Seconds(), n, title)
-}
-
-func (p *printer) Info(format string, args ...any) {
-	fmt.Fprintf(p.out, "        "+format+"\n", args...)
-}
+type printer = demokit.Printer
 
 // run runs the demo and returns its exit code: the tools, the harness
 // (steps 1 and 2), the story (3 to 8) and the recap.
 func run(o e2e.StoryOptions) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	if !haveTools() {
 		return 1
 	}
-	root, err := testenv.ModuleRoot()
+	sess, err := demokit.Begin("demo", ".demo")
 	if err != nil {
-		return failed(ctx, err)
+		return sess.Failed(err)
 	}
-	work := filepath.Join(root, ".demo")
-	if err := os.MkdirAll(work, 0o755); err != nil {
-		return failed(ctx, err)
-	}
-	logFile := filepath.Join(work, "functions.log")
-	fnLog, err := os.Create(logFile)
-	if err != nil {
-		return failed(ctx, err)
-	}
-	defer fnLog.Close()
-
+	defer sess.Close()
+	ctx, root := sess.Ctx, sess.Root
 	fmt.Println("VPC flow logs, run locally: moto stands in for AWS, the Lambda Runtime Interface Emulator runs the real bootstraps.")
-	p := &printer{start: began, out: os.Stdout}
-	h, err := start(ctx, p, work, fnLog)
+	p := &printer{Start: began, Out: os.Stdout, Width: 4}
+	h, err := start(ctx, p, sess.Work, sess.FunctionLog)
 	if err != nil {
-		return failed(ctx, err)
+		return sess.Failed(err)
 	}
 	defer h.Close()
 	showDeployment(p, h, root)
 	if *destination == "s3" {
-		return runS3(ctx, p, h, root, o)
+		if err := runS3(ctx, p, h, root, o); err != nil {
+			return sess.Failed(err)
+		}
+		return 0
 	}
 	res, err := h.Story(ctx, p, o)
 	if err != nil {
-		return failed(ctx, err)
+		return sess.Failed(err)
 	}
 	summary(res, h.Stack.Names.StackID)
 	fmt.Printf("\nDone in %.1fs. Function logs: %s; digest JSON: %s\n",
-		time.Since(p.start).Seconds(), rel(root, logFile), rel(root, res.DigestFile))
+		time.Since(p.Start).Seconds(), rel(root, sess.LogFile), rel(root, res.DigestFile))
 	return 0
-}
-
-// failed reports err and returns the exit code: 130 when interrupted.
-func failed(ctx context.Context, err error) int {
-	if errors.Is(err, context.Canceled) || ctx.Err() != nil {
-		fmt.Fprintln(os.Stderr, "\ninterrupted: moto and the emulators are stopped")
-		return 130
-	}
-	fmt.Fprintf(os.Stderr, "\ndemo failed: %v\n", err)
-	return 1
 }
 
 // haveTools lists the missing tools with how to install each, if any.
@@ -130,17 +98,7 @@ func start(ctx context.Context, p *printer, work string, fnLog io.Writer) (*e2e.
 		"synthesizing the CDK app": "Synthesizing the CDK app and creating what a deployment of the template would",
 	}
 	steps := map[string]int{"starting moto": 1, "synthesizing the CDK app": 2}
-	return e2e.Start(ctx, e2e.Config{
-		WorkDir:     work,
-		FunctionLog: fnLog,
-		Step: func(what string) {
-			if title, ok := titles[what]; ok {
-				p.Step(steps[what], title)
-				return
-			}
-			p.Info("%s", what)
-		},
-	})
+	return e2e.Start(ctx, e2e.Config{WorkDir: work, FunctionLog: fnLog, Step: p.Steps(steps, titles)})
 }
 
 // showDeployment prints what the harness created from the template.

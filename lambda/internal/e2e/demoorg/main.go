@@ -11,18 +11,13 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
-	"os/signal"
-	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/vpcflowlogs/flowlogs/lambda/internal/e2e"
+	"github.com/vpcflowlogs/flowlogs/lambda/internal/e2e/demokit"
 	"github.com/vpcflowlogs/flowlogs/lambda/internal/testenv"
 )
 
@@ -34,49 +29,19 @@ func main() {
 	os.Exit(run(e2e.OrgStoryOptions{Records: *records, Seed: *seed, Workers: *workers}))
 }
 
-// printer prints the story's progress with the time since the start.
-type printer struct {
-	start time.Time
-	out   io.Writer
-}
-
-func (p *printer) Step(n int, title string) {
-	fmt.Fprintf(p.out, "\n[%5.1fs] %d. %s\n", time.Since(p.start).Seconds(), n, title)
-}
-
-func (p *printer) Info(format string, args ...any) {
-	fmt.Fprintf(p.out, "        "+format+"\n", args...)
-}
-
 func run(o e2e.OrgStoryOptions) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	p := &printer{start: time.Now(), out: os.Stdout}
-	root, err := testenv.ModuleRoot()
+	p := &demokit.Printer{Start: time.Now(), Out: os.Stdout, Width: 5}
+	sess, err := demokit.Begin("demo-org", ".demo-org")
 	if err != nil {
-		return failed(ctx, err)
+		return sess.Failed(err)
 	}
-	work := filepath.Join(root, ".demo-org")
-	if err := os.MkdirAll(work, 0o755); err != nil {
-		return failed(ctx, err)
-	}
-	logFile := filepath.Join(work, "functions.log")
-	fnLog, err := os.Create(logFile)
-	if err != nil {
-		return failed(ctx, err)
-	}
-	defer fnLog.Close()
+	defer sess.Close()
+	ctx := sess.Ctx
 	fmt.Println("VPC flow logs across an AWS Organization, run locally: moto simulates the organization and its accounts.")
 	steps := map[string]int{"starting moto": 1, "synthesizing the CDK app": 2}
-	h, err := e2e.StartOrg(ctx, e2e.Config{WorkDir: work, FunctionLog: fnLog, Step: func(what string) {
-		if n, ok := steps[what]; ok {
-			p.Step(n, what)
-			return
-		}
-		p.Info("%s", what)
-	}}, e2e.DefaultOrgOptions)
+	h, err := e2e.StartOrg(ctx, e2e.Config{WorkDir: sess.Work, FunctionLog: sess.FunctionLog, Step: p.Steps(steps, nil)}, e2e.DefaultOrgOptions)
 	if err != nil {
-		return failed(ctx, err)
+		return sess.Failed(err)
 	}
 	defer h.Close()
 	p.Info("organization %s, root %s; hub account %s (the management account) in %s", h.Org.ID, h.Org.RootID, e2e.Account, testenv.Region)
@@ -85,18 +50,9 @@ func run(o e2e.OrgStoryOptions) int {
 	}
 	res, err := h.OrgStory(ctx, p, o)
 	if err != nil {
-		return failed(ctx, err)
+		return sess.Failed(err)
 	}
 	fmt.Printf("\nDone in %.1fs: %d accounts, %d account-regions with VPCs. Function logs: %s\n",
-		time.Since(p.start).Seconds(), len(res.Accounts), len(res.Regions), logFile)
+		time.Since(p.Start).Seconds(), len(res.Accounts), len(res.Regions), sess.LogFile)
 	return 0
-}
-
-func failed(ctx context.Context, err error) int {
-	if errors.Is(err, context.Canceled) || ctx.Err() != nil {
-		fmt.Fprintln(os.Stderr, "\ninterrupted: moto and the emulators are stopped")
-		return 130
-	}
-	fmt.Fprintf(os.Stderr, "\ndemo-org failed: %v\n", err)
-	return 1
 }
