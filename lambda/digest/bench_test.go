@@ -677,7 +677,7 @@ func BenchmarkTextSameRecords(b *testing.B) {
 	agg := flowrecord.NewAggregator(flowrecord.Options{TopK: 10})
 	lr := newLineReader(nil, agg)
 	p := flowrecord.NewParser(flowrecord.DefaultFormat()) // the generator's
-	for _, l := range lines { // warm the tables, as benchDecode does
+	for _, l := range lines {                             // warm the tables, as benchDecode does
 		lr.addWith(p, l)
 	}
 	b.ReportAllocs()
