@@ -40,6 +40,7 @@ const (
 	rowInt
 	rowBytes
 	rowBad
+	rowDict // a string value of a Dict, read once
 )
 
 // Row holds one record's typed values, in the order of the parser's
@@ -56,8 +57,9 @@ type Row struct {
 // rowValue is one value of a Row: one slice of them, so that adding a
 // value is one append.
 type rowValue struct {
-	v    int64 // for rowInt
-	end  int32 // where the value's token ends in buf; ints and nulls take none
+	v    int64      // for rowInt
+	dict *dictValue // for rowDict
+	end  int32      // where the value's token ends in buf; ints and nulls take none
 	kind uint8
 }
 
@@ -141,7 +143,7 @@ func (w *Row) Line() string {
 		switch v.kind {
 		case rowInt:
 			b = strconv.AppendInt(b, v.v, 10)
-		case rowBytes:
+		case rowBytes, rowDict:
 			b = append(b, w.token(i)...)
 		default:
 			b = append(b, '-')
@@ -205,6 +207,13 @@ func (p *Parser) rowFast(row *Row, r *Record) bool {
 			kind := catalogue[field].kind
 			if kind < KindInt || kind > KindProtocol || val.v < 0 || !r.setNumber(field, uint64(val.v)) {
 				return false
+			}
+		case rowDict: // row.bad says it is printable
+			if !r.setDict(field, val.dict, unsafe.String(unsafe.SliceData(buf[start:]), end-start)) {
+				if val.dict.state != dictNull {
+					return false
+				}
+				present &^= 1 << field
 			}
 		default: // rowBytes: row.bad says they are printable
 			if end-start == 1 && buf[start] == '-' {
