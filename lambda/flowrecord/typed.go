@@ -52,20 +52,20 @@ type Row struct {
 	buf  []byte // string tokens, each followed by a space, then padding
 	bad  int    // index of the first unprintable or untyped value, or -1
 	line []byte // the text form, rendered only for the text parser
+	dict []*dictValue
 }
 
 // rowValue is one value of a Row: one slice of them, so that adding a
 // value is one append.
 type rowValue struct {
-	v    int64      // for rowInt
-	dict *dictValue // for rowDict
-	end  int32      // where the value's token ends in buf; ints and nulls take none
+	v    int64 // for rowInt; for rowDict, the index of its value in Row.dict
+	end  int32 // where the value's token ends in buf; ints and nulls take none
 	kind uint8
 }
 
 // Reset empties the row for the next record.
 func (w *Row) Reset() {
-	w.vals, w.buf = w.vals[:0], w.buf[:0]
+	w.vals, w.buf, w.dict = w.vals[:0], w.buf[:0], w.dict[:0]
 	w.bad = -1
 }
 
@@ -209,8 +209,9 @@ func (p *Parser) rowFast(row *Row, r *Record) bool {
 				return false
 			}
 		case rowDict: // row.bad says it is printable
-			if !r.setDict(field, val.dict, unsafe.String(unsafe.SliceData(buf[start:]), end-start)) {
-				if val.dict.state != dictNull {
+			dv := row.dict[val.v]
+			if !r.setDict(field, dv, unsafe.String(unsafe.SliceData(buf[start:]), end-start)) {
+				if dv.state != dictNull {
 					return false
 				}
 				present &^= 1 << field

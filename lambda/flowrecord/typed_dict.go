@@ -150,7 +150,8 @@ func (w *Row) Dict(d *Dict, i int) {
 		w.bad = len(w.vals)
 	}
 	w.buf = append(w.buf, d.buf[v.start:v.end]...)
-	w.vals = append(w.vals, rowValue{end: int32(len(w.buf)), kind: rowDict, dict: v})
+	w.vals = append(w.vals, rowValue{v: int64(len(w.dict)), end: int32(len(w.buf)), kind: rowDict})
+	w.dict = append(w.dict, v)
 	w.buf = append(w.buf, ' ')
 }
 
