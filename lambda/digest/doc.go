@@ -72,8 +72,10 @@
 // read column-wise, a row group and one page of each column at a time,
 // each row's typed values straight from the pages' buffers into
 // flowrecord's Parser.ParseRow, which validates them as the text parser
-// validates the row's text form, without rendering it; gzip text line by
-// line through the same parser as an event. Both go to the same
+// validates the row's text form, without rendering it; a string
+// dictionary page's values are checked once (flowrecord.Dict, at most 4 MiB
+// held a decoder) and rows take them by index; gzip text line by line
+// through the same parser as an event. Both go to the same
 // aggregator.
 // Keys and contents are hostile: keys are checked against AWS's layout,
 // objects are bounded in size, and an object that cannot be read is named
