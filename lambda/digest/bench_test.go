@@ -2,6 +2,7 @@ package digest
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -565,27 +566,30 @@ func benchObjects(tb testing.TB, records, interfaces int, ff string) []flowrecor
 	return objs
 }
 
-// benchDecode decodes objects over and over on one goroutine until at
-// least b.N records are read, and reports records per CPU second and
-// allocations per record (the decoder allocates per object: opening a
-// Parquet file, its row groups' page readers; nothing per record).
+// benchDecode reads objects over and over on one goroutine, as the S3
+// reader reads each object of a slice (s3Source.readObject: GetObject of
+// an in-memory object, its body copied into the decoder's buffer, then
+// decoded), until at least b.N records are read, and reports records per
+// CPU second and allocations per record (the decoder allocates per object:
+// opening a Parquet file, its row groups' page readers; nothing per
+// record).
 func benchDecode(b *testing.B, ff string) {
-	objs := benchObjects(b, 1<<16, 16, ff)
+	benchDecodeObjects(b, benchObjects(b, 1<<16, 16, ff), ff)
+}
+
+func benchDecodeObjects(b *testing.B, objs []flowrecordtest.S3Object, ff string) {
+	api := newMemS3(objs)
+	src := newS3Source(api, S3Source{Bucket: "b", HiveCompatible: true, PerHour: true}, "123456789012", "us-east-1", flowrecord.Options{TopK: 10})
 	agg := flowrecord.NewAggregator(flowrecord.Options{TopK: 10})
 	d := newObjectDecoder(newLineReader(nil, agg))
-	decode := func(o flowrecordtest.S3Object) {
-		var err error
-		if ff == flowrecordtest.FileFormatParquet {
-			err = d.decodeParquet(bytesReaderAt(o.Body), int64(len(o.Body)))
-		} else {
-			err = d.decodeText(bytesReaderAt(o.Body), int64(len(o.Body)))
-		}
-		if err != nil {
+	ctx := context.Background()
+	read := func(o flowrecordtest.S3Object) {
+		if err := src.readObject(ctx, d, o.Key, objectKey{parquet: ff == flowrecordtest.FileFormatParquet}); err != nil {
 			b.Fatal(err)
 		}
 	}
 	for _, o := range objs { // warm the tables, as the baseline does
-		decode(o)
+		read(o)
 	}
 	start := d.lr.t.Events
 	var ms runtime.MemStats
@@ -595,27 +599,68 @@ func benchDecode(b *testing.B, ff string) {
 	b.ResetTimer()
 	cpu := cpuTime()
 	for i := 0; d.lr.t.Events-start < uint64(b.N); i++ {
-		decode(objs[i%len(objs)])
+		read(objs[i%len(objs)])
 	}
 	cpu = cpuTime() - cpu
 	b.StopTimer()
 	n := float64(d.lr.t.Events - start)
 	runtime.ReadMemStats(&ms)
-	if agg.Summary().Malformed.Count != 0 {
-		b.Fatalf("%d malformed records", agg.Summary().Malformed.Count)
+	if s := agg.Summary(); s.Malformed.Count != 0 || d.lr.t.BadObjects != 0 {
+		b.Fatalf("%d malformed records, %d bad objects", s.Malformed.Count, d.lr.t.BadObjects)
 	}
 	b.ReportMetric(n/b.Elapsed().Seconds(), "records/s")
 	b.ReportMetric(n/cpu.Seconds(), "records/cpu-s")
 	b.ReportMetric(float64(ms.Mallocs-mallocs)/n, "allocs/record")
 }
 
-// BenchmarkDecodeParquet times the S3 path's Parquet decoding: objects as
-// AWS writes them (gzip pages, row groups of 10,000 rows) in, records
-// aggregated. b.N is the number of records; compare records/cpu-s with
-// BenchmarkSummarizePages, the log group's path.
+// BenchmarkDecodeParquet times the S3 path's Parquet reading: objects as
+// AWS writes them (gzip pages, row groups of 10,000 rows) from their bytes,
+// through the S3 reader, records aggregated. b.N is the number of records.
 func BenchmarkDecodeParquet(b *testing.B) { benchDecode(b, flowrecordtest.FileFormatParquet) }
 
-// BenchmarkDecodeText is BenchmarkDecodeParquet for gzip text objects.
+// BenchmarkDecodeParquetDictionary is BenchmarkDecodeParquet with every
+// column dictionary-encoded (RLE_DICTIONARY data pages over a PLAIN
+// dictionary page), as parquet-mr and Arrow write by default; AWS does not
+// document its writer's encodings. flowrecordtest writes parquet-go's
+// default instead: strings DELTA_LENGTH_BYTE_ARRAY, ints PLAIN. Same
+// records, objects and row groups. read-once reads each string dictionary
+// value once (flowrecord.Dict); per-row checks each row's value, as before
+// it, and as a dictionary over the decoder's budget is read: the two in
+// one process, so that a shared machine's load weighs on both alike.
+func BenchmarkDecodeParquetDictionary(b *testing.B) {
+	objs := dictionaryObjects(b)
+	b.Run("read-once", func(b *testing.B) { benchDecodeObjects(b, objs, flowrecordtest.FileFormatParquet) })
+	b.Run("per-row", func(b *testing.B) {
+		old := maxPreparsedBytes
+		maxPreparsedBytes = 0
+		defer func() { maxPreparsedBytes = old }()
+		benchDecodeObjects(b, objs, flowrecordtest.FileFormatParquet)
+	})
+}
+
+// dictionaryObjects returns BenchmarkDecodeParquet's objects written with
+// every column dictionary-encoded.
+func dictionaryObjects(b *testing.B) []flowrecordtest.S3Object {
+	objs := benchObjects(b, 1<<16, 16, flowrecordtest.FileFormatPlainText)
+	for i, o := range objs {
+		zr, err := gzip.NewReader(bytes.NewReader(o.Body))
+		if err != nil {
+			b.Fatal(err)
+		}
+		text, err := io.ReadAll(zr)
+		if err != nil {
+			b.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSuffix(string(text), "\n"), "\n")[1:] // after the header
+		objs[i].Body = writeVariantParquet(b, flowrecord.DefaultFormat(), lines, parquetVariant{dictionary: true, groupRows: 10_000})
+		objs[i].Key = strings.TrimSuffix(o.Key, ".log.gz") + ".log.parquet"
+	}
+	return objs
+}
+
+// BenchmarkDecodeText is BenchmarkDecodeParquet for the same records
+// delivered as gzip text objects (fileFormat plain-text): the text path as
+// its bytes arrive from S3.
 func BenchmarkDecodeText(b *testing.B) { benchDecode(b, flowrecordtest.FileFormatPlainText) }
 
 // BenchmarkMillionRecordsParquet summarizes 1,000,000 records delivered as
@@ -672,18 +717,12 @@ func BenchmarkMillionRecordsParquet(b *testing.B) {
 // yardstick for the Parquet path's own cost. BenchmarkSummarizePages's
 // records (a ring of few keys) aggregate about twice as fast as these.
 func BenchmarkTextSameRecords(b *testing.B) {
-	g := flowrecordtest.NewGenerator(flowrecordtest.Config{
-		Seed: 42, Records: 1 << 16, Interfaces: 16,
-		StartTime: benchWindow.From.Add(-4 * time.Minute).Unix(), Span: int64((59 * time.Minute).Seconds()),
-	})
-	var lines []string
-	for g.Next() {
-		lines = append(lines, g.Line())
-	}
+	lines, _ := sameRecords()
 	agg := flowrecord.NewAggregator(flowrecord.Options{TopK: 10})
 	lr := newLineReader(nil, agg)
-	p := flowrecord.NewParser(g.Format())
-	for _, l := range lines { // warm the tables, as benchDecode does
+	p := flowrecord.NewParser(flowrecord.DefaultFormat()) // the generator's format
+	// Warm the tables, as benchDecode does.
+	for _, l := range lines {
 		lr.addWith(p, l)
 	}
 	b.ReportAllocs()
@@ -699,4 +738,110 @@ func BenchmarkTextSameRecords(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 	b.ReportMetric(float64(b.N)/cpu.Seconds(), "records/cpu-s")
+}
+
+// sameRecords returns the records of BenchmarkDecodeParquet as text lines,
+// with the name of each one's log stream.
+func sameRecords() (lines, streams []string) {
+	g := flowrecordtest.NewGenerator(flowrecordtest.Config{
+		Seed: 42, Records: 1 << 16, Interfaces: 16,
+		StartTime: benchWindow.From.Add(-4 * time.Minute).Unix(), Span: int64((59 * time.Minute).Seconds()),
+	})
+	for g.Next() {
+		lines = append(lines, g.Line())
+		streams = append(streams, g.InterfaceID()+"-all")
+	}
+	return lines, streams
+}
+
+// cannedLogs answers FilterLogEvents over HTTP from response bodies encoded
+// once, beforehand: the records of BenchmarkDecodeParquet cut into pages as
+// the service cuts them, served round and round until total events are
+// served. Each page has two encodings, with and without a nextToken.
+type cannedLogs struct {
+	more, last [][]byte
+	events     []int // events of each page
+	total      int
+	served     int
+	calls      int
+}
+
+func newCannedLogs(tb testing.TB, total int) *cannedLogs {
+	tb.Helper()
+	lines, streams := sameRecords()
+	src := &pageSource{lines: lines, streams: streams, from: benchWindow.From.UnixMilli(), to: benchWindow.To.UnixMilli(), total: int64(len(lines)), shared: true}
+	c := &cannedLogs{total: total}
+	var token *string
+	for {
+		page, err := src.FilterLogEvents(context.Background(), &cloudwatchlogs.FilterLogEventsInput{
+			StartTime: aws.Int64(src.from), EndTime: aws.Int64(src.to - 1), NextToken: token,
+		})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for _, next := range []*string{aws.String("more"), nil} {
+			body, err := io.ReadAll(&pageBody{events: page.Events, next: next})
+			if err != nil {
+				tb.Fatal(err)
+			}
+			if next != nil {
+				c.more = append(c.more, body)
+			} else {
+				c.last = append(c.last, body)
+			}
+		}
+		c.events = append(c.events, len(page.Events))
+		if token = page.NextToken; token == nil {
+			return c
+		}
+	}
+}
+
+func (c *cannedLogs) RoundTrip(req *http.Request) (*http.Response, error) {
+	_, _ = io.Copy(io.Discard, req.Body)
+	_ = req.Body.Close()
+	k := c.calls % len(c.events)
+	c.calls++
+	c.served += c.events[k]
+	body := c.more[k]
+	if c.served >= c.total {
+		body = c.last[k]
+	}
+	return &http.Response{
+		StatusCode: http.StatusOK, Status: "200 OK", Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header:        http.Header{"Content-Type": {"application/x-amz-json-1.1"}, "X-Amzn-Requestid": {"bench"}},
+		Body:          io.NopCloser(bytes.NewReader(body)),
+		ContentLength: int64(len(body)),
+		Request:       req,
+	}, nil
+}
+
+// BenchmarkTextDelivered times the log group path from the bytes the
+// service sends: FilterLogEvents response bodies (JSON, encoded
+// beforehand, so no encoding is timed) of BenchmarkDecodeParquet's records,
+// through a real cloudwatchlogs.Client (its deserializer, middleware and
+// retryer; an in-process HTTP client) and the function's reader, with the
+// digest built at the end. b.N is the number of records, rounded up to
+// whole pages.
+func BenchmarkTextDelivered(b *testing.B) {
+	canned := newCannedLogs(b, max(b.N, 1))
+	client := cloudwatchlogs.New(cloudwatchlogs.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String("http://logs.local"),
+		Credentials:  aws.AnonymousCredentials{},
+		HTTPClient:   &http.Client{Transport: canned},
+	})
+	api := pacedLogs{LogsAPI: client, filterCalls: new(atomic.Int64)}
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu := cpuTime()
+	d, _ := summarizePages(b, api, time.Hour, 1)
+	cpu = cpuTime() - cpu
+	b.StopTimer()
+	n := float64(d.Totals.Records)
+	if d.Malformed.Count != 0 || d.Totals.Records != uint64(canned.served) {
+		b.Fatalf("%d records and %d malformed, want %d records", d.Totals.Records, d.Malformed.Count, canned.served)
+	}
+	b.ReportMetric(n/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(n/cpu.Seconds(), "records/cpu-s")
 }

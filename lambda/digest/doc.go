@@ -72,8 +72,10 @@
 // read column-wise, a row group and one page of each column at a time,
 // each row's typed values straight from the pages' buffers into
 // flowrecord's Parser.ParseRow, which validates them as the text parser
-// validates the row's text form, without rendering it; gzip text line by
-// line through the same parser as an event. Both go to the same
+// validates the row's text form, without rendering it; a string
+// dictionary page's values are checked once (flowrecord.Dict, at most 4 MiB
+// held a decoder) and rows take them by index; gzip text line by line
+// through the same parser as an event. Both go to the same
 // aggregator.
 // New interfaces: objects have no per-interface streams, so an interface
 // is new when the window's records name it and the run state's bounded set

@@ -32,6 +32,12 @@ const (
 	maxTextBytes = 4 << 30
 )
 
+// maxPreparsedBytes bounds what a decoder holds of dictionaries read once
+// (flowrecord.Dict: each value's bytes and outcome), all its columns
+// together. A dictionary that does not fit is read per row, as a page
+// without one. A variable so that tests can make dictionaries miss it.
+var maxPreparsedBytes = 4 << 20
+
 // objectDecoder decodes objects into one lineReader: Parquet column-wise,
 // a row group at a time and one page of each column at a time within it,
 // each row's typed values read by flowrecord's Parser.ParseRow (the text
@@ -50,6 +56,15 @@ type objectDecoder struct {
 	// pages, read one at a time; row holds one row's values.
 	cols []parquetColumn
 	row  flowrecord.Row
+	pre  preparsed
+}
+
+// preparsed holds a decoder's dictionaries read once, one per column
+// index, kept from object to object, with the memory they hold and how
+// many dictionaries they have read.
+type preparsed struct {
+	byColumn    []*flowrecord.Dict
+	held, dicts int
 }
 
 func newObjectDecoder(lr *lineReader) *objectDecoder {
@@ -219,7 +234,10 @@ func (d *objectDecoder) parquetColumns(f *parquet.File) (*flowrecord.Parser, err
 		if c.Optional() {
 			maxDef = 1
 		}
-		d.cols = append(d.cols, parquetColumn{field: fd, maxDef: maxDef})
+		d.cols = append(d.cols, parquetColumn{field: fd, maxDef: maxDef, index: len(d.cols), budget: &d.pre})
+	}
+	for len(d.pre.byColumn) < len(d.cols) {
+		d.pre.byColumn = append(d.pre.byColumn, nil)
 	}
 	return d.parser(fields)
 }
@@ -234,7 +252,8 @@ func (d *objectDecoder) decodeRowGroup(rg parquet.RowGroup, p *flowrecord.Parser
 		return fmt.Errorf("%d column chunks for %d columns", len(chunks), len(d.cols))
 	}
 	for i := range d.cols {
-		d.cols[i].pages = chunks[i].Pages()
+		c := &d.cols[i]
+		c.pages, c.pre, c.preKey = chunks[i].Pages(), nil, dictKey{}
 	}
 	defer d.closePages()
 	for left := rg.NumRows(); left > 0; left-- {
@@ -277,6 +296,24 @@ type parquetColumn struct {
 	offs     []uint32       //
 	dict     *parquetColumn // the dictionary's values, for an indexed page
 	dictLen  int
+
+	// The page's string dictionary read once (nil: read per row), the
+	// dictionary it was read from, and the decoder's dictionaries, of
+	// which this column's is at index.
+	pre    *flowrecord.Dict
+	preKey dictKey
+	budget *preparsed
+	index  int
+}
+
+// dictKey tells a column chunk's dictionary from another: its values'
+// buffer and size. A chunk has one dictionary (parquet-go skips a second
+// dictionary page), and the key is cleared at each chunk, so a buffer
+// reused by a later chunk is never mistaken for the one read.
+type dictKey struct {
+	data    *byte
+	n, size int
+	set     bool
 }
 
 // nextPage releases the page read and loads the next, checking that its
@@ -307,6 +344,7 @@ func (c *parquetColumn) nextPage() error {
 		}
 		c.dictLen = int(dp.NumValues())
 		c.kind = kindIndexed
+		c.preparse()
 		idx := pg.Data()
 		c.i32 = idx.Int32()
 		if len(c.i32) < values {
@@ -360,10 +398,61 @@ func (c *parquetColumn) value(w *flowrecord.Row) {
 			w.Bad()
 			return
 		}
+		if c.pre != nil {
+			w.Dict(c.pre, int(i))
+			return
+		}
 		c.dict.valueAt(w, int(i))
 		return
 	}
 	c.valueAt(w, k)
+}
+
+// preparse reads the loaded dictionary's values once into c.pre when it is
+// a string dictionary that fits the decoder's budget and whose offsets are
+// sound; otherwise c.pre is nil and each row reads its value by valueAt,
+// which refuses bad offsets row by row.
+func (c *parquetColumn) preparse() {
+	d := c.dict
+	key := dictKey{data: unsafe.SliceData(d.data), n: c.dictLen, size: len(d.data), set: true}
+	if key == c.preKey {
+		return // the same dictionary as the chunk's page before
+	}
+	c.preKey, c.pre = key, nil
+	b := c.budget
+	own := b.byColumn[c.index]
+	b.held -= own.Held()
+	if d.kind != encoding.ByteArray || !d.soundOffsets(c.dictLen) ||
+		b.held+own.HeldFor(c.dictLen, len(d.data)) > maxPreparsedBytes {
+		b.byColumn[c.index] = nil // its memory, if any, returns to the budget
+		return
+	}
+	if own == nil {
+		own = new(flowrecord.Dict)
+		b.byColumn[c.index] = own
+	}
+	own.Reset(c.field)
+	own.Grow(c.dictLen, len(d.data))
+	for k := range c.dictLen {
+		own.Add(d.data[d.offs[k]:d.offs[k+1]])
+	}
+	b.held += own.Held()
+	b.dicts++
+	c.pre = own
+}
+
+// soundOffsets reports whether the first n byte array values' offsets lie
+// in order within the data.
+func (c *parquetColumn) soundOffsets(n int) bool {
+	if len(c.offs) < n+1 {
+		return false
+	}
+	for k := range n {
+		if c.offs[k] > c.offs[k+1] || int(c.offs[k+1]) > len(c.data) {
+			return false
+		}
+	}
+	return true
 }
 
 // valueAt adds value k of the loaded buffers to w; a type no flow log

@@ -27,7 +27,7 @@ type parquetVariant struct {
 // out as v says, with AWS's column names and types
 // (flowrecordtest.ParquetColumn). parquet.Group orders the columns by
 // name, not as the format does: the decoder takes any order.
-func writeVariantParquet(t *testing.T, f *flowrecord.Format, lines []string, v parquetVariant) []byte {
+func writeVariantParquet(t testing.TB, f *flowrecord.Format, lines []string, v parquetVariant) []byte {
 	t.Helper()
 	g := parquet.Group{}
 	for _, fd := range f.Fields() {
@@ -78,7 +78,7 @@ func writeVariantParquet(t *testing.T, f *flowrecord.Format, lines []string, v p
 	return buf.Bytes()
 }
 
-func variantValue(t *testing.T, c parquet.Field, tok string, required bool) parquet.Value {
+func variantValue(t testing.TB, c parquet.Field, tok string, required bool) parquet.Value {
 	if tok == "-" {
 		if required {
 			t.Fatalf("column %s: a null in a required column", c.Name())
@@ -284,6 +284,123 @@ func TestParquetHostileColumnTypes(t *testing.T) {
 				t.Errorf("%d records, %d malformed (%v); want the record", s.Totals.Records, s.Malformed.Count, s.Malformed.Samples)
 			case tt.malformed != "" && (s.Malformed.Count != 1 || !strings.Contains(s.Malformed.Samples[0].Error, tt.malformed)):
 				t.Errorf("%d malformed (%v); want one naming %s", s.Malformed.Count, s.Malformed.Samples, tt.malformed)
+			}
+		})
+	}
+}
+
+// decodeDictSummary decodes one Parquet object twice with one decoder, as
+// a slice reads its objects, and returns what the first decoding counted
+// and how many dictionaries the decoder read once. It fails t if the
+// decoder's dictionaries hold more than maxPreparsedBytes, besides one
+// scratch buffer each (the longest value: under 512 bytes here), or if
+// its account of them is wrong.
+func decodeDictSummary(t *testing.T, body []byte) (flowrecord.Summary, tally, int) {
+	t.Helper()
+	agg := flowrecord.NewAggregator(flowrecord.Options{TopK: 10, MalformedSamples: 20})
+	d := newObjectDecoder(newLineReader(nil, agg))
+	defer d.close()
+	var s flowrecord.Summary
+	var tl tally
+	for range 2 {
+		if err := d.decodeParquet(bytesReaderAt(body), int64(len(body))); err != nil {
+			t.Fatal(err)
+		}
+		if s.Totals.Records == 0 {
+			s, tl = agg.Summary(), d.lr.t
+		}
+		held := 0
+		for _, pre := range d.pre.byColumn {
+			held += pre.Held()
+		}
+		if held != d.pre.held || held > maxPreparsedBytes+512*len(d.pre.byColumn) {
+			t.Fatalf("the dictionaries hold %d bytes, the decoder counts %d, the bound is %d", held, d.pre.held, maxPreparsedBytes)
+		}
+	}
+	return s, tl, d.pre.dicts / 2
+}
+
+// TestParquetDictionaryHostileValues proves that dictionary pages whose
+// entries are hostile count exactly as the same values in plain pages
+// (each value checked per row): the same records, the same malformed rows
+// with the same samples; and, where the values have a text form, as the
+// gzip text path (the samples aside: their columns are in another order). It covers entries read once within the decoder's budget,
+// and dictionaries that miss the budget and are read per row.
+func TestParquetDictionaryHostileValues(t *testing.T) {
+	printable := map[int][]string{ // default format: position of the field, hostile values
+		1:  {"12345678901", "unknown", "-", "1234567890123"},
+		2:  {"eni-1235B8CA123456789", "vpc-1235b8ca123456789", "eni-1", "-"},
+		3:  {"172.031.16.139", "256.1.1.1", "::ffff:1.2.3.4", "2001:db8::1", "1.2.3"},
+		4:  {"10.0.0.1.2", "fe80::1%eth0", "-", "::"},
+		12: {"accept", "ACCEPTED", "-", "REJECT"},
+		13: {"OKAY", "SKIPDATA", "NODATA", "SKIPDATAX", "ok"},
+	}
+	unprintable := map[int][]string{
+		2:  {"eni-1235b8ca\t123456789", ""},
+		12: {"ACC\x00EPT", "\x7f"},
+		13: {"\xff\x00"},
+	}
+	tests := []struct {
+		name     string
+		hostile  map[int][]string
+		withText bool // the values have a text form: the text path must agree too
+		budget   int
+		variant  parquetVariant
+	}{
+		{"printable, read once", printable, true, maxPreparsedBytes, parquetVariant{dictionary: true, groupRows: 10_000}},
+		{"printable, read once, pages share a dictionary", printable, true, maxPreparsedBytes, parquetVariant{dictionary: true, pageBytes: 1024, groupRows: 700}},
+		{"printable, over the budget", printable, true, 2 << 10, parquetVariant{dictionary: true, pageBytes: 1024, groupRows: 700}},
+		{"unprintable, read once", unprintable, false, maxPreparsedBytes, parquetVariant{dictionary: true, pageBytes: 2048, groupRows: 1_000}},
+		{"unprintable, none read once", unprintable, false, 0, parquetVariant{dictionary: true, groupRows: 10_000}},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := flowrecordtest.NewGenerator(flowrecordtest.Config{Seed: int64(40 + i), Records: 4_000, Interfaces: 20, NoDataShare: -1})
+			var lines []string
+			for n := 0; g.Next(); n++ {
+				toks := strings.Split(g.Line(), " ")
+				if n%7 == 3 { // one row in seven: one hostile value
+					pos := []int{1, 2, 3, 4, 12, 13}[n/7%6]
+					if vals := tt.hostile[pos]; len(vals) > 0 {
+						toks[pos] = vals[n/42%len(vals)]
+					}
+				}
+				lines = append(lines, strings.Join(toks, " "))
+			}
+			plain := tt.variant
+			plain.dictionary = false
+			want, wantT := decodeSummary(t, writeVariantParquet(t, g.Format(), lines, plain), true)
+			body := writeVariantParquet(t, g.Format(), lines, tt.variant)
+			_, _, all := decodeDictSummary(t, body)
+			old := maxPreparsedBytes
+			maxPreparsedBytes = tt.budget
+			defer func() { maxPreparsedBytes = old }()
+			got, gotT, dicts := decodeDictSummary(t, body)
+			if want.Malformed.Count == 0 || want.Totals.Records == 0 {
+				t.Fatalf("%d records, %d malformed: nothing to compare", want.Totals.Records, want.Malformed.Count)
+			}
+			switch {
+			case all == 0:
+				t.Fatal("no dictionary read once with the whole budget")
+			case tt.budget == 0 && dicts != 0,
+				tt.budget == old && dicts != all,
+				tt.budget > 0 && tt.budget < old && (dicts == 0 || dicts == all):
+				t.Fatalf("%d dictionaries of %d read once with a budget of %d bytes", dicts, all, tt.budget)
+			}
+			if !reflect.DeepEqual(gotT, wantT) {
+				t.Errorf("tally %+v, want %+v", gotT, wantT)
+			}
+			diffSummaries(t, got, want)
+			if tt.withText {
+				var text bytes.Buffer
+				if err := flowrecordtest.WriteObject(&text, flowrecordtest.FileFormatPlainText, g.Format(), lines, 0); err != nil {
+					t.Fatal(err)
+				}
+				// The variant's columns are in name order, so its samples
+				// show the values in another order than the text lines.
+				textS, _ := decodeSummary(t, text.Bytes(), false)
+				got.Malformed.Samples, textS.Malformed.Samples = nil, nil
+				diffSummaries(t, got, textS)
 			}
 		})
 	}

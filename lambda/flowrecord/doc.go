@@ -57,6 +57,11 @@
 // form would shift the fields, is refused with ErrUnprintable. ParseRow
 // allocates nothing.
 //
+// A dictionary-encoded column repeats a few distinct strings row after row:
+// a Dict reads each value of a dictionary page once, with the checks
+// ParseRow applies to a string (a refused value keeps its refusal), and a
+// row adds the value by index with Row.Dict (typed_dict.go).
+//
 // # Aggregation
 //
 // An Aggregator sums records overall, per interface, per protocol, and for

@@ -18,7 +18,7 @@ type sketchTable[K comparable] struct {
 	compare  func(a, b K) int
 	index    *table[K] // key → slot index
 	slots    []sketchSlot[K]
-	heap     []int32 // slot indexes, a min-heap on records; built at the first eviction
+	heap     slotHeap // the slots, on records; built at the first eviction
 	evicted  bool
 }
 
@@ -28,7 +28,6 @@ type sketchSlot[K comparable] struct {
 	accepted, rejected uint64
 	start, end         int64
 	iface              string // the interface of the key's first record
-	pos                int32
 	distinct           hll
 }
 
@@ -36,35 +35,36 @@ func newSketchTable[K comparable](capacity int, compare func(a, b K) int, hash f
 	return &sketchTable[K]{capacity: capacity, compare: compare, index: newTable(hash, min(capacity, 64))}
 }
 
-// slot returns k's slot, taking one (or the smallest one's) when k is new.
-func (t *sketchTable[K]) slot(k K, iface string, start int64) *sketchSlot[K] {
+// slot returns k's slot and its index, taking one (or the smallest one's)
+// when k is new; nil when the table holds none.
+func (t *sketchTable[K]) slot(k K, iface string, start int64) (int, *sketchSlot[K]) {
 	if i := t.index.get(k); i != nil {
-		return &t.slots[*i]
+		return int(*i), &t.slots[*i]
 	}
 	if len(t.slots) < t.capacity {
 		*t.index.ref(k) = uint64(len(t.slots))
 		t.slots = append(t.slots, sketchSlot[K]{key: k, iface: iface, start: start, end: start})
-		return &t.slots[len(t.slots)-1]
+		return len(t.slots) - 1, &t.slots[len(t.slots)-1]
 	}
 	if t.capacity <= 0 {
 		t.evicted = true
-		return nil
+		return 0, nil
 	}
-	if t.heap == nil {
-		t.buildHeap()
+	if !t.heap.built() {
+		t.heap.build(len(t.slots), func(i int) uint64 { return t.slots[i].records })
 	}
-	i := t.heap[0]
+	i := t.heap.min()
 	s := &t.slots[i]
 	t.index.delete(s.key)
 	*t.index.ref(k) = uint64(i)
-	*s = sketchSlot[K]{key: k, err: s.records, records: s.records, iface: iface, start: start, end: start, pos: s.pos}
+	*s = sketchSlot[K]{key: k, err: s.records, records: s.records, iface: iface, start: start, end: start}
 	t.evicted = true
-	return s
+	return i, s
 }
 
 // add counts one record of key k that reached the value hashed as v.
 func (t *sketchTable[K]) add(k K, v uint64, accepted bool, iface string, start, end int64) {
-	s := t.slot(k, iface, start)
+	i, s := t.slot(k, iface, start)
 	if s == nil {
 		return
 	}
@@ -77,41 +77,8 @@ func (t *sketchTable[K]) add(k K, v uint64, accepted bool, iface string, start, 
 	s.start = min(s.start, start)
 	s.end = max(s.end, end)
 	s.distinct.add(v)
-	if t.heap != nil {
-		t.down(int(s.pos))
-	}
-}
-
-func (t *sketchTable[K]) buildHeap() {
-	t.heap = make([]int32, len(t.slots))
-	for i := range t.slots {
-		t.heap[i] = int32(i)
-		t.slots[i].pos = int32(i)
-	}
-	for i := len(t.heap)/2 - 1; i >= 0; i-- {
-		t.down(i)
-	}
-}
-
-func (t *sketchTable[K]) down(i int) {
-	h := t.heap
-	n := len(h)
-	for {
-		l := 2*i + 1
-		if l >= n {
-			return
-		}
-		m := l
-		if r := l + 1; r < n && t.slots[h[r]].records < t.slots[h[l]].records {
-			m = r
-		}
-		if t.slots[h[i]].records <= t.slots[h[m]].records {
-			return
-		}
-		h[i], h[m] = h[m], h[i]
-		t.slots[h[i]].pos = int32(i)
-		t.slots[h[m]].pos = int32(m)
-		i = m
+	if t.heap.built() {
+		t.heap.update(i, s.records)
 	}
 }
 
@@ -120,7 +87,7 @@ func (t *sketchTable[K]) down(i int) {
 func (t *sketchTable[K]) merge(b *sketchTable[K], remap func(string) string) {
 	for i := range b.slots {
 		bs := &b.slots[i]
-		s := t.slot(bs.key, remap(bs.iface), bs.start)
+		j, s := t.slot(bs.key, remap(bs.iface), bs.start)
 		if s == nil {
 			continue
 		}
@@ -131,8 +98,8 @@ func (t *sketchTable[K]) merge(b *sketchTable[K], remap func(string) string) {
 		s.start = min(s.start, bs.start)
 		s.end = max(s.end, bs.end)
 		s.distinct.merge(&bs.distinct)
-		if t.heap != nil {
-			t.down(int(s.pos))
+		if t.heap.built() {
+			t.heap.update(j, s.records)
 		}
 	}
 	t.evicted = t.evicted || b.evicted

@@ -23,7 +23,7 @@ type spaceSaving[K comparable] struct {
 
 	index   *table[K] // entry index of each key in the Space-Saving phase
 	entries []ssEntry[K]
-	heap    []int32 // entry indexes, a min-heap on count
+	heap    slotHeap // the entries, on count
 	evicted bool
 }
 
@@ -31,7 +31,6 @@ type ssEntry[K comparable] struct {
 	key   K
 	count uint64
 	err   uint64 // count overstates the true count by at most err
-	pos   int32  // position in heap
 }
 
 func newSpaceSaving[K comparable](capacity int, compare func(a, b K) int, hash func(K) uint64) *spaceSaving[K] {
@@ -69,10 +68,10 @@ func (s *spaceSaving[K]) add(k K, w uint64) {
 	if i := s.index.get(k); i != nil {
 		e := &s.entries[*i]
 		e.count += w
-		s.down(int(e.pos))
+		s.heap.update(int(*i), e.count)
 		return
 	}
-	i := s.heap[0]
+	i := s.heap.min()
 	e := &s.entries[i]
 	s.index.delete(e.key)
 	*s.index.ref(k) = uint64(i)
@@ -80,7 +79,7 @@ func (s *spaceSaving[K]) add(k K, w uint64) {
 	e.err = e.count
 	e.count += w
 	s.evicted = true
-	s.down(0)
+	s.heap.update(i, e.count)
 }
 
 // list returns the counters as entries, in no particular order.
@@ -103,51 +102,24 @@ func (s *spaceSaving[K]) load(es []ssEntry[K], exact bool) {
 		for _, e := range es {
 			*s.exact.ref(e.key) = e.count
 		}
-		s.index, s.entries, s.heap = nil, nil, nil
+		s.index, s.entries, s.heap = nil, nil, slotHeap{}
 		return
 	}
 	s.exact = nil
 	s.entries = es
 	s.index = newTable(s.hash, len(es))
-	s.heap = make([]int32, len(es))
 	for i := range es {
 		*s.index.ref(es[i].key) = uint64(i)
-		s.heap[i] = int32(i)
-		s.entries[i].pos = int32(i)
 	}
-	for i := len(s.heap)/2 - 1; i >= 0; i-- {
-		s.down(i)
-	}
-}
-
-func (s *spaceSaving[K]) down(i int) {
-	h := s.heap
-	n := len(h)
-	for {
-		l := 2*i + 1
-		if l >= n {
-			return
-		}
-		m := l
-		if r := l + 1; r < n && s.entries[h[r]].count < s.entries[h[l]].count {
-			m = r
-		}
-		if s.entries[h[i]].count <= s.entries[h[m]].count {
-			return
-		}
-		h[i], h[m] = h[m], h[i]
-		s.entries[h[i]].pos = int32(i)
-		s.entries[h[m]].pos = int32(m)
-		i = m
-	}
+	s.heap.build(len(es), func(i int) uint64 { return es[i].count })
 }
 
 // minCount is what a key absent from a table that evicted may have had.
 func (s *spaceSaving[K]) minCount() uint64 {
-	if !s.evicted || len(s.heap) == 0 {
+	if !s.evicted || s.heap.len() == 0 {
 		return 0
 	}
-	return s.entries[s.heap[0]].count
+	return s.entries[s.heap.min()].count
 }
 
 // merge folds b into s as in the mergeable summaries of Agarwal et al.

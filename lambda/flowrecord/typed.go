@@ -40,6 +40,7 @@ const (
 	rowInt
 	rowBytes
 	rowBad
+	rowDict // a string value of a Dict, read once
 )
 
 // Row holds one record's typed values, in the order of the parser's
@@ -51,19 +52,20 @@ type Row struct {
 	buf  []byte // string tokens, each followed by a space, then padding
 	bad  int    // index of the first unprintable or untyped value, or -1
 	line []byte // the text form, rendered only for the text parser
+	dict []*dictValue
 }
 
 // rowValue is one value of a Row: one slice of them, so that adding a
 // value is one append.
 type rowValue struct {
-	v    int64 // for rowInt
+	v    int64 // for rowInt; for rowDict, the index of its value in Row.dict
 	end  int32 // where the value's token ends in buf; ints and nulls take none
 	kind uint8
 }
 
 // Reset empties the row for the next record.
 func (w *Row) Reset() {
-	w.vals, w.buf = w.vals[:0], w.buf[:0]
+	w.vals, w.buf, w.dict = w.vals[:0], w.buf[:0], w.dict[:0]
 	w.bad = -1
 }
 
@@ -141,7 +143,7 @@ func (w *Row) Line() string {
 		switch v.kind {
 		case rowInt:
 			b = strconv.AppendInt(b, v.v, 10)
-		case rowBytes:
+		case rowBytes, rowDict:
 			b = append(b, w.token(i)...)
 		default:
 			b = append(b, '-')
@@ -205,6 +207,14 @@ func (p *Parser) rowFast(row *Row, r *Record) bool {
 			kind := catalogue[field].kind
 			if kind < KindInt || kind > KindProtocol || val.v < 0 || !r.setNumber(field, uint64(val.v)) {
 				return false
+			}
+		case rowDict: // row.bad says it is printable
+			dv := row.dict[val.v]
+			if !r.setDict(field, dv, unsafe.String(unsafe.SliceData(buf[start:]), end-start)) {
+				if dv.state != dictNull {
+					return false
+				}
+				present &^= 1 << field
 			}
 		default: // rowBytes: row.bad says they are printable
 			if end-start == 1 && buf[start] == '-' {

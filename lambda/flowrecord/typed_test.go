@@ -32,6 +32,37 @@ func rowOf(f *Format, line string, allBytes bool) *Row {
 	return w
 }
 
+// rowOfDict is rowOf with every string value added through a Dict of its
+// field, as a dictionary-encoded column holds it. Each field's Dict also
+// holds a few other values first, so that indexes differ from positions.
+func rowOfDict(f *Format, line string) *Row {
+	w := &Row{}
+	w.Reset()
+	for i, tok := range strings.Split(line, " ") {
+		numeric := i < len(f.fields) && f.fields[i].Kind() >= KindInt && f.fields[i].Kind() <= KindProtocol
+		v, err := strconv.ParseInt(tok, 10, 64)
+		switch {
+		case tok == "-":
+			w.Null()
+		case numeric && err == nil:
+			w.Int(v)
+		default:
+			field := FieldVersion // a value beyond the format: any field
+			if i < len(f.fields) {
+				field = f.fields[i]
+			}
+			d := &Dict{}
+			d.Reset(field)
+			for _, other := range []string{"-", "10.0.0.1", "ACCEPT"} {
+				d.Add([]byte(other))
+			}
+			d.Add([]byte(tok))
+			w.Dict(d, d.Len()-1)
+		}
+	}
+	return w
+}
+
 // checkRowAgainstText fails t unless ParseRow reads row as Parse reads the
 // row's text form: the same error, or the same Record, typed fields and
 // raw values alike. A row with an unprintable string must fail with
@@ -105,6 +136,89 @@ func TestParseRowMatchesText(t *testing.T) {
 				checkRowAgainstText(t, p, rowOf(p.format, tt.line, allBytes))
 			})
 		}
+		t.Run(tt.name+"/dictionary", func(t *testing.T) {
+			checkRowAgainstText(t, p, rowOfDict(p.format, tt.line))
+		})
+	}
+}
+
+// TestDictMatchesBytes proves that a string value read once by a Dict
+// counts in a row exactly as the same bytes added by Row.Bytes: the same
+// error naming the same field and token, or the same Record, for valid
+// and hostile values of every kind of string field, including a value
+// read for another field than the row's.
+func TestDictMatchesBytes(t *testing.T) {
+	p := NewParser(mustFormat(t, "${account-id} ${interface-id} ${srcaddr} ${dstaddr} ${action} ${log-status} ${vpc-id} ${pkt-dst-aws-service} ${flow-direction}"))
+	good := []string{"123456789012", "eni-1235b8ca123456789", "10.0.0.1", "2001:db8::1", "ACCEPT", "OK", "vpc-0123456789abcdef0", "S3", "ingress"}
+	hostile := []string{
+		"-", "", "unknown", "12345678901", "eni-1235B8CA123456789", "172.031.16.139", "256.1.1.1", "1.2.3.4.5",
+		"::ffff:1.2.3.4", "accept", "REJECT", "NODATA", "SKIPDATA", "SKIPDATAX", "OKAY", "ACC\tEPT", "a b", "x\x7f",
+		"443", "vpc-0123", strings.Repeat("z", 300), "é",
+	}
+	for i, field := range p.format.fields {
+		for _, tok := range hostile {
+			t.Run(field.String()+"/"+strconv.Quote(tok), func(t *testing.T) {
+				var viaBytes, viaDict Row
+				d := &Dict{}
+				d.Reset(field)
+				d.Add([]byte("-"))
+				d.Add([]byte(tok))
+				viaBytes.Reset()
+				viaDict.Reset()
+				for j, g := range good {
+					if j == i {
+						viaBytes.Bytes([]byte(tok))
+						viaDict.Dict(d, 1)
+						continue
+					}
+					viaBytes.Bytes([]byte(g))
+					viaDict.Bytes([]byte(g))
+				}
+				checkSameRow(t, p, &viaDict, &viaBytes)
+			})
+		}
+	}
+	t.Run("a value read for another field", func(t *testing.T) {
+		d := &Dict{}
+		d.Reset(FieldAction)
+		d.Add([]byte("ACCEPT"))
+		var viaBytes, viaDict Row
+		viaBytes.Reset()
+		viaDict.Reset()
+		for j, g := range good {
+			if j == 2 { // srcaddr, from an action dictionary
+				viaBytes.Bytes([]byte("ACCEPT"))
+				viaDict.Dict(d, 0)
+				continue
+			}
+			viaBytes.Bytes([]byte(g))
+			viaDict.Bytes([]byte(g))
+		}
+		checkSameRow(t, p, &viaDict, &viaBytes)
+	})
+}
+
+// checkSameRow fails t unless ParseRow reads both rows alike.
+func checkSameRow(t *testing.T, p *Parser, got, want *Row) {
+	t.Helper()
+	var gr, wr Record
+	gerr, werr := p.ParseRow(got, &gr), p.ParseRow(want, &wr)
+	if (gerr == nil) != (werr == nil) || gerr != nil && gerr.Error() != werr.Error() {
+		t.Fatalf("Dict row: error %v; Bytes row: error %v", gerr, werr)
+	}
+	if gl, wl := got.Line(), want.Line(); gl != wl {
+		t.Fatalf("Dict row's text %q, Bytes row's %q", gl, wl)
+	}
+	if gerr != nil {
+		return
+	}
+	checkTyped(t, &gr, &wr)
+	for _, fd := range p.format.fields {
+		gv, gok := gr.Value(fd)
+		wv, wok := wr.Value(fd)
+		if gv != wv || gok != wok {
+			t.Fatalf("%s: Value = %q, %v; via Bytes %q, %v", fd, gv, gok, wv, wok)
+		}
 	}
 }
 
@@ -153,6 +267,7 @@ func FuzzParseRow(f *testing.F) {
 	f.Fuzz(func(t *testing.T, line string, allBytes bool) {
 		for _, p := range parsers {
 			checkRowAgainstText(t, p, rowOf(p.format, line, allBytes))
+			checkRowAgainstText(t, p, rowOfDict(p.format, line))
 		}
 	})
 }
