@@ -127,11 +127,25 @@ func (s *SweepStore) countOnce(ctx context.Context, sweepID, account, region str
 }
 
 // claim sets documentBy to who when every account-region has finished and
-// nobody else claimed the document. The claim writes the sweep item that
-// every account's transaction increments, so it meets their conflicts and
-// is retried as they are.
+// nobody else claimed the document.
+//
+// Every finisher but the last few reads that the sweep is not finished
+// and writes nothing: a strongly consistent GetItem of the sweep item
+// costs half a write unit and, unlike a write, is not refused while
+// another account's transaction increments the item. Only a finisher that
+// reads every account-region finished makes the conditional write, which
+// exactly one of them wins; the one whose increment finished the sweep
+// always reads it finished. The write meets the transactions' conflicts
+// and is retried as they are.
 func (s *SweepStore) claim(ctx context.Context, sweepID, who string) (bool, error) {
-	err := retryConflicts(ctx, func() error { return s.claimOnce(ctx, sweepID, who) })
+	sw, ok, err := s.Load(ctx, sweepID)
+	if err != nil {
+		return false, fmt.Errorf("claiming the coverage document: %w", err)
+	}
+	if !ok || sw.Finished < sw.Expected || (sw.DocumentBy != "" && sw.DocumentBy != who) {
+		return false, nil
+	}
+	err = retryConflicts(ctx, func() error { return s.claimOnce(ctx, sweepID, who) })
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
 		return false, nil
