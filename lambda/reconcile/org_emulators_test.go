@@ -26,8 +26,8 @@ const isolatedScript = "testdata/moto_dynamodb.py"
 // own, as DynamoDB is a service of its own in AWS, so that its
 // transactions, which run one at a time, do not queue behind the other
 // services' calls in one Python process. It runs isolatedScript when
-// python3 can import moto (isolated is then true), else plain moto_server,
-// whose calls serializeDynamoDB then sends one at a time.
+// python3 can import moto (isolated is then true), else plain moto_server;
+// serializeDynamoDB sends the writes one at a time to either.
 var orgDynamo struct {
 	once     sync.Once
 	moto     *testenv.Moto
