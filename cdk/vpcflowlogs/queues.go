@@ -57,7 +57,9 @@ func newWorkQueue(scope constructs.Construct, id string) (queue, deadLetters aws
 // feedFunction has queue invoke fn one message at a time, fn reporting a
 // failed message instead of failing the batch, at most
 // workQueueConcurrency at once; fn may send to queue (its own fan-out) and
-// finds it in settings.EnvWorkQueueURL.
+// finds it in settings.EnvWorkQueueURL. The event source's consume grant
+// includes sqs:ChangeMessageVisibility on queue, which the enabler uses to
+// retry a transient failure after a short delay (lambda/reconcile/orgretry.go).
 func feedFunction(fn awslambda.Function, queue awssqs.Queue) {
 	fn.AddEventSource(awslambdaeventsources.NewSqsEventSource(queue, &awslambdaeventsources.SqsEventSourceProps{
 		BatchSize:               jsii.Number(1),

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -71,7 +72,9 @@ func (h *Handler) orgMessages(ctx context.Context, ev events.SQSEvent) (events.S
 		}
 		receives, _ := strconv.Atoi(rec.Attributes["ApproximateReceiveCount"])
 		if err := h.orgMessage(work, m, max(receives, 1)); err != nil {
-			slog.WarnContext(ctx, "work message to retry", "messageId", rec.MessageId, "account", m.Account, "error", err.Error())
+			after := h.retrySoon(ctx, rec, err)
+			slog.WarnContext(ctx, "work message to retry", "messageId", rec.MessageId, "account", m.Account, "error", err.Error(),
+				"retryAfterSeconds", int(after/time.Second), "transient", after > 0)
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
 		}
 	}
@@ -91,7 +94,11 @@ func (h *Handler) orgMessage(ctx context.Context, m workMessage, receives int) e
 			_, err := o.spokeRun(ctx, h.env, ar, org.SessionEnablerEvent, t)
 			return err
 		})
-		return logOutcomes(ctx, "event", outs)
+		err := logOutcomes(ctx, "event", outs)
+		if err != nil && transient(outs) {
+			return transientError{err}
+		}
+		return err
 	}
 	results := make([]Result, len(m.Regions))
 	items := m.accountRegions()
@@ -120,7 +127,9 @@ func (h *Handler) orgMessage(ctx context.Context, m workMessage, receives int) e
 	}
 	_ = logOutcomes(ctx, "sweep", outs)
 	if len(retry) > 0 {
-		return fmt.Errorf("%d account-regions to retry: %s", len(retry), strings.Join(retry, "; "))
+		// Only failures that may pass are retried: the others are
+		// recorded in the sweep as they are.
+		return transientError{fmt.Errorf("%d account-regions to retry: %s", len(retry), strings.Join(retry, "; "))}
 	}
 	return nil
 }

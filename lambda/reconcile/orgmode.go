@@ -22,6 +22,7 @@ import (
 // *sqs.Client satisfies it.
 type QueueAPI interface {
 	SendMessageBatch(context.Context, *sqs.SendMessageBatchInput, ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error)
+	ChangeMessageVisibility(context.Context, *sqs.ChangeMessageVisibilityInput, ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error)
 }
 
 // Defaults of the organization mode.
@@ -58,6 +59,9 @@ type OrgMode struct {
 	NewEC2 func(aws.Config) FlowLogAPI
 	// RegionConcurrency and TeardownConcurrency override the defaults.
 	RegionConcurrency, TeardownConcurrency int
+	// RetryDelayMin and RetryDelayMax override the window a transient
+	// failure's message waits in (DefaultRetryDelayMin/Max).
+	RetryDelayMin, RetryDelayMax time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 

@@ -54,15 +54,18 @@ func (s *SweepStore) count(ctx context.Context, sweepID, account, region string,
 }
 
 // retryConflicts runs op again, after a jittered wait, while DynamoDB
-// cancels its transaction for a TransactionConflict: concurrent account-
+// refuses it for a conflict with another transaction: concurrent account-
 // regions increment the same counter, and a conflict is no answer about
-// the write itself. The SDK does not retry it, and handing the message
-// back to SQS would wait out the queue's visibility timeout.
+// the write itself. A transaction is cancelled with the reason
+// TransactionConflict; a single-item write (the claims' UpdateItem) on an
+// item a transaction is writing fails with TransactionConflictException.
+// The SDK retries neither (aws/retry's DefaultRetryables list throttling,
+// which it already retries, but no conflict), and handing the message back
+// to SQS would wait for the message to come back.
 func retryConflicts(ctx context.Context, op func() error) error {
 	for attempt := 1; ; attempt++ {
 		err := op()
-		var tce *types.TransactionCanceledException
-		if !errors.As(err, &tce) || !conflicted(tce) || attempt == conflictAttempts {
+		if !isConflict(err) || attempt == conflictAttempts {
 			return err
 		}
 		wait := time.Duration(rand.Int64N(int64(conflictBackoff) << attempt))
@@ -72,6 +75,14 @@ func retryConflicts(ctx context.Context, op func() error) error {
 		case <-time.After(wait):
 		}
 	}
+}
+
+// isConflict reports whether err is DynamoDB refusing a write for a
+// concurrent transaction on the same item.
+func isConflict(err error) bool {
+	var tce *types.TransactionCanceledException
+	var single *types.TransactionConflictException
+	return (errors.As(err, &tce) && conflicted(tce)) || errors.As(err, &single)
 }
 
 func conflicted(tce *types.TransactionCanceledException) bool {
@@ -117,15 +128,24 @@ func (s *SweepStore) countOnce(ctx context.Context, sweepID, account, region str
 
 // claim sets documentBy to who when every account-region has finished and
 // nobody else claimed the document.
+//
+// Every finisher but the last few reads that the sweep is not finished
+// and writes nothing: a strongly consistent GetItem of the sweep item
+// costs half a write unit and, unlike a write, is not refused while
+// another account's transaction increments the item. Only a finisher that
+// reads every account-region finished makes the conditional write, which
+// exactly one of them wins; the one whose increment finished the sweep
+// always reads it finished. The write meets the transactions' conflicts
+// and is retried as they are.
 func (s *SweepStore) claim(ctx context.Context, sweepID, who string) (bool, error) {
-	_, err := s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.table), Key: s.key(sweepID, SweepSortKey),
-		UpdateExpression:    aws.String("SET #by = :who"),
-		ConditionExpression: aws.String("#finished >= #expected AND (attribute_not_exists(#by) OR #by = :who)"),
-		ExpressionAttributeNames: map[string]string{"#by": sweepAttrDocumentBy, "#finished": sweepAttrFinished,
-			"#expected": sweepAttrExpected},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":who": sAttr(who)},
-	})
+	sw, ok, err := s.Load(ctx, sweepID)
+	if err != nil {
+		return false, fmt.Errorf("claiming the coverage document: %w", err)
+	}
+	if !ok || sw.Finished < sw.Expected || (sw.DocumentBy != "" && sw.DocumentBy != who) {
+		return false, nil
+	}
+	err = retryConflicts(ctx, func() error { return s.claimOnce(ctx, sweepID, who) })
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
 		return false, nil
@@ -134,6 +154,18 @@ func (s *SweepStore) claim(ctx context.Context, sweepID, who string) (bool, erro
 		return false, fmt.Errorf("claiming the coverage document of sweep %s: %w", sweepID, err)
 	}
 	return true, nil
+}
+
+func (s *SweepStore) claimOnce(ctx context.Context, sweepID, who string) error {
+	_, err := s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: s.key(sweepID, SweepSortKey),
+		UpdateExpression:    aws.String("SET #by = :who"),
+		ConditionExpression: aws.String("#finished >= #expected AND (attribute_not_exists(#by) OR #by = :who)"),
+		ExpressionAttributeNames: map[string]string{"#by": sweepAttrDocumentBy, "#finished": sweepAttrFinished,
+			"#expected": sweepAttrExpected},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":who": sAttr(who)},
+	})
+	return err
 }
 
 // Members reads every coverage item of a sweep (a paged Query).

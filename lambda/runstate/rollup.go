@@ -269,14 +269,18 @@ func (s *RunStore) Record(ctx context.Context, runID, account, region string, su
 
 // Claim makes claimer the writer of the run's roll-up, unless another
 // claimed it first; the same claimer may claim again (its message came
-// again after a crash).
+// again after a crash). It writes the run item the members' transactions
+// increment, so it retries their conflicts as Record does.
 func (s *RunStore) Claim(ctx context.Context, runID, claimer string) (bool, error) {
-	_, err := s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.table), Key: s.key(runID, RunSortKey),
-		UpdateExpression:          aws.String("SET #by = :me"),
-		ConditionExpression:       aws.String("attribute_exists(" + PartitionKey + ") AND (attribute_not_exists(#by) OR #by = :me)"),
-		ExpressionAttributeNames:  map[string]string{"#by": attrRollupBy},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":me": sAttr(claimer)},
+	err := retryConflicts(ctx, func() error {
+		_, err := s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: aws.String(s.table), Key: s.key(runID, RunSortKey),
+			UpdateExpression:          aws.String("SET #by = :me"),
+			ConditionExpression:       aws.String("attribute_exists(" + PartitionKey + ") AND (attribute_not_exists(#by) OR #by = :me)"),
+			ExpressionAttributeNames:  map[string]string{"#by": attrRollupBy},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":me": sAttr(claimer)},
+		})
+		return err
 	})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {

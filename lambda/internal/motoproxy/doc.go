@@ -22,6 +22,12 @@
 //     from the AssumeRole answers, so that a hook can target one account
 //     (ForAccount), and STS's refusal of a role that does not exist or of
 //     a denied account, which moto's AssumeRole never gives.
+//   - accounts served independently (Shards): each member account's calls
+//     go to one of several moto servers (the AssumeRole into the account,
+//     then every call signed with the key it returned), as AWS serves
+//     accounts apart, where one moto_server is one Python process whose
+//     interpreter lock serves one call at a time. Hooks route a call
+//     elsewhere with Call.ForwardTo and keep the proxy's rewrites.
 //
 // Every request passes through a chain of Hooks before it is forwarded: a
 // Hook answers the call itself (WriteError), sleeps (Delay), or hijacks the

@@ -33,12 +33,19 @@ type Call struct {
 	// writing moto's (rewritten) answer to w: for a hook that lets the
 	// call happen and then loses its answer.
 	forward func(w http.ResponseWriter)
+	// forwardTo is forward to another moto server (ForwardTo).
+	forwardTo func(w http.ResponseWriter, target *url.URL)
 }
 
 // Forward sends the call on to moto as if no hook had answered it and
 // writes moto's (rewritten) answer to w: for a hook outside this package
 // that lets the call happen and then spoils its answer.
 func (c Call) Forward(w http.ResponseWriter) { c.forward(w) }
+
+// ForwardTo sends the call to the moto server at target instead of the
+// proxy's own, with the same rewrites (pagination, injected failures), and
+// writes its answer to w: for a hook that routes calls (Shards).
+func (c Call) ForwardTo(w http.ResponseWriter, target *url.URL) { c.forwardTo(w, target) }
 
 // A Hook sees every call before it is forwarded, in the order the hooks were
 // added. It returns true when it has answered the call itself (through w, or
@@ -111,6 +118,9 @@ type unsuccessful struct {
 
 type stateKey struct{}
 
+// targetKey carries the moto server a hook chose for a call (ForwardTo).
+type targetKey struct{}
+
 // New starts a proxy in front of target, moto's URL.
 func New(target string) (*Proxy, error) {
 	u, err := url.Parse(target)
@@ -125,7 +135,11 @@ func New(target string) (*Proxy, error) {
 	}
 	p.rp = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.SetURL(u)
+			if t, ok := pr.In.Context().Value(targetKey{}).(*url.URL); ok {
+				pr.SetURL(t)
+			} else {
+				pr.SetURL(u)
+			}
 			// An uncompressed answer is one the proxy can rewrite.
 			pr.Out.Header.Del("Accept-Encoding")
 		},
@@ -252,6 +266,9 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 	p.mu.Unlock()
 
 	c.forward = func(w http.ResponseWriter) { p.forward(w, r, c, body) }
+	c.forwardTo = func(w http.ResponseWriter, target *url.URL) {
+		p.forward(w, r.WithContext(context.WithValue(r.Context(), targetKey{}, target)), c, body)
+	}
 
 	for _, h := range hooks {
 		// Each hook gets the whole body, so that one can forward the call.
