@@ -61,6 +61,8 @@ type orgWorld struct {
 	regions  []string
 	metrics  *syncBuffer
 	env      map[string]string
+	// extraEnv is added to the hub enabler's environment by handler.
+	extraEnv map[string]string
 }
 
 // newOrgWorld makes an organization with n ACTIVE member accounts under an
@@ -221,6 +223,9 @@ func (w *orgWorld) handler(compliance bool) {
 		settings.EnvHubAccount: hubAccount, settings.EnvStateTable: orgTable,
 		settings.EnvSummaryLogGroupName: digestGroup, settings.EnvComplianceMode: strconv.FormatBool(compliance),
 	} {
+		w.env[k] = v
+	}
+	for k, v := range w.extraEnv {
 		w.env[k] = v
 	}
 	o, err := settings.OrgEnablerFromEnv(getenv(w.env))
