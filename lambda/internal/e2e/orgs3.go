@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -55,8 +56,8 @@ func (oh *OrgHarness) PrepareOrgS3(ctx context.Context) (OrgS3, error) {
 	}
 	hive, err1 := strconv.ParseBool(env(settings.EnvHiveCompatible))
 	perHour, err2 := strconv.ParseBool(env(settings.EnvPerHourPartition))
-	if err1 != nil || err2 != nil {
-		return OrgS3{}, fmt.Errorf("the summarizer's destination options: %v %v", err1, err2)
+	if err := errors.Join(err1, err2); err != nil {
+		return OrgS3{}, fmt.Errorf("the summarizer's destination options: %w", err)
 	}
 	s.Layout = flowrecordtest.S3Layout{Prefix: env(settings.EnvBucketPrefix), FileFormat: env(settings.EnvFileFormat), HiveCompatible: hive, PerHour: perHour}
 	if _, err := oh.S3Client().CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(s.Bucket)}); err != nil {
