@@ -110,4 +110,10 @@
 // A failing account-region (role missing or denied, region not enabled,
 // throttling) is logged and reported by account-region with its class and
 // reason (org.Outcome) and never stops the others.
+//
+// With an S3 destination as well, every spoke's flow logs deliver to the
+// hub's central bucket (the hub's BUCKET_ARN and prefix, the same three
+// DestinationOptions) with no delivery role, and someone else's flow log
+// covers a VPC only when it delivers that same way, as in single-account
+// S3 mode (OrgMode.spokeConfig, destination.go).
 package reconcile
