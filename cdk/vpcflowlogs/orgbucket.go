@@ -1,14 +1,10 @@
 package vpcflowlogs
 
 import (
-	"strings"
-
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
-
-	"github.com/vpcflowlogs/flowlogs/lambda/athenaquery"
 )
 
 // Organization mode delivering to S3: one central bucket in the hub
@@ -43,8 +39,8 @@ import (
 //     deployment for every account that joins. The cost is that every
 //     query must name its accounts with equality (aws_account_id = '…' or
 //     IN (…)): the named queries take the account as their first
-//     parameter (accountQueries), and a query over many accounts lists
-//     them. Athena then reads only those accounts' folders.
+//     parameter (athenaquery.ForAccount), and a query over many accounts
+//     lists them. Athena then reads only those accounts' folders.
 
 // defineHubBucket defines the central bucket (or imports S3.BucketARN)
 // before the hub's functions, whose settings name it.
@@ -98,26 +94,6 @@ func tableRegions(stack awscdk.Stack, p Props) []string {
 	var out []string
 	for _, r := range *hubRegions(stack, p) {
 		out = append(out, *r)
-	}
-	return out
-}
-
-// accountParam describes the account parameter of accountQueries.
-const accountParam = "account: the account id, quoted: '123456789012'"
-
-// accountQueries are the named queries for a table whose account partition
-// is injected: Athena refuses a query on it without an equality on
-// aws_account_id, so each query's WHERE starts with one, as its first
-// parameter. Every query of athenaquery.Queries has exactly one WHERE.
-func accountQueries(qs []athenaquery.Query, injected bool) []athenaquery.Query {
-	if !injected {
-		return qs
-	}
-	out := make([]athenaquery.Query, len(qs))
-	for i, q := range qs {
-		q.SQL = strings.Replace(q.SQL, "\nWHERE ", "\nWHERE aws_account_id = ? AND ", 1)
-		q.Params = append([]string{accountParam}, q.Params...)
-		out[i] = q
 	}
 	return out
 }
