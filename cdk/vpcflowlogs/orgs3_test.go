@@ -162,3 +162,49 @@ func TestOrgS3Spoke(t *testing.T) {
 	}
 	assertNoNag(t, stack)
 }
+
+// TestOrgS3Variants proves the other two forms of the central bucket pass
+// cdk-nag: an existing bucket (the stack creates none and hands its ARN to
+// both functions) and the stack's bucket under a customer managed key
+// (SSE-KMS with a bucket key; the summarizer may decrypt through S3 only).
+func TestOrgS3Variants(t *testing.T) {
+	const existing = "arn:aws:s3:::org-log-archive-flow-logs"
+	cases := []struct {
+		name  string
+		edit  func(*vpcflowlogs.Props)
+		check func(t *testing.T, doc map[string]any)
+	}{
+		{"existing bucket", func(p *vpcflowlogs.Props) { p.S3.BucketARN = existing }, func(t *testing.T, doc map[string]any) {
+			for id := range byType(doc, "AWS::S3::Bucket") {
+				if strings.Contains(id, "FlowLogBucket") {
+					t.Errorf("the stack creates %s although a bucket was given", id)
+				}
+			}
+			_, fn := idLike(t, doc, "AWS::Lambda::Function", "FlowLogsEnabler")
+			env := props(fn)["Environment"].(map[string]any)["Variables"].(map[string]any)
+			if env[settings.EnvBucketARN] != existing {
+				t.Errorf("enabler %s = %v, want %s", settings.EnvBucketARN, env[settings.EnvBucketARN], existing)
+			}
+		}},
+		{"KMS key", func(p *vpcflowlogs.Props) { p.KMSKeyARN = testKey }, func(t *testing.T, doc map[string]any) {
+			_, bucket := idLike(t, doc, "AWS::S3::Bucket", "FlowLogsFlowLogBucket")
+			if raw := fmtJSON(bucket); !strings.Contains(raw, `"SSEAlgorithm":"aws:kms"`) || !strings.Contains(raw, `"BucketKeyEnabled":true`) {
+				t.Errorf("the central bucket is not under the key: %s", raw)
+			}
+			_, fn := idLike(t, doc, "AWS::Lambda::Function", "FlowLogsSummarizer")
+			stmts := policyOf(t, doc, props(fn)["Role"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string))
+			if d := fmtJSON(statementBySid(t, stmts, "DecryptFlowLogFiles")); !strings.Contains(d, "kms:ViaService") {
+				t.Errorf("decrypt statement %s, want it through S3 only", d)
+			}
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := orgS3Props()
+			c.edit(&p)
+			stack, doc := synthHub(t, p)
+			c.check(t, doc)
+			assertNoNag(t, stack)
+		})
+	}
+}
