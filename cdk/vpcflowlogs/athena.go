@@ -56,7 +56,13 @@ func newAthena(c *VPCFlowLogs, p Props) *Athena {
 	a.ResultsBucket = awss3.NewBucket(scope, jsii.String("Results"), secureBucketProps(athenaResultsExpiryDays))
 	logAccess(a.ResultsBucket, c.AccessLogBucket, "athena-results/")
 	a.WorkGroup = newWorkGroup(scope, p, a.WorkGroupName, a.ResultsBucket)
-	for _, q := range athenaquery.Queries(*p.S3.PerHourPartition) {
+	queries := athenaquery.Queries(*p.S3.PerHourPartition)
+	if p.S3.SourceOrganizationID != "" {
+		// The account partition is injected (orgbucket.go): each query
+		// names its account.
+		queries = athenaquery.ForAccount(queries)
+	}
+	for _, q := range queries {
 		nq := awsathena.NewCfnNamedQuery(scope, jsii.String(q.Name), &awsathena.CfnNamedQueryProps{
 			Name:        jsii.String(q.Name),
 			Description: jsii.String(q.Description + ". Parameters: " + strings.Join(q.Params, "; ")),
@@ -79,7 +85,7 @@ func newFlowLogTable(scope constructs.Construct, stack awscdk.Stack, p Props, da
 	t := athenaquery.Table{
 		Bucket: bucket, Prefix: p.S3.Prefix, Parquet: p.S3.FileFormat == settings.FileFormatParquet,
 		HiveCompatible: *p.S3.HiveCompatiblePartitions, PerHour: *p.S3.PerHourPartition, Columns: cols,
-		Regions: []string{*stack.Region()},
+		Regions: tableRegions(stack, p),
 	}
 	if p.S3.SourceOrganizationID == "" {
 		t.Accounts = []string{*stack.Account()}

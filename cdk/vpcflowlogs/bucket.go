@@ -297,13 +297,20 @@ func grantSummarizerS3(c *VPCFlowLogs, p Props, key awskms.IKey) {
 // that publishes to Amazon S3", and "IAM policy for IAM principals that
 // publish flow logs to Amazon S3").
 func grantEnablerS3(fn awslambda.Function) {
-	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+	fn.AddToRolePolicy(logDeliveryStatement())
+}
+
+// logDeliveryStatement allows the log delivery EC2 sets up for a flow log
+// to S3: the enabler's in single-account mode, the spoke enabler role's in
+// organization mode.
+func logDeliveryStatement() awsiam.PolicyStatement {
+	return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:     jsii.String("LogDeliveryForS3FlowLogs"),
 		Actions: jsii.Strings("logs:CreateLogDelivery", "logs:DeleteLogDelivery"),
 		// These two actions have no resource types in IAM's service
 		// authorization reference: "*" is the only resource they take.
 		Resources: jsii.Strings("*"),
-	}))
+	})
 }
 
 // suppressS3Nag records why the S3 mode's remaining cdk-nag findings are

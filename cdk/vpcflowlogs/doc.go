@@ -91,4 +91,15 @@
 // aws:PrincipalOrgID; rules forward the account-region's VPC events to the
 // hub's bus. ComplianceMode covers every VPC whatever its tags, in both
 // modes.
+//
+// With Destination "s3" as well (orgbucket.go), the hub creates one central
+// bucket for the organization (or takes S3.BucketARN) with the
+// single-account bucket's hardening and a delivery policy admitting
+// delivery.logs.amazonaws.com from the organization's accounts
+// (aws:SourceOrgID), and the Glue table, workgroup and named queries over
+// it, the account partition injected (each query names its account). The
+// spokes then have no flow log group and no delivery role; their enabler
+// role may create the log delivery (logs:CreateLogDelivery,
+// DeleteLogDelivery) and their reader role only describes interfaces and
+// flow logs: the hub's summarizer reads the bucket in its own account.
 package vpcflowlogs

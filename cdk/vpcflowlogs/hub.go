@@ -69,9 +69,12 @@ func newHub(scope constructs.Construct, id string, p Props) (*VPCFlowLogs, error
 		AttributeName: jsii.String(stateExpiryAttribute), Enabled: jsii.Bool(true),
 	})
 	c.Hub.Bus = newHubBus(c.Construct, p)
+	c.defineHubBucket(p, key)
 	c.defineHubEnabler(p, key)
 	c.defineHubSummarizer(p, key)
+	c.hubSummarizerS3(p, key)
 	suppressHubNag(c)
+	c.defineHubAthena(p)
 	c.Hub.StackSet = newSpokeStackSet(c, p, body)
 	// The spokes' trust policies name the hub's roles, which IAM requires
 	// to exist; and the custom resource's Delete removes flow logs through

@@ -367,10 +367,12 @@ func TestOrganizationPropsValidation(t *testing.T) {
 		{"bad target", org(vpcflowlogs.Organization{ID: testOrg, Targets: []string{"ou-x"}}), "Props.Organization.Targets: organization target \"ou-x\""},
 		{"bad region", org(vpcflowlogs.Organization{ID: testOrg, Targets: []string{"r-ab12"}, Regions: []string{"EU"}}), "Props.Organization.Regions: region \"EU\""},
 		{"bad deployer", org(vpcflowlogs.Organization{ID: testOrg, Targets: []string{"r-ab12"}, DeployedBy: "me"}), "Props.Organization.DeployedBy: deployed-by \"me\""},
-		// Without this check the hub would define S3 settings from a
-		// bucket it never creates.
-		{"with S3", vpcflowlogs.Props{Destination: settings.DestinationS3, Organization: vpcflowlogs.Organization{ID: testOrg, Targets: []string{"r-ab12"}}},
-			"Props.Destination: organization mode delivers to CloudWatch Logs only"},
+		// The central bucket admits the hub's own organization: another's
+		// would let accounts the hub does not cover deliver into it.
+		{"with S3 of another organization", vpcflowlogs.Props{Destination: settings.DestinationS3,
+			S3:           vpcflowlogs.S3Options{SourceOrganizationID: "o-zzzzzzzzzz"},
+			Organization: vpcflowlogs.Organization{ID: testOrg, Targets: []string{"r-ab12"}}},
+			`Props.S3.SourceOrganizationID: organization mode delivers to a bucket of its own organization: "o-zzzzzzzzzz" is not Organization.ID`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

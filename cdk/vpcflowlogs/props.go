@@ -113,6 +113,11 @@ func (p Props) withDefaults() Props {
 	p.Organization = p.Organization.withDefaults()
 	p.Destination = or(p.Destination, settings.DefaultDestination)
 	p.S3 = p.S3.withDefaults()
+	if p.isS3() && p.Organization.ID != "" && p.S3.SourceOrganizationID == "" {
+		// Organization mode with S3: one central bucket for every
+		// account of the organization (orgbucket.go).
+		p.S3.SourceOrganizationID = p.Organization.ID
+	}
 	p.Findings = or(p.Findings, settings.DefaultFindings())
 	return p
 }
@@ -158,13 +163,14 @@ func (p Props) validate() error {
 	if p.isS3() {
 		checks = append(checks, p.S3.checks()...)
 	}
-	if p.isS3() && p.Organization.ID != "" {
-		// The hub has no bucket of its own: a central bucket that every
-		// spoke delivers to is not built yet.
+	if p.isS3() && p.Organization.ID != "" && p.S3.SourceOrganizationID != p.Organization.ID {
+		// The hub's central bucket admits the organization's accounts
+		// (orgbucket.go): another organization's would be refused by
+		// the spokes' delivery, or admit accounts the hub does not cover.
 		checks = append(checks, struct {
 			field string
 			err   error
-		}{"Destination", errors.New("organization mode delivers to CloudWatch Logs only: S3 is not available with an Organization.ID yet")})
+		}{"S3.SourceOrganizationID", fmt.Errorf("organization mode delivers to a bucket of its own organization: %q is not Organization.ID %q", p.S3.SourceOrganizationID, p.Organization.ID)})
 	}
 	var errs []error
 	for _, c := range checks {

@@ -111,9 +111,13 @@ func defineSpoke(stack awscdk.Stack, p Props) {
 	s.isRoleRegion = awscdk.NewCfnCondition(stack, jsii.String(spokeRoleRegionCondition), &awscdk.CfnConditionProps{
 		Expression: awscdk.Fn_ConditionEquals(stack.Region(), s.regions[0]),
 	})
-	group := newRetainedGroup(stack, "FlowLogGroup", p.LogGroupName, p.RetentionDays, nil)
-	delivery := newDeliveryRole(stack, stack, group, p.LogGroupName)
-	cfnRole(delivery).SetRoleName(jsii.String(settings.SpokeDeliveryRolePrefix + *stack.Region()))
+	if !p.isS3() {
+		// In S3 mode the flow logs deliver to the hub's central bucket
+		// under its policy (orgbucket.go): no group, no delivery role.
+		group := newRetainedGroup(stack, "FlowLogGroup", p.LogGroupName, p.RetentionDays, nil)
+		delivery := newDeliveryRole(stack, stack, group, p.LogGroupName)
+		cfnRole(delivery).SetRoleName(jsii.String(settings.SpokeDeliveryRolePrefix + *stack.Region()))
+	}
 	s.enablerRole()
 	s.readerRole()
 	s.forwardingRules()
@@ -170,11 +174,19 @@ func (s *spoke) enablerRole() {
 			ResourceName: jsii.String(settings.SpokeDeliveryRolePrefix + *r),
 		}))
 	}
-	statements := append(ec2EnablerStatements(ec2ARNs, s.owner), awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:       jsii.String("PassOnlyTheDeliveryRoles"),
-		Actions:   jsii.Strings("iam:PassRole"),
-		Resources: &deliveryRoles,
-	}))
+	var delivery awsiam.PolicyStatement
+	if s.p.isS3() {
+		// A flow log to S3 has no delivery role to pass: EC2 sets up the
+		// log delivery on the caller's behalf instead.
+		delivery = logDeliveryStatement()
+	} else {
+		delivery = awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("PassOnlyTheDeliveryRoles"),
+			Actions:   jsii.Strings("iam:PassRole"),
+			Resources: &deliveryRoles,
+		})
+	}
+	statements := append(ec2EnablerStatements(ec2ARNs, s.owner), delivery)
 	role := awsiam.NewRole(s.stack, jsii.String("EnablerRole"), &awsiam.RoleProps{
 		RoleName:    jsii.String(settings.SpokeEnablerRoleName),
 		Description: jsii.String("Assumed by the VPC flow logs hub's enabler to keep flow logs on this account's VPCs"),
@@ -191,26 +203,29 @@ func (s *spoke) enablerRole() {
 // log group's streams and events in each covered region, and the EC2
 // descriptions a digest names interfaces with.
 func (s *spoke) readerRole() {
-	groups := append(*s.inRegions("logs", "log-group", s.p.LogGroupName, awscdk.ArnFormat_COLON_RESOURCE_NAME),
-		*s.inRegions("logs", "log-group", s.p.LogGroupName+":*", awscdk.ArnFormat_COLON_RESOURCE_NAME)...)
+	statements := []awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:     jsii.String("DescribeHasNoResourceLevelPermissions"),
+		Actions: jsii.Strings("ec2:DescribeNetworkInterfaces", "ec2:DescribeFlowLogs"),
+		// EC2 Describe calls support no resource-level permissions.
+		Resources: jsii.Strings("*"),
+	})}
+	if !s.p.isS3() {
+		// In S3 mode the hub reads the central bucket in its own
+		// account: the spoke has no group to read.
+		groups := append(*s.inRegions("logs", "log-group", s.p.LogGroupName, awscdk.ArnFormat_COLON_RESOURCE_NAME),
+			*s.inRegions("logs", "log-group", s.p.LogGroupName+":*", awscdk.ArnFormat_COLON_RESOURCE_NAME)...)
+		statements = append([]awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("ReadFlowLogGroup"),
+			Actions:   jsii.Strings("logs:DescribeLogStreams", "logs:FilterLogEvents"),
+			Resources: &groups,
+		})}, statements...)
+	}
 	role := awsiam.NewRole(s.stack, jsii.String("ReaderRole"), &awsiam.RoleProps{
 		RoleName:    jsii.String(settings.SpokeReaderRoleName),
 		Description: jsii.String("Assumed by the VPC flow logs hub's summarizer to read this account's flow log groups"),
 		AssumedBy:   s.trustHub(settings.HubSummarizerRoleName),
 		InlinePolicies: &map[string]awsiam.PolicyDocument{
-			"ReadFlowLogs": awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &[]awsiam.PolicyStatement{
-				awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-					Sid:       jsii.String("ReadFlowLogGroup"),
-					Actions:   jsii.Strings("logs:DescribeLogStreams", "logs:FilterLogEvents"),
-					Resources: &groups,
-				}),
-				awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-					Sid:     jsii.String("DescribeHasNoResourceLevelPermissions"),
-					Actions: jsii.Strings("ec2:DescribeNetworkInterfaces", "ec2:DescribeFlowLogs"),
-					// EC2 Describe calls support no resource-level permissions.
-					Resources: jsii.Strings("*"),
-				}),
-			}}),
+			"ReadFlowLogs": awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &statements}),
 		},
 	})
 	cfnRole(role).CfnOptions().SetCondition(s.isRoleRegion)

@@ -26,12 +26,16 @@ func suppressSpokeNag(s *spoke) {
 		streams = append(streams, "arn:<AWS::Partition>:logs:"+region+":<AWS::AccountId>:log-group:"+s.p.LogGroupName+":*")
 	}
 	describe := "EC2 Describe calls (DescribeVpcs, DescribeFlowLogs, DescribeNetworkInterfaces) support no resource-level permissions: IAM accepts only * for them."
+	enablerAny := describe
+	if s.p.isS3() {
+		enablerAny += " logs:CreateLogDelivery and logs:DeleteLogDelivery, which creating and deleting a flow log to S3 needs, take no resource but * either."
+	}
 	for _, c := range []struct {
 		id   string
 		sups []*cdknag.NagPackSuppression
 	}{
 		{"EnablerRole", []*cdknag.NagPackSuppression{
-			{Id: jsii.String("AwsSolutions-IAM5"), Reason: jsii.String(describe), AppliesTo: applies("*")},
+			{Id: jsii.String("AwsSolutions-IAM5"), Reason: jsii.String(enablerAny), AppliesTo: applies("*")},
 			{Id: jsii.String("AwsSolutions-IAM5"), AppliesTo: applies(vpcs...),
 				Reason: jsii.String("ec2:CreateFlowLogs on any VPC of this account in the covered regions: which VPCs carry the tag is decided at run time by tagging, not at deployment.")},
 			{Id: jsii.String("AwsSolutions-IAM5"), AppliesTo: applies(flowLogs...),

@@ -31,4 +31,9 @@
 // records' start and end; a digest window of whole hours reads the same
 // files. The SQL keeps to what Athena (Trino) and DuckDB both run, so the
 // tests run the very same text in DuckDB over the same files.
+//
+// Over an organization's central bucket the account partition is injected
+// (a Table with no Accounts: accounts join after deployment), and Athena
+// refuses a query without an equality on aws_account_id: ForAccount gives
+// each named query the account as its first parameter.
 package athenaquery

@@ -14,7 +14,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
@@ -57,6 +56,9 @@ type OrgClients struct {
 	Organizations org.OrganizationsAPI
 	Queue         QueueAPI
 	Spoke         SpokeFunc
+	// S3 reads the central bucket in the hub account when Config.S3 is
+	// set (orgs3.go); unused otherwise.
+	S3 S3API
 }
 
 // Org is the summarizer in organization mode: a schedule tick starts a run
@@ -85,6 +87,8 @@ func NewOrg(cfg Config, o settings.SummarizerOrg, c OrgClients) (*Org, error) {
 		return nil, errors.New("creating the organization summarizer: a client is missing")
 	case cfg.TopicARN != "" && c.Topic == nil:
 		return nil, errors.New("creating the organization summarizer: a topic ARN is set but no SNS client")
+	case cfg.S3 != nil && c.S3 == nil:
+		return nil, errors.New("creating the organization summarizer: S3 mode but no S3 client")
 	}
 	if cfg.MetricsOutput == nil {
 		cfg.MetricsOutput = os.Stdout
@@ -330,16 +334,12 @@ func (o *Org) digestOne(ctx context.Context, m WorkMessage) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	// One cheap read before the run records its intent: a role that
-	// cannot be assumed, a region that is not enabled, or a spoke not yet
-	// deployed fails here without counting against the window.
-	if _, err := logs.DescribeLogStreams(ctx, &cloudwatchlogs.DescribeLogStreamsInput{
-		LogGroupName: aws.String(o.cfg.LogGroupName), Limit: aws.Int32(1),
-	}); err != nil {
-		return Result{}, fmt.Errorf("reading log group %s in %s %s: %w", o.cfg.LogGroupName, m.Account, m.Region, err)
+	if err := o.probe(ctx, logs, ec2, m); err != nil {
+		return Result{}, err
 	}
 	cfg := o.cfg
 	cfg.Account, cfg.Region = m.Account, m.Region
+	cfg.S3 = memberS3Source(o.cfg.S3, m)
 	cfg.DigestStream = m.Account + "/" + m.Region
 	cfg.OrgRunID = m.RunID
 	cfg.TopicARN = "" // SNS gets the roll-up, not 17,000 messages an hour
@@ -348,7 +348,7 @@ func (o *Org) digestOne(ctx context.Context, m WorkMessage) (Result, error) {
 	// spoke throttled or denied for an hour loses no records.
 	cfg.MaxAttempts = max(cfg.MaxAttempts, o.maxReceives+1)
 	cfg.OnDigest = func(ctx context.Context, d *Digest) error { return o.onDigest(ctx, m, d) }
-	s, err := New(cfg, Clients{Logs: logs, EC2: ec2, State: o.c.State, DigestLogs: o.c.Logs})
+	s, err := New(cfg, Clients{Logs: logs, EC2: ec2, State: o.c.State, DigestLogs: o.c.Logs, S3: o.c.S3})
 	if err != nil {
 		return Result{}, err
 	}

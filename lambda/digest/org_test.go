@@ -63,6 +63,9 @@ type orgWorld struct {
 	mu       sync.Mutex
 	state    *flakyRunState
 	lines    map[string][]line // "account/region" → lines delivered
+	// settings and clients made o, for a test to make another.
+	settings settings.SummarizerOrg
+	clients  digest.OrgClients
 }
 
 func newOrgWorld(t *testing.T) *orgWorld {
@@ -126,10 +129,9 @@ func newOrgWorld(t *testing.T) *orgWorld {
 		c.Credentials = aws.NewCredentialsCache(staticCreds{out})
 		return cloudwatchlogs.NewFromConfig(c)
 	}
-	w.o, err = digest.NewOrg(f.cfg, settings.SummarizerOrg{OrganizationID: orgID, Targets: []string{ou}, Regions: orgRegions,
-		QueueURL: w.queueURL, HubAccount: account}, digest.OrgClients{
-		Logs: f.logs, State: w.state, Organizations: orgs, Queue: w.sqs, Spoke: spoke,
-	})
+	w.settings = settings.SummarizerOrg{OrganizationID: orgID, Targets: []string{ou}, Regions: orgRegions, QueueURL: w.queueURL, HubAccount: account}
+	w.clients = digest.OrgClients{Logs: f.logs, State: w.state, Organizations: orgs, Queue: w.sqs, Spoke: spoke}
+	w.o, err = digest.NewOrg(f.cfg, w.settings, w.clients)
 	if err != nil {
 		t.Fatal(err)
 	}

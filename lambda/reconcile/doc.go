@@ -117,4 +117,10 @@
 // third delivery. A permanent failure is recorded in the sweep at once;
 // an event's message keeps the queue's timeout, so it is retried slowly
 // and then lands in the dead-letter queue, not in a loop.
+//
+// With an S3 destination as well, every spoke's flow logs deliver to the
+// hub's central bucket (the hub's BUCKET_ARN and prefix, the same three
+// DestinationOptions) with no delivery role, and someone else's flow log
+// covers a VPC only when it delivers that same way, as in single-account
+// S3 mode (OrgMode.spokeConfig, destination.go).
 package reconcile

@@ -69,6 +69,8 @@ type orgWorld struct {
 	regions  []string
 	metrics  *syncBuffer
 	env      map[string]string
+	// extraEnv is added to the hub enabler's environment by handler.
+	extraEnv map[string]string
 }
 
 // worldOption changes how newOrgWorld builds the world.
@@ -266,6 +268,9 @@ func (w *orgWorld) handler(compliance bool) {
 		settings.EnvHubAccount: hubAccount, settings.EnvStateTable: orgTable,
 		settings.EnvSummaryLogGroupName: digestGroup, settings.EnvComplianceMode: strconv.FormatBool(compliance),
 	} {
+		w.env[k] = v
+	}
+	for k, v := range w.extraEnv {
 		w.env[k] = v
 	}
 	o, err := settings.OrgEnablerFromEnv(getenv(w.env))

@@ -143,7 +143,13 @@ func (o *OrgMode) coversRegion(region string) bool {
 
 // spokeConfig is cfg for one account-region: the spoke's delivery role in
 // that region; the owner (the hub's stack) and every other setting stay.
+// In S3 mode there is no role: every spoke delivers to the hub's central
+// bucket with the same destination options (destination.go).
 func (o *OrgMode) spokeConfig(cfg settings.Enabler, ar org.AccountRegion) settings.Enabler {
+	if cfg.Destination.IsS3() {
+		cfg.DeliveryRoleARN = ""
+		return cfg
+	}
 	cfg.DeliveryRoleARN = fmt.Sprintf("arn:%s:iam::%s:role/%s%s", o.Partition, ar.Account, settings.SpokeDeliveryRolePrefix, ar.Region)
 	return cfg
 }

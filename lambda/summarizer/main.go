@@ -55,8 +55,21 @@ func main() {
 		os.Exit(1)
 	}
 	cfg := digest.Config{Summarizer: conf, ReadRate: src.ReadCallsPerSecond, Findings: findings, AWSRanges: loadAWSRanges(ctx)}
+	var bucket *s3.Client
+	if src.Destination == settings.DestinationS3 {
+		// In organization mode too: the central bucket is the hub's.
+		cfg.S3 = &digest.S3Source{Bucket: src.Bucket, Prefix: src.Prefix, HiveCompatible: src.HiveCompatible, PerHour: src.PerHour}
+		bucket = s3.NewFromConfig(awsCfg, func(o *s3.Options) {
+			// A custom endpoint (AWS_ENDPOINT_URL: a local emulator, a VPC
+			// endpoint by IP) has no bucket subdomains: address by path.
+			o.UsePathStyle = os.Getenv("AWS_ENDPOINT_URL") != ""
+			// The delivery service writes objects without checksums: the
+			// SDK would log that it skipped validating every one.
+			o.DisableLogOutputChecksumValidationSkipped = true
+		})
+	}
 	if orgConf.Enabled() {
-		startOrg(cfg, orgConf, awsCfg)
+		startOrg(cfg, orgConf, awsCfg, bucket)
 		return
 	}
 	clients := digest.Clients{
@@ -67,16 +80,8 @@ func main() {
 	if conf.TopicARN != "" {
 		clients.Topic = sns.NewFromConfig(awsCfg)
 	}
-	if src.Destination == settings.DestinationS3 {
-		cfg.S3 = &digest.S3Source{Bucket: src.Bucket, Prefix: src.Prefix, HiveCompatible: src.HiveCompatible, PerHour: src.PerHour}
-		clients.S3 = s3.NewFromConfig(awsCfg, func(o *s3.Options) {
-			// A custom endpoint (AWS_ENDPOINT_URL: a local emulator, a VPC
-			// endpoint by IP) has no bucket subdomains: address by path.
-			o.UsePathStyle = os.Getenv("AWS_ENDPOINT_URL") != ""
-			// The delivery service writes objects without checksums: the
-			// SDK would log that it skipped validating every one.
-			o.DisableLogOutputChecksumValidationSkipped = true
-		})
+	if bucket != nil {
+		clients.S3 = bucket
 	}
 	s, err := digest.New(cfg, clients)
 	if err != nil {
@@ -90,7 +95,7 @@ func main() {
 // queue's messages (digest.Org). Each spoke account's reader role is
 // assumed once per process while its credentials last (org.Roles), with
 // the session name vpcflowlogs-summarizer-digest.
-func startOrg(conf digest.Config, orgConf settings.SummarizerOrg, awsCfg aws.Config) {
+func startOrg(conf digest.Config, orgConf settings.SummarizerOrg, awsCfg aws.Config, bucket *s3.Client) {
 	ctx := context.Background()
 	roles, err := org.NewRoles(sts.NewFromConfig(awsCfg), partition(awsCfg.Region), settings.SpokeReaderRoleName, org.SessionSummarizer)
 	if err != nil {
@@ -118,6 +123,9 @@ func startOrg(conf digest.Config, orgConf settings.SummarizerOrg, awsCfg aws.Con
 	}
 	if conf.TopicARN != "" {
 		clients.Topic = sns.NewFromConfig(awsCfg)
+	}
+	if bucket != nil {
+		clients.S3 = bucket
 	}
 	o, err := digest.NewOrg(conf, orgConf, clients)
 	if err != nil {

@@ -69,10 +69,15 @@ type S3Delivery struct {
 // delivery time (the end of its period) lies before the minute now is in:
 // the last staged run's window holds it.
 func DeliverS3(ctx context.Context, c *s3.Client, layout flowrecordtest.S3Layout, seed int64, records int, opts flowrecord.Options) (S3Delivery, error) {
-	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(FlowLogBucket)}); err != nil {
+	return DeliverS3To(ctx, c, FlowLogBucket, layout, seed, records, opts)
+}
+
+// DeliverS3To is DeliverS3 into bucket.
+func DeliverS3To(ctx context.Context, c *s3.Client, bucket string, layout flowrecordtest.S3Layout, seed int64, records int, opts flowrecord.Options) (S3Delivery, error) {
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
 		var owned interface{ ErrorCode() string }
 		if !errors.As(err, &owned) || owned.ErrorCode() != "BucketAlreadyOwnedByYou" {
-			return S3Delivery{}, fmt.Errorf("creating bucket %s: %w", FlowLogBucket, err)
+			return S3Delivery{}, fmt.Errorf("creating bucket %s: %w", bucket, err)
 		}
 	}
 	last := time.Now().UTC().Truncate(5 * time.Minute).Add(-6 * time.Minute)
@@ -85,7 +90,7 @@ func DeliverS3(ctx context.Context, c *s3.Client, layout flowrecordtest.S3Layout
 		return S3Delivery{}, fmt.Errorf("writing the objects: %w", err)
 	}
 	for _, o := range objs {
-		if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(FlowLogBucket), Key: aws.String(o.Key), Body: bytes.NewReader(o.Body)}); err != nil {
+		if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(o.Key), Body: bytes.NewReader(o.Body)}); err != nil {
 			return S3Delivery{}, fmt.Errorf("putting %s: %w", o.Key, err)
 		}
 	}

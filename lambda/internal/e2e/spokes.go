@@ -40,6 +40,14 @@ func (n *Names) otherName(r *Resource, generated string, attrs map[string]string
 		attrs["Arn"] = fmt.Sprintf("arn:%s:events:%s:%s:event-bus/%s", n.Partition, n.Region, n.Account, name)
 		attrs["Name"] = name
 		return name
+	case "AWS::S3::Bucket":
+		// S3 takes lower-case names of at most 63 characters (orgs3.go).
+		name := str("BucketName")
+		if name == "" {
+			name = strings.TrimRight(truncate(strings.ToLower(generated), 63), "-")
+		}
+		attrs["Arn"] = fmt.Sprintf("arn:%s:s3:::%s", n.Partition, name)
+		return name
 	case "AWS::Events::Rule":
 		name := str("Name")
 		if name == "" {
