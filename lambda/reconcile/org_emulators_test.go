@@ -18,8 +18,8 @@ import (
 )
 
 // isolatedScript runs moto_server with DynamoDB actions one at a time and
-// transactions that back a table up once rather than once per operation
-// (the script says why).
+// transactions that back up the items they write rather than the whole
+// table once per operation (the script says why).
 const isolatedScript = "testdata/moto_dynamodb.py"
 
 // orgDynamo is the organization tests' DynamoDB: a moto process of its

@@ -96,8 +96,8 @@ func TestOrgAPICalls(t *testing.T) {
 //     (sharded, motoproxy.Shards), as AWS serves accounts independently:
 //     in one Python process every account's calls queue for one lock;
 //   - DynamoDB runs in a moto of its own, its writes one at a time
-//     (serializeDynamoDB), its transactions backing the table up once
-//     (testdata/moto_dynamodb_copy_once.py);
+//     (serializeDynamoDB), its transactions backing up the items they
+//     write rather than the whole table (isolatedScript);
 //   - every account-region's EC2 is created in moto before either run
 //     (warmEC2), which moto does on first use at about 100 times a call's
 //     cost: the run that came first paid for it.
@@ -113,9 +113,10 @@ func TestOrgConcurrency(t *testing.T) {
 	proxy.AddHook(motoproxy.Delay("", 100*time.Millisecond))
 	w.route() // after the delay: the delay is not serialized
 	timed := func(messages, regions int) time.Duration {
-		// Both runs start from an empty table: moto copies the whole table
-		// in every transaction, so the second run would pay for the
-		// first's items.
+		// Both runs start from an empty table, so that each finds the same
+		// (plain moto_server, without isolatedScript, copies the whole
+		// table in every transaction: the second run would pay for the
+		// first's items).
 		w.recreateTable()
 		w.handler(false)
 		w.o.RegionConcurrency = regions
