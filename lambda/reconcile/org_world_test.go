@@ -518,6 +518,9 @@ func forwardTo(url string, rw http.ResponseWriter, r *http.Request) []byte {
 // reading them take the interpreter lock from the one running a
 // transaction, which then takes longer (measured: 15 to 17 times faster at
 // 20 at once when moto isolated the calls, 19 when they were held here).
+// Reads are held too: since a transaction backs up only its items, it
+// takes about as long as a read, and a read let through alongside it only
+// slows both (lambda/org/PERFORMANCE.md has the figures).
 //
 // It also sends every DynamoDB call to the world's DynamoDB moto.
 func (w *orgWorld) serializeDynamoDB() motoproxy.Hook {
@@ -526,12 +529,6 @@ func (w *orgWorld) serializeDynamoDB() motoproxy.Hook {
 	return func(rw http.ResponseWriter, r *http.Request, c motoproxy.Call) bool {
 		if !strings.HasPrefix(r.Header.Get("X-Amz-Target"), "DynamoDB_") {
 			return false
-		}
-		if c.Action == "GetItem" {
-			// A read changes nothing in moto's table, and DynamoDB does
-			// not hold it behind a transaction in progress.
-			forwardTo(aws.ToString(url), rw, r)
-			return true
 		}
 		mu.Lock()
 		defer mu.Unlock()
