@@ -96,7 +96,8 @@
 //     VPCs out of scope too; each account-region's coverage, or the
 //     reason it was unreachable, is counted once in the sweep, and the
 //     last writes the coverage document (COVERAGE.md) and the
-//     organization's metrics, without a dimension per account;
+//     organization's metrics (FailedVPCs among them: the account-regions'
+//     runs write none), without a dimension per account;
 //   - an event forwarded from a spoke (its account and region fields)
 //     reconciles that account-region's named VPCs (a DeleteFlowLogs
 //     someone else made: the whole account-region), once the account is
