@@ -113,7 +113,8 @@
 // reason (org.Outcome) and never stops the others. A message that failed
 // for a reason that may pass (throttling, anything unclassified, the run
 // state's store) is made visible again after a jittered 30 to 120 s
-// (ChangeMessageVisibility, orgretry.go) rather than the queue's 30-minute
+// (ChangeMessageVisibility, orgretry.go with lambda/org's QuickRetry, which
+// the summarizer shares) rather than the queue's 30-minute
 // timeout; a sweep records such an account-region as unreachable on its
 // third delivery. A permanent failure is recorded in the sweep at once;
 // an event's message keeps the queue's timeout, so it is retried slowly
