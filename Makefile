@@ -20,7 +20,7 @@ BUILD_FLAGS := -tags lambda.norpc -trimpath -buildvcs=false -ldflags='-s -w -bui
 #          function's GetAtt of the role already implies; harmless.
 CFN_LINT_IGNORE := W3005
 
-.PHONY: help tools build synth synth-org diff deploy destroy lint test test-go test-template bench fuzz demo demo-org update-ip-ranges clean
+.PHONY: help tools build synth synth-org synth-s3 diff deploy destroy lint test test-go test-template bench fuzz demo demo-org update-ip-ranges clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -48,6 +48,11 @@ synth-org: build ## Synthesize the organization mode into cdk.out/org/ (hub and 
 	$(CDK) synth $(CDK_FLAGS) --quiet -o cdk.out/org $(ORG_SYNTH_ARGS) $(CDK_ARGS)
 	@echo "templates: cdk.out/org/VpcFlowLogs.template.json (hub), cdk.out/org/VpcFlowLogsSpoke.template.json (spoke)"
 
+synth-s3: build ## Synthesize the S3 destination into cdk.out/s3/ and, in organization mode (hub and spoke), cdk.out/org-s3/
+	$(CDK) synth $(CDK_FLAGS) --quiet -o cdk.out/s3 -c destination=s3 $(CDK_ARGS)
+	$(CDK) synth $(CDK_FLAGS) --quiet -o cdk.out/org-s3 -c destination=s3 $(ORG_SYNTH_ARGS) $(CDK_ARGS)
+	@echo "templates: cdk.out/s3/VpcFlowLogs.template.json, cdk.out/org-s3/VpcFlowLogs.template.json (hub), cdk.out/org-s3/VpcFlowLogsSpoke.template.json (spoke)"
+
 diff: build ## Compare the app with the deployed stack
 	$(CDK) diff $(CDK_FLAGS) $(CDK_ARGS)
 
@@ -72,8 +77,11 @@ test: ## Everything CI runs: missing tools installed, lint, Go tests (with the b
 test-go: build
 	BOOTSTRAP_DIR=$(CURDIR)/build FLOWLOGS_REQUIRE_TOOLS=1 $(GO) test -count=1 -timeout 40m ./...
 
-test-template: synth synth-org
-	cfn-lint --ignore-checks $(CFN_LINT_IGNORE) -- cdk.out/*.template.json cdk.out/org/*.template.json
+# Every destination in both modes: cdk-nag runs in each synth, cfn-lint on
+# each template.
+test-template: synth synth-org synth-s3
+	cfn-lint --ignore-checks $(CFN_LINT_IGNORE) -- cdk.out/*.template.json cdk.out/org/*.template.json \
+	  cdk.out/s3/*.template.json cdk.out/org-s3/*.template.json
 	@echo "cfn-lint: no findings; cdk-nag: no unsuppressed findings (synth fails on them)"
 
 bench: ## Run the benchmarks the README reports

@@ -58,8 +58,8 @@ func newWorkQueue(scope constructs.Construct, id string) (queue, deadLetters aws
 // failed message instead of failing the batch, at most
 // workQueueConcurrency at once; fn may send to queue (its own fan-out) and
 // finds it in settings.EnvWorkQueueURL. The event source's consume grant
-// includes sqs:ChangeMessageVisibility on queue, which the enabler uses to
-// retry a transient failure after a short delay (lambda/reconcile/orgretry.go).
+// includes sqs:ChangeMessageVisibility on queue, which both functions use
+// to retry a transient failure after a short delay (lambda/org/retry.go).
 func feedFunction(fn awslambda.Function, queue awssqs.Queue) {
 	fn.AddEventSource(awslambdaeventsources.NewSqsEventSource(queue, &awslambdaeventsources.SqsEventSourceProps{
 		BatchSize:               jsii.Number(1),

@@ -36,9 +36,12 @@ const sqsBatchSize = 10
 // one is under 150 bytes.
 const maxMessageBytes = 1024
 
-// QueueAPI is the part of SQS the tick calls.
+// QueueAPI is the part of SQS the summarizer calls: the tick sends, and a
+// message that failed for a reason that may pass is made visible again
+// soon (org.QuickRetry). *sqs.Client satisfies it.
 type QueueAPI interface {
 	SendMessageBatch(context.Context, *sqs.SendMessageBatchInput, ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error)
+	org.VisibilityAPI
 }
 
 // SpokeFunc returns the CloudWatch Logs and EC2 clients of one spoke
@@ -74,6 +77,9 @@ type Org struct {
 	// MaxReceives is the delivery on which a failing account-region is
 	// recorded as failed (the queue's maxReceiveCount).
 	maxReceives int
+	// retry brings a message that failed for a reason that may pass back
+	// soon (retrySoon).
+	retry org.QuickRetry
 }
 
 // NewOrg returns the organization-mode summarizer. cfg is the single-account
@@ -97,12 +103,17 @@ func NewOrg(cfg Config, o settings.SummarizerOrg, c OrgClients) (*Org, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating the organization summarizer: %w", err)
 	}
-	return &Org{cfg: cfg, org: o, c: c, runs: runs, maxReceives: settings.DigestQueueMaxReceiveCount}, nil
+	return &Org{cfg: cfg, org: o, c: c, runs: runs, maxReceives: settings.DigestQueueMaxReceiveCount,
+		retry: org.QuickRetry{Queue: c.Queue, QueueURL: o.QueueURL}}, nil
 }
 
 // SetMaxReceives changes the delivery on which a failure is final, for
 // tests; it must equal the queue's maxReceiveCount.
 func (o *Org) SetMaxReceives(n int) { o.maxReceives = max(n, 1) }
+
+// SetRetryDelay changes the window a message that failed for a reason that
+// may pass waits in (org.DefaultRetryDelayMin and Max), for tests.
+func (o *Org) SetRetryDelay(lo, hi time.Duration) { o.retry.Min, o.retry.Max = lo, hi }
 
 // WorkMessage is the body of a summarizer work queue message.
 type WorkMessage struct {
@@ -263,16 +274,38 @@ func (o *Org) sendBatch(ctx context.Context, batch []sqstypes.SendMessageBatchRe
 // HandleMessages digests the account-region of each message. A message
 // whose account-region failed is reported back for SQS to deliver again,
 // until the last delivery records the failure in the run; an invalid
-// message is logged and dropped.
+// message is logged and dropped. A failure that may pass comes back after
+// a short, jittered delay (retrySoon), any other after the queue's
+// visibility timeout.
 func (o *Org) HandleMessages(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 	var resp events.SQSEventResponse
 	for _, rec := range ev.Records {
 		if err := o.handleMessage(ctx, rec); err != nil {
-			slog.ErrorContext(ctx, "account-region not done; SQS delivers it again", "messageId", rec.MessageId, "error", err)
+			class := org.Classify(err)
+			var after time.Duration
+			if retrySoon(class) {
+				after = o.retry.After(ctx, rec)
+			}
+			slog.ErrorContext(ctx, "account-region not done; SQS delivers it again", "messageId", rec.MessageId, "error", err,
+				"class", class, "retryAfterSeconds", int(after/time.Second), "transient", after > 0)
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
 		}
 	}
 	return resp, nil
+}
+
+// retrySoon reports whether a message that failed with class comes back
+// soon: a failure that may pass (throttling, anything unclassified,
+// such as the run state's store) or a spoke reader role that cannot be
+// assumed yet (its StackSet instance still deploying). Unlike the
+// enabler, which records a missing role in the sweep at once, the
+// summarizer records any failure only on the message's last delivery, so
+// a role that stays missing costs a few AssumeRole calls within minutes
+// and lets the run's roll-up name it then rather than hours later. A
+// denied call or a region not enabled needs someone to act: it keeps the
+// queue's timeout.
+func retrySoon(class org.Class) bool {
+	return class.MayPass() || class == org.ClassRoleUnavailable
 }
 
 func (o *Org) handleMessage(ctx context.Context, rec events.SQSMessage) error {

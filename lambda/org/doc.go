@@ -6,7 +6,9 @@
 // function over account-regions with bounded concurrency, returning one
 // Outcome per account-region, classified (Classify) so that a role that is
 // missing, a region that is not enabled or a throttled account is reported
-// by name and never stops the others.
+// by name and never stops the others. QuickRetry brings a work message that
+// failed for a reason that may pass (Class.MayPass) back after a jittered
+// 30 to 120 s instead of its queue's visibility timeout.
 //
 // Everything Organizations answers is written by someone else (account
 // names are chosen by whoever created the account): ids are checked

@@ -33,8 +33,8 @@ const (
 	CoverageStream = "coverage"
 	// MetricUnreachableAccountRegions counts the account-regions a sweep
 	// could not reconcile. The organization mode also emits
-	// metrics.CoveredVPCs, UncoveredVPCs and TaggedVPCs (VPCs in scope)
-	// for the whole organization, without dimensions.
+	// metrics.CoveredVPCs, UncoveredVPCs, TaggedVPCs (VPCs in scope) and
+	// FailedVPCs for the whole organization, without dimensions.
 	MetricUnreachableAccountRegions = "UnreachableAccountRegions"
 	// MaxCoveragePartBytes bounds one part of the document: a CloudWatch
 	// Logs event takes 256 KiB less 26 bytes of overhead; a margin is
@@ -60,6 +60,11 @@ type CoverageCounts struct {
 	Uncovered         int `json:"uncovered"`
 	OutOfScope        int `json:"outOfScope"`
 	OutOfScopeCovered int `json:"outOfScopeCovered"`
+	// Failed counts the VPCs whose flow log creation, replacement or
+	// removal failed in the sweep (Result.Failed, which single-account
+	// runs emit as metrics.FailedVPCs); each is also counted where it
+	// stands (a failed creation leaves its VPC uncovered).
+	Failed int `json:"failed"`
 }
 
 func (c *CoverageCounts) add(o CoverageCounts) {
@@ -68,6 +73,7 @@ func (c *CoverageCounts) add(o CoverageCounts) {
 	c.Uncovered += o.Uncovered
 	c.OutOfScope += o.OutOfScope
 	c.OutOfScopeCovered += o.OutOfScopeCovered
+	c.Failed += o.Failed
 }
 
 // AccountRegionCoverage is one account-region in the coverage document.
@@ -111,7 +117,8 @@ func newAccountRegionCoverage(out org.Outcome, res Result) AccountRegionCoverage
 		}
 	}
 	c.Counts = CoverageCounts{CoveredByUs: len(c.CoveredByUs), CoveredByOthers: len(c.CoveredByOthers),
-		Uncovered: len(c.Uncovered), OutOfScope: len(c.OutOfScope), OutOfScopeCovered: len(c.OutOfScopeCovered)}
+		Uncovered: len(c.Uncovered), OutOfScope: len(c.OutOfScope), OutOfScopeCovered: len(c.OutOfScopeCovered),
+		Failed: res.Failed}
 	return c
 }
 
@@ -226,7 +233,7 @@ func (h *Handler) writeCoverage(ctx context.Context, sweepID string) error {
 	h.emitCoverage(ctx, doc.Totals)
 	slog.InfoContext(ctx, "coverage document written", "sweepId", sweepID, "parts", len(parts),
 		"accountRegions", doc.Totals.AccountRegions, "unreachable", doc.Totals.Unreachable,
-		"uncoveredVPCs", doc.Totals.VPCs.Uncovered)
+		"uncoveredVPCs", doc.Totals.VPCs.Uncovered, "failedVPCs", doc.Totals.VPCs.Failed)
 	return nil
 }
 
@@ -307,6 +314,11 @@ func (o *OrgMode) putCoverage(ctx context.Context, parts [][]byte) error {
 
 // emitCoverage writes the organization's coverage metrics, without
 // dimensions: one metric each, whatever the number of accounts and VPCs.
+// FailedVPCs is the sum over the sweep's account-regions, written once per
+// sweep, here only: the account-regions' runs write no metrics (spokeRun),
+// since a value per message would be one account's, and a message
+// delivered again would write it twice. As in single-account mode, a dry
+// run writes no FailedVPCs.
 func (h *Handler) emitCoverage(ctx context.Context, t CoverageTotals) {
 	if h.org.Metrics == nil {
 		return
@@ -317,6 +329,9 @@ func (h *Handler) emitCoverage(ctx context.Context, t CoverageTotals) {
 		{Name: metrics.CoveredVPCs, Value: float64(v.CoveredByUs + v.CoveredByOthers), Unit: metrics.Count},
 		{Name: metrics.UncoveredVPCs, Value: float64(v.Uncovered), Unit: metrics.Count},
 		{Name: MetricUnreachableAccountRegions, Value: float64(t.Unreachable), Unit: metrics.Count},
+	}
+	if !h.env.DryRun {
+		ms = append(ms, metrics.Metric{Name: metrics.FailedVPCs, Value: float64(v.Failed), Unit: metrics.Count})
 	}
 	ns := h.env.MetricsNamespace
 	if ns == "" {

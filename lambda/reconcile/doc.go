@@ -96,7 +96,8 @@
 //     VPCs out of scope too; each account-region's coverage, or the
 //     reason it was unreachable, is counted once in the sweep, and the
 //     last writes the coverage document (COVERAGE.md) and the
-//     organization's metrics, without a dimension per account;
+//     organization's metrics (FailedVPCs among them: the account-regions'
+//     runs write none), without a dimension per account;
 //   - an event forwarded from a spoke (its account and region fields)
 //     reconciles that account-region's named VPCs (a DeleteFlowLogs
 //     someone else made: the whole account-region), once the account is
@@ -112,7 +113,8 @@
 // reason (org.Outcome) and never stops the others. A message that failed
 // for a reason that may pass (throttling, anything unclassified, the run
 // state's store) is made visible again after a jittered 30 to 120 s
-// (ChangeMessageVisibility, orgretry.go) rather than the queue's 30-minute
+// (ChangeMessageVisibility, orgretry.go with lambda/org's QuickRetry, which
+// the summarizer shares) rather than the queue's 30-minute
 // timeout; a sweep records such an account-region as unreachable on its
 // third delivery. A permanent failure is recorded in the sweep at once;
 // an event's message keeps the queue's timeout, so it is retried slowly

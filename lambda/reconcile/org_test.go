@@ -3,6 +3,7 @@ package reconcile_test
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
+	"github.com/vpcflowlogs/flowlogs/lambda/internal/motoproxy"
 	"github.com/vpcflowlogs/flowlogs/lambda/org"
 	"github.com/vpcflowlogs/flowlogs/lambda/reconcile"
 	"github.com/vpcflowlogs/flowlogs/lambda/settings"
@@ -86,11 +88,66 @@ func TestOrgSweep(t *testing.T) {
 			}
 		})
 	}
-	if m := w.metrics.String(); !strings.Contains(m, `"UnreachableAccountRegions":3`) || !strings.Contains(m, `"UncoveredVPCs":0`) {
-		t.Errorf("metrics %s, want UnreachableAccountRegions 3 and UncoveredVPCs 0", m)
+	if m := w.metrics.String(); !strings.Contains(m, `"UnreachableAccountRegions":3`) || !strings.Contains(m, `"UncoveredVPCs":0`) ||
+		!strings.Contains(m, `"FailedVPCs":0`) {
+		t.Errorf("metrics %s, want UnreachableAccountRegions 3, UncoveredVPCs 0 and FailedVPCs 0", m)
 	}
 	if strings.Contains(w.metrics.String(), a0) {
 		t.Error("a metric line names an account: the organization's metrics have no account dimension")
+	}
+}
+
+// failCreateFlowLogs answers CreateFlowLogs in the accounts keyOf accepts
+// as EC2 answers a delivery role it may not pass: HTTP 400, for every VPC
+// of the call.
+func failCreateFlowLogs(keyOf func(string) bool) motoproxy.Hook {
+	return func(rw http.ResponseWriter, r *http.Request, c motoproxy.Call) bool {
+		if c.Action != "CreateFlowLogs" || !keyOf(credentialKey(r)) {
+			return false
+		}
+		motoproxy.WriteError(rw, http.StatusBadRequest, "InvalidParameter", "injected: the delivery role cannot be passed")
+		return true
+	}
+}
+
+// TestOrgSweepFailedVPCs proves that the organization's FailedVPCs metric
+// (the hub's FailedVPCs alarm, no dimensions) is written once per sweep by
+// the coverage document's writer: the sum over every account-region of the
+// VPCs whose flow log could not be created, here 2 in one account and 1 in
+// another, in two regions, with 0 from the third account's VPC that was
+// created; each account-region's entry counts its own.
+func TestOrgSweepFailedVPCs(t *testing.T) {
+	regions := []string{"us-east-1", "eu-west-1"}
+	w := newOrgWorld(t, 3, regions)
+	a0, a1, a2 := w.accounts[0], w.accounts[1], w.accounts[2]
+	w.vpc(a0, "us-east-1", "flowlogs", "on")
+	w.vpc(a0, "us-east-1", "flowlogs", "on")
+	w.vpc(a1, "eu-west-1", "flowlogs", "on")
+	created := w.vpc(a2, "us-east-1", "flowlogs", "on")
+	keys := &keyOwners{owner: map[string]string{}}
+	proxy.AddHook(keys.hook)
+	proxy.AddHook(failCreateFlowLogs(func(key string) bool { return keys.is(a0)(key) || keys.is(a1)(key) }))
+
+	w.sweep(4)
+	if fls := w.flowLogs(a2, "us-east-1", created); len(fls) != 1 {
+		t.Fatalf("flow logs of %s's tagged VPC: %+v, want one", a2, fls)
+	}
+	docs := w.coverage()
+	if len(docs) != 1 {
+		t.Fatalf("%d coverage documents, want one", len(docs))
+	}
+	if v := docs[0].Totals.VPCs; v.Failed != 3 || v.Uncovered != 3 || v.CoveredByUs != 1 {
+		t.Errorf("totals %+v, want 3 failed and uncovered, 1 covered by us", v)
+	}
+	got := entries(t, docs)
+	for ar, want := range map[string]int{a0 + "/us-east-1": 2, a1 + "/eu-west-1": 1, a2 + "/us-east-1": 0, a0 + "/eu-west-1": 0} {
+		if c := got[ar]; c.Counts.Failed != want {
+			t.Errorf("%s: %d failed, want %d (%+v)", ar, c.Counts.Failed, want, c)
+		}
+	}
+	m := w.metrics.String()
+	if n := strings.Count(m, `"FailedVPCs":`); n != 1 || !strings.Contains(m, `"FailedVPCs":3`) {
+		t.Errorf("metrics %s: FailedVPCs written %d times, want once, 3", m, n)
 	}
 }
 

@@ -115,8 +115,7 @@ func (h *Handler) orgMessage(ctx context.Context, m workMessage, receives int) e
 	var done []org.Outcome
 	var doneResults []Result
 	for i, out := range outs {
-		transient := out.Class == org.ClassThrottled || out.Class == org.ClassOther
-		if transient && receives < maxTransientReceives {
+		if out.Class.MayPass() && receives < maxTransientReceives {
 			retry = append(retry, out.String()+": "+out.Reason)
 			continue
 		}

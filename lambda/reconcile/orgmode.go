@@ -60,7 +60,7 @@ type OrgMode struct {
 	// RegionConcurrency and TeardownConcurrency override the defaults.
 	RegionConcurrency, TeardownConcurrency int
 	// RetryDelayMin and RetryDelayMax override the window a transient
-	// failure's message waits in (DefaultRetryDelayMin/Max).
+	// failure's message waits in (org.DefaultRetryDelayMin/Max).
 	RetryDelayMin, RetryDelayMax time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time

@@ -97,10 +97,6 @@
 //     (Offset), so that the repair's sweep is the next one as the alarms
 //     see it.
 //
-// StandInHub makes a hub in memory from the single-account template, for
-// running the functions' organization mode when the app cannot synthesize a
-// hub (the tests' -org-standin flag); the tests use the synthesized hub.
-//
 // The harness registers no stack in moto: its stack id names none, so the
 // enabler's check that the stack is not being deleted gets ValidationError,
 // which by its documented rule (lambda/reconcile/stackcheck.go) lets event

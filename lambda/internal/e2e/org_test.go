@@ -47,7 +47,7 @@ func freshMoto(t *testing.T) *testenv.Moto {
 
 // hubWithStackSet is a hub template holding only a StackSet of the
 // fixture spoke template (testdata/spoke.template.json), targeting
-// targets in regions, as org-cdk's hub declares it.
+// targets in regions, as the CDK's hub declares it (cdk/vpcflowlogs/stackset.go).
 func hubWithStackSet(t *testing.T, targets, regions []string) *e2e.Stack {
 	t.Helper()
 	body, err := os.ReadFile(spokeFixture)

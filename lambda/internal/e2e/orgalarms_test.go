@@ -15,7 +15,10 @@ import (
 // TreatMissingData, not from the play's output:
 //   - after the sweeps with legacy's spoke roles missing, the coverage
 //     document says 2 unreachable and none uncovered, so
-//     UnreachableAccountRegions is ALARM and UncoveredVPCs OK;
+//     UnreachableAccountRegions is ALARM and UncoveredVPCs OK; FailedVPCs
+//     follows the document's failed VPCs (none: OK), which proves that the
+//     sweep's last account-region wrote its datapoint (without one, the
+//     alarm, which ignores missing data, would stay INSUFFICIENT_DATA);
 //   - after the digest run, the roll-up's 2 unreadable account-regions
 //     make UnreadableAccountRegions ALARM; RecordsLost is ALARM exactly
 //     when the delivered records held SKIPDATA; DigestStale is ALARM:
@@ -61,12 +64,12 @@ func checkAlarms(t *testing.T, res *e2e.OrgStoryResult) {
 		states map[string]string
 	}{
 		{sweeps, map[string]string{"UnreachableAccountRegions": implied(cov(sweeps).Unreachable > 0), "UncoveredVPCs": implied(cov(sweeps).VPCs.Uncovered > 0),
-			"EnablerErrors": e2e.AlarmOK, "EnablerDeadLetters": e2e.AlarmOK}},
+			"FailedVPCs": implied(cov(sweeps).VPCs.Failed > 0), "EnablerErrors": e2e.AlarmOK, "EnablerDeadLetters": e2e.AlarmOK}},
 		{digested, map[string]string{"UnreadableAccountRegions": e2e.AlarmAlarm, "RecordsLost": implied(skip > 0), "DigestStale": e2e.AlarmAlarm,
 			"SummarizerErrors": e2e.AlarmOK, "SummarizerDeadLetters": e2e.AlarmOK, "UnreachableAccountRegions": e2e.AlarmAlarm}},
 		{denied, map[string]string{"EnablerDeadLetters": e2e.AlarmAlarm, "EnablerErrors": e2e.AlarmOK}},
 		{repaired, map[string]string{"UnreachableAccountRegions": e2e.AlarmOK, "UncoveredVPCs": implied(cov(repaired).VPCs.Uncovered > 0),
-			"EnablerDeadLetters": e2e.AlarmOK, "EnablerErrors": e2e.AlarmOK, "UnreadableAccountRegions": implied(a.Rollup.AccountRegions.Failed > 0),
+			"FailedVPCs": implied(cov(repaired).VPCs.Failed > 0), "EnablerDeadLetters": e2e.AlarmOK, "EnablerErrors": e2e.AlarmOK, "UnreadableAccountRegions": implied(a.Rollup.AccountRegions.Failed > 0),
 			"DigestStale": e2e.AlarmOK, "SummarizerErrors": e2e.AlarmOK, "SummarizerDeadLetters": e2e.AlarmOK}},
 	}
 	for _, w := range want {

@@ -24,11 +24,6 @@ type OrgOptions struct {
 	OUs []string
 	// Regions are the organization's regions (the hub's first).
 	Regions []string
-	// StandIn, when set, names a spoke template file: the app is
-	// synthesized in single-account mode and StandInHub makes it a hub
-	// with that spoke, for running the functions' organization mode
-	// before the CDK app synthesizes one.
-	StandIn string
 }
 
 // DefaultOrgOptions are the demo's: two OUs, two regions.
@@ -112,20 +107,18 @@ func StartOrg(ctx context.Context, c Config, o OrgOptions) (oh *OrgHarness, err 
 	if h.Context == nil {
 		h.Context = map[string]any{}
 	}
-	if o.StandIn == "" {
-		h.Context["organizationId"] = oh.Org.ID
-		h.Context["organizationTargets"] = targets
-		h.Context["organizationRegions"] = o.Regions
-		h.Context["organizationDeployedBy"] = settings.DeployedByManagement
-	}
-	if err := oh.synthHub(ctx, step, targets, o.StandIn); err != nil {
+	h.Context["organizationId"] = oh.Org.ID
+	h.Context["organizationTargets"] = targets
+	h.Context["organizationRegions"] = o.Regions
+	h.Context["organizationDeployedBy"] = settings.DeployedByManagement
+	if err := oh.synthHub(ctx, step); err != nil {
 		return nil, err
 	}
 	return oh, oh.deployHub(ctx, step)
 }
 
 // synthHub synthesizes the app in organization mode and locates the hub.
-func (oh *OrgHarness) synthHub(ctx context.Context, step func(string), targets []string, standIn string) error {
+func (oh *OrgHarness) synthHub(ctx context.Context, step func(string)) error {
 	h := oh.Harness
 	step("synthesizing the CDK app")
 	for _, name := range Functions {
@@ -144,12 +137,6 @@ func (oh *OrgHarness) synthHub(ctx context.Context, step func(string), targets [
 	t, err := ReadTemplate(file)
 	if err != nil {
 		return err
-	}
-	if standIn != "" {
-		step("a stand-in hub from the single-account template and " + standIn)
-		if err := StandInHub(t, oh.Org, targets, oh.Regions, standIn); err != nil {
-			return err
-		}
 	}
 	h.Stack, err = LocateHub(t, NewStackID(testenv.Region, Account, StackName, NewID()))
 	return err

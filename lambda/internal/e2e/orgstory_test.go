@@ -3,7 +3,6 @@ package e2e_test
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"io"
 	"os"
 	"slices"
@@ -17,8 +16,6 @@ import (
 	"github.com/vpcflowlogs/flowlogs/lambda/reconcile"
 )
 
-var orgStandIn = flag.Bool("org-standin", false, "run the organization tests on a stand-in hub (e2e.StandInHub) with the fixture spoke")
-
 // startOrg starts an OrgHarness of its own for one test: the organization's
 // id is synthesized into the hub, so two tests cannot share moto.
 func startOrg(t *testing.T) *e2e.OrgHarness {
@@ -30,11 +27,7 @@ func startOrg(t *testing.T) *e2e.OrgHarness {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
-	opts := e2e.DefaultOrgOptions
-	if *orgStandIn {
-		opts.StandIn = spokeFixture
-	}
-	h, err := e2e.StartOrg(ctx, e2e.Config{WorkDir: t.TempDir(), FunctionLog: log}, opts)
+	h, err := e2e.StartOrg(ctx, e2e.Config{WorkDir: t.TempDir(), FunctionLog: log}, e2e.DefaultOrgOptions)
 	if err != nil {
 		t.Fatalf("starting the organization harness: %v", err)
 	}
