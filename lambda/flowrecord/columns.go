@@ -3,6 +3,7 @@ package flowrecord
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"unsafe"
 )
 
@@ -73,6 +74,9 @@ func (c *Column) Start() error {
 		return fmt.Errorf("a page of %d values with %d dictionary indexes", c.Values, len(c.Index))
 	case c.Indexed && c.Dict != nil && c.Dict.Len() < c.DictLen:
 		return errors.New("a dictionary read once holds fewer values than the page's dictionary")
+	}
+	if !slices.ContainsFunc(c.Defs, func(d byte) bool { return d != c.MaxDef }) {
+		c.Defs = nil // no row is null: no level need be read again
 	}
 	n := c.Values
 	if c.Indexed {
@@ -189,10 +193,12 @@ func (p *Parser) columnsFast(cols []Column, row *Row, r *Record) bool {
 	toks := row.toks[:len(fields)]
 	buf := row.buf
 	present := p.format.mask
+	var nulls uint64 // bit i: column i's row is null
 	for i, field := range fields {
 		c := &cols[i]
 		if c.null() {
 			present &^= 1 << field
+			nulls |= 1 << i
 			continue
 		}
 		k := c.next
@@ -258,9 +264,7 @@ func (p *Parser) columnsFast(cols []Column, row *Row, r *Record) bool {
 	}
 	for i := range cols {
 		c := &cols[i]
-		if !c.null() {
-			c.next++
-		}
+		c.next += int(^nulls >> i & 1)
 		c.at++
 	}
 	row.buf = buf
