@@ -175,7 +175,7 @@ func (p *Parser) readColumns(cols []Column, row *Row, r *Record) bool {
 }
 
 // columnsFast reads the next row of cols straight into r and reports
-// whether it could, advancing the columns only then; false means only that
+// whether it could, the columns advanced only then; false means only that
 // the Row and ParseRow must decide. The Record it fills is the one
 // ParseRow fills from the Row of the same values, its tokens kept one a
 // field in row.toks rather than as a line: a dictionary value's token is
@@ -197,18 +197,21 @@ func (p *Parser) columnsFast(cols []Column, row *Row, r *Record) bool {
 	for i, field := range fields {
 		c := &cols[i]
 		if c.null() {
+			c.at++
 			present &^= 1 << field
 			nulls |= 1 << i
 			continue
 		}
+		c.at++
 		k := c.next
+		c.next++
 		if k >= c.Values {
-			return false
+			return rewind(cols[:i+1], nulls)
 		}
 		if c.Indexed {
 			x := c.Index[k]
 			if x < 0 || int(x) >= c.DictLen {
-				return false
+				return rewind(cols[:i+1], nulls)
 			}
 			k = int(x)
 			if d := c.Dict; d != nil {
@@ -217,13 +220,13 @@ func (p *Parser) columnsFast(cols []Column, row *Row, r *Record) bool {
 				case dictOK:
 					tok := unsafe.String(unsafe.SliceData(d.buf[v.start:]), v.end-v.start)
 					if v.field != field || !r.setDict(field, v, tok) {
-						return false
+						return rewind(cols[:i+1], nulls)
 					}
 					toks[i] = tok
 				case dictNull:
 					present &^= 1 << field
 				default:
-					return false
+					return rewind(cols[:i+1], nulls)
 				}
 				continue
 			}
@@ -238,12 +241,12 @@ func (p *Parser) columnsFast(cols []Column, row *Row, r *Record) bool {
 			}
 			kind := catalogue[field].kind
 			if kind < KindInt || kind > KindProtocol || v < 0 || !r.setNumber(field, uint64(v)) {
-				return false
+				return rewind(cols[:i+1], nulls)
 			}
 		case ColumnBytes:
 			b, ok := c.bytesAt(k)
 			if !ok || !printable(b) {
-				return false
+				return rewind(cols[:i+1], nulls)
 			}
 			if len(b) == 1 && b[0] == '-' {
 				present &^= 1 << field
@@ -254,18 +257,13 @@ func (p *Parser) columnsFast(cols []Column, row *Row, r *Record) bool {
 			buf = append(append(append(buf, b...), ' '), pad[:]...)
 			end := start + len(b)
 			if !r.rowToken(field, buf, start, end) {
-				return false
+				return rewind(cols[:i+1], nulls)
 			}
 			toks[i] = unsafe.String(unsafe.SliceData(buf[start:]), len(b))
 			buf = buf[:end+1]
 		default:
-			return false
+			return rewind(cols[:i+1], nulls)
 		}
-	}
-	for i := range cols {
-		c := &cols[i]
-		c.next += int(^nulls >> i & 1)
-		c.at++
 	}
 	row.buf = buf
 	r.present = present
@@ -275,6 +273,17 @@ func (p *Parser) columnsFast(cols []Column, row *Row, r *Record) bool {
 		r.InterfaceID = p.interfaceID
 	}
 	return true
+}
+
+// rewind takes cols back over the row columnsFast read of them and
+// returns false; bit i of nulls says column i's row was null.
+func rewind(cols []Column, nulls uint64) bool {
+	for i := range cols {
+		c := &cols[i]
+		c.at--
+		c.next -= int(^nulls >> i & 1)
+	}
+	return false
 }
 
 // AddColumns reads the next row of cols with p and counts the record, or
