@@ -1,6 +1,7 @@
 package flowrecord
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -96,14 +97,7 @@ func checkColumnsAgainstRow(t *testing.T, p *Parser, row *Row) {
 			}
 			continue
 		}
-		checkTyped(t, &got, &want)
-		for _, fd := range p.format.fields {
-			gv, gok := got.Value(fd)
-			wv, wok := want.Value(fd)
-			if gv != wv || gok != wok {
-				t.Fatalf("layout %d, row %q: %s: Value = %q, %v; ParseRow's %q, %v", layout, wantLine, fd, gv, gok, wv, wok)
-			}
-		}
+		checkSameRecord(t, p, &got, &want, fmt.Sprintf("layout %d, row %q, ParseRow's", layout, wantLine))
 	}
 }
 

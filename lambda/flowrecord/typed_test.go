@@ -88,12 +88,19 @@ func checkRowAgainstText(t *testing.T, p *Parser, row *Row) {
 	if gotErr != nil {
 		return
 	}
-	checkTyped(t, &got, &want)
+	checkSameRecord(t, p, &got, &want, "row "+strconv.Quote(line)+", from the text")
+}
+
+// checkSameRecord fails t unless got and want agree in their typed fields
+// and in the raw value of each field of p's format; what names want.
+func checkSameRecord(t *testing.T, p *Parser, got, want *Record, what string) {
+	t.Helper()
+	checkTyped(t, got, want)
 	for _, fd := range p.format.fields {
 		gv, gok := got.Value(fd)
 		wv, wok := want.Value(fd)
 		if gv != wv || gok != wok {
-			t.Fatalf("row %q: %s: Value = %q, %v; from the text %q, %v", line, fd, gv, gok, wv, wok)
+			t.Fatalf("%s: Value = %q, %v; %s: %q, %v", fd, gv, gok, what, wv, wok)
 		}
 	}
 }
@@ -216,14 +223,7 @@ func checkSameRow(t *testing.T, p *Parser, got, want *Row) {
 	if gerr != nil {
 		return
 	}
-	checkTyped(t, &gr, &wr)
-	for _, fd := range p.format.fields {
-		gv, gok := gr.Value(fd)
-		wv, wok := wr.Value(fd)
-		if gv != wv || gok != wok {
-			t.Fatalf("%s: Value = %q, %v; via Bytes %q, %v", fd, gv, gok, wv, wok)
-		}
-	}
+	checkSameRecord(t, p, &gr, &wr, "via Bytes")
 }
 
 // TestParseRowTypeErrors proves the stricter refusals: an untyped value
