@@ -70,9 +70,10 @@
 // object delivered more than the settle lag after the time in its name is
 // not counted, like a late record in the log group. Parquet objects are
 // read column-wise, a row group and one page of each column at a time,
-// each row's typed values straight from the pages' buffers into
-// flowrecord's Parser.ParseRow, which validates them as the text parser
-// validates the row's text form, without rendering it; a string
+// each row's typed values read straight from the pages' buffers by
+// flowrecord's Parser.ReadColumns, which validates them as the text parser
+// validates the row's text form, without rendering it (a row it does not
+// take at once goes through a Row and Parser.ParseRow); a string
 // dictionary page's values are checked once (flowrecord.Dict, at most 4 MiB
 // held a decoder) and rows take them by index; gzip text line by line
 // through the same parser as an event. Both go to the same

@@ -3,13 +3,13 @@ package digest
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"unsafe"
 
+	"github.com/klauspost/compress/gzip"
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/encoding"
 
@@ -54,9 +54,10 @@ type objectDecoder struct {
 
 	// Per column of the Parquet object being read: its field and its
 	// pages, read one at a time; row holds one row's values.
-	cols []parquetColumn
-	row  flowrecord.Row
-	pre  preparsed
+	cols  []parquetColumn
+	fcols []flowrecord.Column
+	row   flowrecord.Row
+	pre   preparsed
 }
 
 // preparsed holds a decoder's dictionaries read once, one per column
@@ -236,6 +237,14 @@ func (d *objectDecoder) parquetColumns(f *parquet.File) (*flowrecord.Parser, err
 		}
 		d.cols = append(d.cols, parquetColumn{field: fd, maxDef: maxDef, index: len(d.cols), budget: &d.pre})
 	}
+	if cap(d.fcols) < len(d.cols) {
+		d.fcols = make([]flowrecord.Column, len(d.cols))
+	}
+	d.fcols = d.fcols[:len(d.cols)]
+	clear(d.fcols)
+	for i := range d.cols {
+		d.cols[i].col = &d.fcols[i]
+	}
 	for len(d.pre.byColumn) < len(d.cols) {
 		d.pre.byColumn = append(d.pre.byColumn, nil)
 	}
@@ -244,8 +253,8 @@ func (d *objectDecoder) parquetColumns(f *parquet.File) (*flowrecord.Parser, err
 
 // decodeRowGroup decodes a row group row by row: each column gives the
 // row its next value from its current page, and flowrecord reads the
-// typed values. It holds one page of each column, whatever the row
-// group's size.
+// typed values straight from the pages (Parser.ReadColumns). It holds one
+// page of each column, whatever the row group's size.
 func (d *objectDecoder) decodeRowGroup(rg parquet.RowGroup, p *flowrecord.Parser) error {
 	chunks := rg.ColumnChunks()
 	if len(chunks) != len(d.cols) {
@@ -256,46 +265,36 @@ func (d *objectDecoder) decodeRowGroup(rg parquet.RowGroup, p *flowrecord.Parser
 		c.pages, c.pre, c.preKey = chunks[i].Pages(), nil, dictKey{}
 	}
 	defer d.closePages()
-	for left := rg.NumRows(); left > 0; left-- {
-		d.row.Reset()
+	for left := rg.NumRows(); left > 0; {
+		// Rows every column's page still holds: read without a check.
+		n := left
 		for i := range d.cols {
 			c := &d.cols[i]
-			if c.at == c.rows {
+			if c.col.Left() == 0 {
 				if err := c.nextPage(); err != nil {
 					return fmt.Errorf("column %s: %w", c.field, err)
 				}
 			}
-			c.value(&d.row)
+			n = min(n, int64(c.col.Left()))
 		}
-		d.lr.addRow(p, &d.row)
+		for range n {
+			d.lr.addColumns(p, d.fcols, &d.row)
+		}
+		left -= n
 	}
 	return nil
 }
 
-// kindIndexed marks a page of dictionary indexes.
-const kindIndexed encoding.Kind = -1
-
-// parquetColumn reads one column's pages, one at a time, as typed values:
-// the page's definition levels say which rows are null, and its values
+// parquetColumn reads one column's pages, one at a time, into col: the
+// page's definition levels say which rows are null, and its values
 // (dense: one per row that is not) are read straight from the page's
 // buffers, through its dictionary when it has one.
 type parquetColumn struct {
 	field  flowrecord.Field
 	maxDef byte // 1 for an optional column, 0 for a required one
 	pages  parquet.Pages
-	page   parquet.Page // the page being read, nil before the first
-
-	rows, at int            // rows of the page, and the next one
-	next     int            // the next value (not null) of the page
-	values   int            // values (not null) of the page
-	defs     []byte         // the page's definition levels; empty when none is null
-	kind     encoding.Kind  // of the values, or kindIndexed
-	i32      []int32        // Int32 values, or dictionary indexes
-	i64      []int64        // Int64 values
-	data     []byte         // ByteArray values: value k is data[offs[k]:offs[k+1]]
-	offs     []uint32       //
-	dict     *parquetColumn // the dictionary's values, for an indexed page
-	dictLen  int
+	page   parquet.Page       // the page being read, nil before the first
+	col    *flowrecord.Column // the page's values, as flowrecord reads them
 
 	// The page's string dictionary read once (nil: read per row), the
 	// dictionary it was read from, and the decoder's dictionaries, of
@@ -316,8 +315,9 @@ type dictKey struct {
 	set     bool
 }
 
-// nextPage releases the page read and loads the next, checking that its
-// buffers hold as many values as its levels say: the file is anyone's.
+// nextPage releases the page read and loads the next; flowrecord checks
+// that its buffers hold as many values as its levels say: the file is
+// anyone's.
 func (c *parquetColumn) nextPage() error {
 	c.releasePage()
 	pg, err := c.pages.ReadPage()
@@ -327,94 +327,56 @@ func (c *parquetColumn) nextPage() error {
 		}
 		return err
 	}
-	c.page, c.at, c.next = pg, 0, 0
-	c.rows, c.defs = int(pg.NumRows()), pg.DefinitionLevels()
-	if len(pg.RepetitionLevels()) != 0 || len(c.defs) != 0 && len(c.defs) != c.rows || c.rows == 0 {
-		return fmt.Errorf("a page of %d rows with %d definition and %d repetition levels", c.rows, len(c.defs), len(pg.RepetitionLevels()))
+	c.page = pg
+	col := c.col
+	col.Rows, col.Defs, col.MaxDef = int(pg.NumRows()), pg.DefinitionLevels(), c.maxDef
+	if len(pg.RepetitionLevels()) != 0 {
+		return fmt.Errorf("a page of %d rows with %d repetition levels", col.Rows, len(pg.RepetitionLevels()))
 	}
-	values := c.rows - int(pg.NumNulls())
-	c.values = values
+	col.Values = col.Rows - int(pg.NumNulls())
 	if dict := pg.Dictionary(); dict != nil {
-		if c.dict == nil {
-			c.dict = &parquetColumn{}
-		}
 		dp := dict.Page()
-		if err := c.dict.load(dp.Data(), int(dp.NumValues())); err != nil {
+		col.Indexed, col.DictLen = true, int(dp.NumValues())
+		setValues(col, dp.Data())
+		idx := pg.Data()
+		col.Index = idx.Int32()
+		c.preparse()
+		col.Dict = c.pre
+	} else {
+		setValues(col, pg.Data())
+	}
+	if err := col.Start(); err != nil {
+		if col.Indexed {
 			return fmt.Errorf("dictionary: %w", err)
 		}
-		c.dictLen = int(dp.NumValues())
-		c.kind = kindIndexed
-		c.preparse()
-		idx := pg.Data()
-		c.i32 = idx.Int32()
-		if len(c.i32) < values {
-			return fmt.Errorf("a page of %d values with %d dictionary indexes", values, len(c.i32))
-		}
-		return nil
-	}
-	return c.load(pg.Data(), values)
-}
-
-// load takes n values from a page's buffers.
-func (c *parquetColumn) load(v encoding.Values, n int) error {
-	c.kind = v.Kind()
-	switch c.kind {
-	case encoding.Int32:
-		c.i32 = v.Int32()
-		if len(c.i32) < n {
-			return fmt.Errorf("a page of %d values holds %d", n, len(c.i32))
-		}
-	case encoding.Int64:
-		c.i64 = v.Int64()
-		if len(c.i64) < n {
-			return fmt.Errorf("a page of %d values holds %d", n, len(c.i64))
-		}
-	case encoding.ByteArray:
-		c.data, c.offs = v.ByteArray()
-		if len(c.offs) < n+1 {
-			return fmt.Errorf("a page of %d values holds %d", n, max(len(c.offs)-1, 0))
-		}
+		return err
 	}
 	return nil
 }
 
-// value adds the column's next value to w.
-func (c *parquetColumn) value(w *flowrecord.Row) {
-	row := c.at
-	c.at++
-	if len(c.defs) != 0 && c.defs[row] != c.maxDef {
-		w.Null()
-		return
+// setValues points col's value buffers at v's.
+func setValues(col *flowrecord.Column, v encoding.Values) {
+	switch v.Kind() {
+	case encoding.Int32:
+		col.Kind, col.Int32 = flowrecord.ColumnInt32, v.Int32()
+	case encoding.Int64:
+		col.Kind, col.Int64 = flowrecord.ColumnInt64, v.Int64()
+	case encoding.ByteArray:
+		col.Kind = flowrecord.ColumnBytes
+		col.Data, col.Offs = v.ByteArray()
+	default:
+		col.Kind = flowrecord.ColumnUntyped
 	}
-	k := c.next
-	c.next++
-	if k >= c.values {
-		w.Bad() // more rows not null than NumNulls said: not from a sound writer
-		return
-	}
-	if c.kind == kindIndexed {
-		i := c.i32[k]
-		if i < 0 || int(i) >= c.dictLen {
-			w.Bad()
-			return
-		}
-		if c.pre != nil {
-			w.Dict(c.pre, int(i))
-			return
-		}
-		c.dict.valueAt(w, int(i))
-		return
-	}
-	c.valueAt(w, k)
 }
 
 // preparse reads the loaded dictionary's values once into c.pre when it is
 // a string dictionary that fits the decoder's budget and whose offsets are
-// sound; otherwise c.pre is nil and each row reads its value by valueAt,
-// which refuses bad offsets row by row.
+// sound; otherwise c.pre is nil and each row reads its value from the
+// dictionary's buffers, which refuses bad offsets row by row.
 func (c *parquetColumn) preparse() {
-	d := c.dict
-	key := dictKey{data: unsafe.SliceData(d.data), n: c.dictLen, size: len(d.data), set: true}
+	col := c.col
+	n := col.DictLen
+	key := dictKey{data: unsafe.SliceData(col.Data), n: n, size: len(col.Data), set: true}
 	if key == c.preKey {
 		return // the same dictionary as the chunk's page before
 	}
@@ -422,8 +384,8 @@ func (c *parquetColumn) preparse() {
 	b := c.budget
 	own := b.byColumn[c.index]
 	b.held -= own.Held()
-	if d.kind != encoding.ByteArray || !d.soundOffsets(c.dictLen) ||
-		b.held+own.HeldFor(c.dictLen, len(d.data)) > maxPreparsedBytes {
+	if col.Kind != flowrecord.ColumnBytes || !soundOffsets(col.Data, col.Offs, n) ||
+		b.held+own.HeldFor(n, len(col.Data)) > maxPreparsedBytes {
 		b.byColumn[c.index] = nil // its memory, if any, returns to the budget
 		return
 	}
@@ -432,9 +394,9 @@ func (c *parquetColumn) preparse() {
 		b.byColumn[c.index] = own
 	}
 	own.Reset(c.field)
-	own.Grow(c.dictLen, len(d.data))
-	for k := range c.dictLen {
-		own.Add(d.data[d.offs[k]:d.offs[k+1]])
+	own.Grow(n, len(col.Data))
+	for k := range n {
+		own.Add(col.Data[col.Offs[k]:col.Offs[k+1]])
 	}
 	b.held += own.Held()
 	b.dicts++
@@ -442,51 +404,34 @@ func (c *parquetColumn) preparse() {
 }
 
 // soundOffsets reports whether the first n byte array values' offsets lie
-// in order within the data.
-func (c *parquetColumn) soundOffsets(n int) bool {
-	if len(c.offs) < n+1 {
+// in order within data.
+func soundOffsets(data []byte, offs []uint32, n int) bool {
+	if n < 0 || len(offs) < n+1 {
 		return false
 	}
 	for k := range n {
-		if c.offs[k] > c.offs[k+1] || int(c.offs[k+1]) > len(c.data) {
+		if offs[k] > offs[k+1] || int(offs[k+1]) > len(data) {
 			return false
 		}
 	}
 	return true
 }
 
-// valueAt adds value k of the loaded buffers to w; a type no flow log
-// column has, or a byte array whose offsets leave its buffer, is Bad.
-func (c *parquetColumn) valueAt(w *flowrecord.Row, k int) {
-	switch c.kind {
-	case encoding.Int32:
-		w.Int(int64(c.i32[k]))
-	case encoding.Int64:
-		w.Int(c.i64[k])
-	case encoding.ByteArray:
-		j, e := c.offs[k], c.offs[k+1]
-		if j > e || int(e) > len(c.data) {
-			w.Bad()
-			return
-		}
-		w.Bytes(c.data[j:e])
-	default:
-		w.Bad()
-	}
-}
-
 func (c *parquetColumn) releasePage() {
 	if c.page != nil {
 		parquet.Release(c.page)
 	}
-	c.page, c.rows, c.at, c.defs = nil, 0, 0, nil
-	c.i32, c.i64, c.data, c.offs = nil, nil, nil, nil
+	c.page = nil
+	if c.col != nil {
+		*c.col = flowrecord.Column{}
+	}
 }
 
-// addRow reads one row with p, the parser of the object's format.
-func (lr *lineReader) addRow(p *flowrecord.Parser, row *flowrecord.Row) {
+// addColumns reads the next row of cols with p, the parser of the
+// object's format.
+func (lr *lineReader) addColumns(p *flowrecord.Parser, cols []flowrecord.Column, row *flowrecord.Row) {
 	lr.t.Events++
-	if err := p.ParseRow(row, &lr.rec); err != nil {
+	if err := p.ReadColumns(cols, row, &lr.rec); err != nil {
 		lr.agg.AddMalformed(row.Line(), err)
 		return
 	}

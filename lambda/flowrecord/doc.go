@@ -62,6 +62,14 @@
 // ParseRow applies to a string (a refused value keeps its refusal), and a
 // row adds the value by index with Row.Dict (typed_dict.go).
 //
+// A columnar reader that holds each column's current page (Column: its
+// null levels, ints, byte arrays or dictionary indexes) can skip the Row:
+// Parser.ReadColumns and Aggregator.AddColumns read a row straight from the
+// pages into a Record, taking a dictionary value read once by index
+// without touching its bytes, and send any row whose values they do not
+// take at once through the Row and ParseRow, so that it is accepted or
+// refused exactly as ParseRow would (columns.go).
+//
 // # Aggregation
 //
 // An Aggregator sums records overall, per interface, per protocol, and for

@@ -89,6 +89,7 @@ type Record struct {
 	typed   bool   // read from a Row: line holds the string tokens only
 	line    string
 	ends    [NumFields]int32 // where each token of line ends
+	toks    []string         // read from columns: each field's token, in the format's order, instead of line
 }
 
 // Format returns the format the record was parsed with.
@@ -118,6 +119,9 @@ func (r *Record) Value(f Field) (string, bool) {
 
 // token returns the i-th token of the line.
 func (r *Record) token(i int) string {
+	if r.toks != nil {
+		return r.toks[i]
+	}
 	start := 0
 	if i > 0 {
 		start = int(r.ends[i-1]) + 1
@@ -301,4 +305,5 @@ func (r *Record) reset(f *Format) {
 	r.present = 0
 	r.typed = false
 	r.line = ""
+	r.toks = nil
 }

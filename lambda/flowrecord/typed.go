@@ -53,6 +53,7 @@ type Row struct {
 	bad  int    // index of the first unprintable or untyped value, or -1
 	line []byte // the text form, rendered only for the text parser
 	dict []*dictValue
+	toks []string // the tokens of a row read from columns (Parser.ReadColumns)
 }
 
 // rowValue is one value of a Row: one slice of them, so that adding a

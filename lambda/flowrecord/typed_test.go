@@ -64,12 +64,14 @@ func rowOfDict(f *Format, line string) *Row {
 }
 
 // checkRowAgainstText fails t unless ParseRow reads row as Parse reads the
-// row's text form: the same error, or the same Record, typed fields and
+// row's text form, and ReadColumns reads its values from column pages as
+// ParseRow reads it: the same error, or the same Record, typed fields and
 // raw values alike. A row with an unprintable string must fail with
 // ErrUnprintable instead, unless its values are not as many as the
 // format's fields: the text parser then decides.
 func checkRowAgainstText(t *testing.T, p *Parser, row *Row) {
 	t.Helper()
+	checkColumnsAgainstRow(t, p, row)
 	var got, want Record
 	gotErr := p.ParseRow(row, &got)
 	if row.bad >= 0 && len(row.vals) == p.format.Len() {
@@ -86,12 +88,19 @@ func checkRowAgainstText(t *testing.T, p *Parser, row *Row) {
 	if gotErr != nil {
 		return
 	}
-	checkTyped(t, &got, &want)
+	checkSameRecord(t, p, &got, &want, "row "+strconv.Quote(line)+", from the text")
+}
+
+// checkSameRecord fails t unless got and want agree in their typed fields
+// and in the raw value of each field of p's format; what names want.
+func checkSameRecord(t *testing.T, p *Parser, got, want *Record, what string) {
+	t.Helper()
+	checkTyped(t, got, want)
 	for _, fd := range p.format.fields {
 		gv, gok := got.Value(fd)
 		wv, wok := want.Value(fd)
 		if gv != wv || gok != wok {
-			t.Fatalf("row %q: %s: Value = %q, %v; from the text %q, %v", line, fd, gv, gok, wv, wok)
+			t.Fatalf("%s: Value = %q, %v; %s: %q, %v", fd, gv, gok, what, wv, wok)
 		}
 	}
 }
@@ -122,6 +131,7 @@ func TestParseRowMatchesText(t *testing.T) {
 		{"port as a string", with(6, "x443")},
 		{"bytes of 20 digits", with(9, "18446744073709551615")},
 		{"start negative", with(10, "-5")},
+		{"bytes negative", with(9, "-5")},
 		{"action lower-case", with(12, "accept")},
 		{"log status unknown", with(13, "OKAY")},
 		{"a field short", strings.TrimSuffix(good, " OK")},
@@ -201,6 +211,7 @@ func TestDictMatchesBytes(t *testing.T) {
 // checkSameRow fails t unless ParseRow reads both rows alike.
 func checkSameRow(t *testing.T, p *Parser, got, want *Row) {
 	t.Helper()
+	checkColumnsAgainstRow(t, p, got)
 	var gr, wr Record
 	gerr, werr := p.ParseRow(got, &gr), p.ParseRow(want, &wr)
 	if (gerr == nil) != (werr == nil) || gerr != nil && gerr.Error() != werr.Error() {
@@ -212,14 +223,7 @@ func checkSameRow(t *testing.T, p *Parser, got, want *Row) {
 	if gerr != nil {
 		return
 	}
-	checkTyped(t, &gr, &wr)
-	for _, fd := range p.format.fields {
-		gv, gok := gr.Value(fd)
-		wv, wok := wr.Value(fd)
-		if gv != wv || gok != wok {
-			t.Fatalf("%s: Value = %q, %v; via Bytes %q, %v", fd, gv, gok, wv, wok)
-		}
-	}
+	checkSameRecord(t, p, &gr, &wr, "via Bytes")
 }
 
 // TestParseRowTypeErrors proves the stricter refusals: an untyped value
