@@ -42,8 +42,11 @@ func (p phase) end() string {
 		cpu = fmt.Sprintf("CPU: the hub's moto %s, the %d member shards' %s, DynamoDB's moto %s", (m - p.moto).Round(time.Millisecond),
 			len(p.w.shardURLs), (sh - p.shards).Round(time.Millisecond), (d - p.dynamo).Round(time.Millisecond))
 	}
-	return fmt.Sprintf("%d calls; %s, this process %s; DynamoDB calls held one at a time for %s", proxy.Total()-p.calls, cpu,
-		(selfCPU() - p.self).Round(time.Millisecond), time.Duration(p.w.dbHeld.Load()-p.held).Round(time.Millisecond))
+	held := "DynamoDB calls not held (its moto isolates them)"
+	if !orgDynamo.isolated {
+		held = fmt.Sprintf("DynamoDB calls held one at a time for %s", time.Duration(p.w.dbHeld.Load()-p.held).Round(time.Millisecond))
+	}
+	return fmt.Sprintf("%d calls; %s, this process %s; %s", proxy.Total()-p.calls, cpu, (selfCPU() - p.self).Round(time.Millisecond), held)
 }
 
 // selfCPU is the test process's CPU time so far.
