@@ -31,6 +31,7 @@ const (
 	keyMetricsNamespace       = "metricsNamespace"
 	keyDryRun                 = "dryRun"
 	keyComplianceMode         = "complianceMode"
+	keySummarizerMemoryMB     = "summarizerMemoryMB"
 	// Organization mode (cdk/vpcflowlogs/orgprops.go): an empty
 	// organizationId is single-account mode.
 	keyOrganizationID         = "organizationId"
@@ -43,7 +44,7 @@ const (
 var contextKeys = []string{keyTagKey, keyTagValues, keyLogGroupName, keyRetentionDays, keyTrafficType,
 	keyMaxAggregationInterval, keyLogFormat, keyKMSKeyARN, keyRemoveOnDelete, keyRemoveOnUntag, keySweepSchedule,
 	keySummarySchedule, keySummaryTopicARN, keySummaryTopicKMSKeyARN, keyAlarmTopicARN, keySettleLagMinutes,
-	keyMaxCatchUpHours, keyMetricsNamespace, keyDryRun, keyComplianceMode, keyOrganizationID, keyOrganizationTargets,
+	keyMaxCatchUpHours, keyMetricsNamespace, keyDryRun, keyComplianceMode, keySummarizerMemoryMB, keyOrganizationID, keyOrganizationTargets,
 	keyOrganizationRegions, keyOrganizationDeployedBy,
 	settings.CtxFindingsScanPorts, settings.CtxFindingsSweepHosts, settings.CtxFindingsBaselineDays,
 	settings.CtxFindingsEgressFactor, settings.CtxFindingsEgressMinMiB}
@@ -94,6 +95,7 @@ func PropsFromContext(get func(key *string) any) (vpcflowlogs.Props, error) {
 			keyOrganizationID, o.ID, keyOrganizationTargets, o.Targets, keyOrganizationRegions, o.Regions, err))
 	}
 	p.Destination, p.S3 = destinationFromContext(r)
+	p.SummarizerMemoryMB = r.Int(keySummarizerMemoryMB, settings.DefaultSummarizerMemory(p.Destination), settings.ValidateFunctionMemoryMB)
 	findings, err := settings.FindingsFromContext(func(key string) any { return get(&key) })
 	p.Findings = findings
 	return p, errors.Join(r.Err(), err)

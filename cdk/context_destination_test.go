@@ -49,4 +49,15 @@ func TestDestinationContextKeys(t *testing.T) {
 	if p.Destination != "s3" || p.S3.Prefix != "flows" || p.S3.FileFormat != "parquet" || *p.S3.PerHourPartition || !*p.S3.HiveCompatiblePartitions {
 		t.Errorf("props %+v %+v", p.Destination, p.S3)
 	}
+	// The summarizer's size follows the destination unless it is set.
+	if p.SummarizerMemoryMB != 1769 {
+		t.Errorf("S3: summarizer memory %d MB, want 1769", p.SummarizerMemoryMB)
+	}
+	ctx[keySummarizerMemoryMB] = "512"
+	if p, err = PropsFromContext(getter(ctx)); err != nil || p.SummarizerMemoryMB != 512 {
+		t.Errorf("S3 with %s=512: %d MB (%v), want 512", keySummarizerMemoryMB, p.SummarizerMemoryMB, err)
+	}
+	if p, err = PropsFromContext(getter(cdkJSON(t))); err != nil || p.SummarizerMemoryMB != 256 {
+		t.Errorf("CloudWatch Logs: summarizer memory %d MB (%v), want 256", p.SummarizerMemoryMB, err)
+	}
 }

@@ -128,6 +128,8 @@ func TestContextKeys(t *testing.T) {
 		{keySettleLagMinutes, "1440", "1441", "0 to 1440"},
 		{keyMetricsNamespace, "Team/FlowLogs", "AWS/FlowLogs", "reserves"},
 		{keyComplianceMode, "true", "always", "true or false"},
+		{keySummarizerMemoryMB, "1769", "100", "128 to 10240"},
+		{keySummarizerMemoryMB, "10240", "10241", "128 to 10240"},
 		{keyOrganizationDeployedBy, "delegated-admin", "admin", "management or delegated-admin"},
 	}
 	for _, c := range cases {

@@ -118,7 +118,7 @@ func (c *VPCFlowLogs) defineHubEnabler(p Props, key awskms.IKey) {
 	stack := awscdk.Stack_Of(c.Construct)
 	// No reserved concurrency: the queue's MaximumConcurrency bounds the
 	// fan-out, and a reservation below it would throttle its messages.
-	c.Enabler = newFunction(c.Construct, "Enabler", p.EnablerCode, "Keeps a VPC flow log on every VPC of the organization tagged "+p.TagKey, nil)
+	c.Enabler = newFunction(c.Construct, "Enabler", p.EnablerCode, "Keeps a VPC flow log on every VPC of the organization tagged "+p.TagKey, enablerMemoryMB, nil)
 	cfnRole(c.Enabler.Role().(awsiam.Role)).SetRoleName(jsii.String(settings.HubEnablerRoleName))
 	delivery := stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("iam"), Region: jsii.String(""), Resource: jsii.String("role"),
 		ResourceName: jsii.String(settings.SpokeDeliveryRolePrefix + *stack.Region())})
@@ -158,7 +158,7 @@ func (c *VPCFlowLogs) defineHubEnabler(p Props, key awskms.IKey) {
 // queue, the digest group and the run state, and its schedule.
 func (c *VPCFlowLogs) defineHubSummarizer(p Props, key awskms.IKey) {
 	stack := awscdk.Stack_Of(c.Construct)
-	c.Summarizer = newFunction(c.Construct, "Summarizer", p.SummarizerCode, "Digests the flow logs of the organization's accounts", nil)
+	c.Summarizer = newFunction(c.Construct, "Summarizer", p.SummarizerCode, "Digests the flow logs of the organization's accounts", p.SummarizerMemoryMB, nil)
 	cfnRole(c.Summarizer.Role().(awsiam.Role)).SetRoleName(jsii.String(settings.HubSummarizerRoleName))
 	addEnvironment(c.Summarizer, c.summarizerEnv(p, jsii.String(p.LogGroupName)))
 	setStateEnv(c.Summarizer, stack, c.State)

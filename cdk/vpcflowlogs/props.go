@@ -54,6 +54,12 @@ type Props struct {
 	// A checkpoint older than that skips ahead and the digest reports the
 	// gap. Default 24.
 	MaxCatchUpHours int
+	// SummarizerMemoryMB is the summarizer's memory, 128 to 10,240 MB, which
+	// sets its CPU. Default settings.DefaultSummarizerMemory: 256 MB when
+	// flow logs go to CloudWatch Logs (a run waits on FilterLogEvents'
+	// quota), 1,769 MB (one vCPU) when they go to S3 (a run decodes as fast
+	// as its CPU allows). The enabler keeps 256 MB.
+	SummarizerMemoryMB int
 	// SummaryTopicARN, when set, receives a plain-text digest on every run.
 	SummaryTopicARN string
 	// SummaryTopicKMSKeyARN is the KMS key of SummaryTopicARN when the topic
@@ -112,6 +118,7 @@ func (p Props) withDefaults() Props {
 	p.MetricsNamespace = or(p.MetricsNamespace, settings.DefaultMetricsNamespace)
 	p.Organization = p.Organization.withDefaults()
 	p.Destination = or(p.Destination, settings.DefaultDestination)
+	p.SummarizerMemoryMB = or(p.SummarizerMemoryMB, settings.DefaultSummarizerMemory(p.Destination))
 	p.S3 = p.S3.withDefaults()
 	if p.isS3() && p.Organization.ID != "" && p.S3.SourceOrganizationID == "" {
 		// Organization mode with S3: one central bucket for every
@@ -151,6 +158,7 @@ func (p Props) validate() error {
 		{"SummarySchedule", settings.ValidateSchedule(p.SummarySchedule)},
 		{"SettleLag", settings.ValidateSettleLag(p.SettleLag)},
 		{"MaxCatchUpHours", settings.ValidateMaxCatchUpHours(p.MaxCatchUpHours)},
+		{"SummarizerMemoryMB", settings.ValidateFunctionMemoryMB(p.SummarizerMemoryMB)},
 		{"SummaryTopicARN", ifSet(p.SummaryTopicARN, settings.ValidateTopicARN)},
 		{"SummaryTopicKMSKeyARN", ifSet(p.SummaryTopicKMSKeyARN, func(key string) error {
 			return settings.ValidateTopicKey(p.SummaryTopicARN, key)

@@ -25,10 +25,12 @@ import (
 
 // Function settings. The enabler answers CloudFormation before its own
 // timeout, and ServiceTimeout leaves room for an asynchronous invocation
-// that waits behind a running sweep (reserved concurrency 1).
+// that waits behind a running sweep (reserved concurrency 1). The enabler
+// waits on EC2's answers and needs little CPU; the summarizer's memory is
+// Props.SummarizerMemoryMB.
 const (
 	functionTimeoutSeconds = 300
-	functionMemoryMB       = 256
+	enablerMemoryMB        = 256
 	serviceTimeoutSeconds  = 900
 	functionLogRetention   = awslogs.RetentionDays_ONE_MONTH
 )
@@ -178,7 +180,7 @@ func (c *VPCFlowLogs) defineEnabler(p Props) {
 	// One instance at a time, so CloudFormation, tag events and the sweep
 	// never reconcile concurrently; EventBridge and CloudFormation invoke
 	// asynchronously and retry when throttled.
-	c.Enabler = newFunction(c.Construct, "Enabler", p.EnablerCode, "Keeps a VPC flow log on every VPC tagged "+p.TagKey, jsii.Number(1))
+	c.Enabler = newFunction(c.Construct, "Enabler", p.EnablerCode, "Keeps a VPC flow log on every VPC tagged "+p.TagKey, enablerMemoryMB, jsii.Number(1))
 	var group, role *string
 	if !p.isS3() {
 		group, role = c.FlowLogGroup.LogGroupName(), c.DeliveryRole.RoleArn()
@@ -232,7 +234,7 @@ func newReconcile(scope constructs.Construct, fn awslambda.Function, properties 
 func (c *VPCFlowLogs) defineSummarizer(p Props, key awskms.IKey) {
 	c.State = newStateTable(c.Construct, key)
 	// One digest at a time: two would read the same window.
-	c.Summarizer = newFunction(c.Construct, "Summarizer", p.SummarizerCode, "Summarizes new VPC flow log streams into a digest", jsii.Number(1))
+	c.Summarizer = newFunction(c.Construct, "Summarizer", p.SummarizerCode, "Summarizes new VPC flow log streams into a digest", p.SummarizerMemoryMB, jsii.Number(1))
 	env := c.summarizerEnv(p, c.flowLogGroupName(p))
 	if p.isS3() {
 		for _, s := range destinationSettings(p.destination(*c.FlowLogBucket.BucketArn())) {
@@ -335,7 +337,7 @@ func groupARN(stack awscdk.Stack, group awslogs.LogGroup) string {
 // newFunction defines a Go function on provided.al2023/arm64 with its own
 // role (no AWS managed policy: only a grant to write its own log group) and
 // its own log group in JSON format.
-func newFunction(scope constructs.Construct, id string, code awslambda.Code, description string, concurrency *float64) awslambda.Function {
+func newFunction(scope constructs.Construct, id string, code awslambda.Code, description string, memoryMB int, concurrency *float64) awslambda.Function {
 	logs := awslogs.NewLogGroup(scope, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
 		Retention:     functionLogRetention,
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
@@ -352,7 +354,7 @@ func newFunction(scope constructs.Construct, id string, code awslambda.Code, des
 		Handler:       jsii.String("bootstrap"),
 		Code:          code,
 		Role:          role,
-		MemorySize:    jsii.Number(functionMemoryMB),
+		MemorySize:    jsii.Number(memoryMB),
 		Timeout:       awscdk.Duration_Seconds(jsii.Number(functionTimeoutSeconds)),
 		LoggingFormat: awslambda.LoggingFormat_JSON,
 		LogGroup:      logs,
