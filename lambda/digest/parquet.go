@@ -347,7 +347,7 @@ func (c *parquetColumn) nextPage() error {
 	}
 	if err := col.Start(); err != nil {
 		if col.Indexed {
-			return fmt.Errorf("dictionary: %w", err)
+			return fmt.Errorf("a dictionary-encoded page: %w", err)
 		}
 		return err
 	}

@@ -200,6 +200,7 @@ func (p *Parser) columnsFast(cols []Column, row *Row, r *Record) bool {
 			c.at++
 			present &^= 1 << field
 			nulls |= 1 << i
+			toks[i] = "" // no other row's token stays behind a field it lacks
 			continue
 		}
 		c.at++
@@ -225,6 +226,7 @@ func (p *Parser) columnsFast(cols []Column, row *Row, r *Record) bool {
 					toks[i] = tok
 				case dictNull:
 					present &^= 1 << field
+					toks[i] = ""
 				default:
 					return rewind(cols[:i+1], nulls)
 				}
@@ -250,6 +252,7 @@ func (p *Parser) columnsFast(cols []Column, row *Row, r *Record) bool {
 			}
 			if len(b) == 1 && b[0] == '-' {
 				present &^= 1 << field
+				toks[i] = ""
 				continue
 			}
 			// The readers take a token followed by a space, then padding.

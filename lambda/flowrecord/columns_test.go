@@ -182,3 +182,41 @@ func TestColumnStartRefusesShortPages(t *testing.T) {
 		}
 	}
 }
+
+// TestReadColumnsLeavesNoOtherRowsToken proves that a field a row lacks
+// (null in its page, "-", or a dictionary's null) holds no token of an
+// earlier row read into the same Row, whose memory may since be reused.
+func TestReadColumnsLeavesNoOtherRowsToken(t *testing.T) {
+	p := NewParser(mustFormat(t, "${srcaddr} ${vpc-id} ${action}"))
+	actions := &Dict{}
+	actions.Reset(FieldAction)
+	for _, v := range []string{"ACCEPT", "-"} {
+		actions.Add([]byte(v))
+	}
+	vpc := []byte("vpc-0123456789abcdef0-")
+	cols := []Column{
+		{Rows: 3, Values: 3, Kind: ColumnBytes, Data: []byte("10.0.0.110.0.0.210.0.0.3"), Offs: []uint32{0, 8, 16, 24}},
+		{Rows: 3, Defs: []byte{1, 0, 1}, MaxDef: 1, Values: 2, Kind: ColumnBytes, Data: vpc, Offs: []uint32{0, 21, 22}},
+		{Rows: 3, Values: 3, Indexed: true, DictLen: 2, Dict: actions, Index: []int32{0, 1, 1}},
+	}
+	for i := range cols {
+		if err := cols[i].Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var row Row
+	var r Record
+	for i, want := range []string{"vpc-0123456789abcdef0", "", ""} {
+		if err := p.ReadColumns(cols, &row, &r); err != nil {
+			t.Fatalf("row %d: %v", i, err)
+		}
+		if got := r.token(1); got != want {
+			t.Errorf("row %d: vpc-id token %q, want %q", i, got, want)
+		}
+		if want == "" && i > 0 {
+			if got := r.token(2); got != "" {
+				t.Errorf("row %d: action token %q, want none", i, got)
+			}
+		}
+	}
+}
