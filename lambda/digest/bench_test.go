@@ -638,9 +638,34 @@ func BenchmarkDecodeParquetDictionary(b *testing.B) {
 	})
 }
 
+// BenchmarkDecodeParquetInflated is BenchmarkDecodeParquet and
+// BenchmarkDecodeParquetDictionary over the same records written with
+// pages not compressed: the Parquet reading from the stage
+// BenchmarkTextSameRecords starts at (the delivery's compression undone),
+// so that the two compare decoding with decoding. AWS compresses every
+// page with gzip; no run reads such objects.
+func BenchmarkDecodeParquetInflated(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		v    parquetVariant
+	}{
+		{"dictionary", parquetVariant{dictionary: true, groupRows: 10_000, uncompressed: true}},
+		{"plain", parquetVariant{groupRows: 10_000, uncompressed: true}},
+	} {
+		objs := variantObjects(b, c.v)
+		b.Run(c.name, func(b *testing.B) { benchDecodeObjects(b, objs, flowrecordtest.FileFormatParquet) })
+	}
+}
+
 // dictionaryObjects returns BenchmarkDecodeParquet's objects written with
 // every column dictionary-encoded.
 func dictionaryObjects(b *testing.B) []flowrecordtest.S3Object {
+	return variantObjects(b, parquetVariant{dictionary: true, groupRows: 10_000})
+}
+
+// variantObjects returns BenchmarkDecodeParquet's objects written as v
+// says.
+func variantObjects(b *testing.B, v parquetVariant) []flowrecordtest.S3Object {
 	objs := benchObjects(b, 1<<16, 16, flowrecordtest.FileFormatPlainText)
 	for i, o := range objs {
 		zr, err := gzip.NewReader(bytes.NewReader(o.Body))
@@ -652,7 +677,7 @@ func dictionaryObjects(b *testing.B) []flowrecordtest.S3Object {
 			b.Fatal(err)
 		}
 		lines := strings.Split(strings.TrimSuffix(string(text), "\n"), "\n")[1:] // after the header
-		objs[i].Body = writeVariantParquet(b, flowrecord.DefaultFormat(), lines, parquetVariant{dictionary: true, groupRows: 10_000})
+		objs[i].Body = writeVariantParquet(b, flowrecord.DefaultFormat(), lines, v)
 		objs[i].Key = strings.TrimSuffix(o.Key, ".log.gz") + ".log.parquet"
 	}
 	return objs

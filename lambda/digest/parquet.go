@@ -58,6 +58,7 @@ type objectDecoder struct {
 	fcols []flowrecord.Column
 	row   flowrecord.Row
 	pre   preparsed
+	pages pageChecker
 }
 
 // preparsed holds a decoder's dictionaries read once, one per column
@@ -203,7 +204,7 @@ func (d *objectDecoder) decodeParquet(r io.ReaderAt, size int64) error {
 			if n := c.MetaData.TotalUncompressedSize; n < 0 || n > maxColumnChunkBytes {
 				return fmt.Errorf("row group %d column %d: %d bytes uncompressed, more than the %d allowed", i, j, n, maxColumnChunkBytes)
 			}
-			if err := checkPages(r, size, c); err != nil {
+			if err := d.pages.check(r, size, c); err != nil {
 				return fmt.Errorf("row group %d column %d: %w", i, j, err)
 			}
 		}

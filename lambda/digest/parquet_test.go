@@ -17,10 +17,11 @@ import (
 // parquetVariant is a way a writer may lay out AWS's columns: the decoder
 // reads page buffers directly, so each layout it may meet is tested.
 type parquetVariant struct {
-	dictionary bool // strings (and ints) dictionary-encoded
-	required   bool // columns REQUIRED where the record has every value
-	pageBytes  int  // small pages: rows cross page boundaries
-	groupRows  int64
+	dictionary   bool // strings (and ints) dictionary-encoded
+	required     bool // columns REQUIRED where the record has every value
+	pageBytes    int  // small pages: rows cross page boundaries
+	groupRows    int64
+	uncompressed bool // pages not compressed (AWS gzips every page)
 }
 
 // writeVariantParquet writes lines of format f as one Parquet object laid
@@ -46,6 +47,10 @@ func writeVariantParquet(t testing.TB, f *flowrecord.Format, lines []string, v p
 		}
 		if !v.required {
 			leaf = parquet.Optional(leaf)
+		}
+		if v.uncompressed {
+			g[name] = leaf
+			continue
 		}
 		g[name] = parquet.Compressed(leaf, &parquet.Gzip)
 	}

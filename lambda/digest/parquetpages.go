@@ -15,15 +15,23 @@ import (
 // common one cut pages far below this.
 const maxPageValues = 1 << 20
 
-// checkPages walks the page headers of column chunk c of an object of
-// size bytes before parquet-go reads any page. parquet-go trusts each
-// header: it allocates the compressed and uncompressed sizes and the
-// values a header declares, so a small object whose header claims 2 GiB
-// over a gzip bomb would exhaust the function's memory on every run. Each
-// page must lie inside the chunk, declare at most maxColumnChunkBytes in
-// all uncompressed and no more than the chunk's TotalUncompressedSize, and
-// at most maxPageValues and the chunk's values.
-func checkPages(r io.ReaderAt, size int64, c format.ColumnChunk) error {
+// pageChecker walks the page headers of column chunks before parquet-go
+// reads any page. parquet-go trusts each header: it allocates the
+// compressed and uncompressed sizes and the values a header declares, so
+// a small object whose header claims 2 GiB over a gzip bomb would exhaust
+// the function's memory on every run. A decoder keeps one, its reader and
+// header reused from chunk to chunk.
+type pageChecker struct {
+	cr  countingReader
+	dec *thrift.Decoder
+	h   format.PageHeader
+}
+
+// check walks the page headers of column chunk c of an object of size
+// bytes: each page must lie inside the chunk, declare at most
+// maxColumnChunkBytes in all uncompressed and no more than the chunk's
+// TotalUncompressedSize, and at most maxPageValues and the chunk's values.
+func (pc *pageChecker) check(r io.ReaderAt, size int64, c format.ColumnChunk) error {
 	md := c.MetaData
 	start := md.DataPageOffset
 	if md.DictionaryPageOffset > 0 && md.DictionaryPageOffset < start {
@@ -32,11 +40,18 @@ func checkPages(r io.ReaderAt, size int64, c format.ColumnChunk) error {
 	if start < 0 || md.TotalCompressedSize < 0 || md.TotalCompressedSize > size-start {
 		return fmt.Errorf("column chunk of %d bytes at %d lies outside the %d-byte object", md.TotalCompressedSize, start, size)
 	}
-	cr := &countingReader{r: bufio.NewReader(io.NewSectionReader(r, start, md.TotalCompressedSize))}
+	cr := &pc.cr
+	if cr.r == nil {
+		cr.r = bufio.NewReader(nil)
+		pc.dec = thrift.NewDecoder(new(thrift.CompactProtocol).NewReader(cr))
+	}
+	cr.r.Reset(io.NewSectionReader(r, start, md.TotalCompressedSize))
+	cr.n = 0
 	var uncompressed int64
 	for page := 0; cr.n < md.TotalCompressedSize; page++ {
-		var h format.PageHeader
-		if err := thrift.NewDecoder(new(thrift.CompactProtocol).NewReader(cr)).Decode(&h); err != nil {
+		h := &pc.h
+		*h = format.PageHeader{}
+		if err := pc.dec.Decode(h); err != nil {
 			return fmt.Errorf("page %d header: %w", page, err)
 		}
 		uncompressed += int64(max(h.UncompressedPageSize, 0))
@@ -58,7 +73,7 @@ func checkPages(r io.ReaderAt, size int64, c format.ColumnChunk) error {
 }
 
 // pageValues is the number of values a page header declares.
-func pageValues(h format.PageHeader) int32 {
+func pageValues(h *format.PageHeader) int32 {
 	switch {
 	case h.DataPageHeader.Valid:
 		return h.DataPageHeader.V.NumValues
@@ -70,7 +85,7 @@ func pageValues(h format.PageHeader) int32 {
 	return 0
 }
 
-// countingReader counts the bytes read through it, so that checkPages
+// countingReader counts the bytes read through it, so that a pageChecker
 // knows where each header ends.
 type countingReader struct {
 	r *bufio.Reader

@@ -45,7 +45,7 @@ func withPageHeader(t *testing.T, body []byte, edit func(*format.PageHeader)) []
 
 // TestParquetPageHeadersAreChecked proves that a page header declaring
 // huge sizes is refused before parquet-go allocates what it declares:
-// without checkPages, the "huge uncompressed page" case allocates its
+// without pageChecker, the "huge uncompressed page" case allocates its
 // gigabyte (a gzip bomb behind it would then fill it and kill the
 // function on every run).
 func TestParquetPageHeadersAreChecked(t *testing.T) {
