@@ -643,7 +643,7 @@ func BenchmarkDecodeParquetDictionary(b *testing.B) {
 // pages not compressed: the Parquet reading from the stage
 // BenchmarkTextSameRecords starts at (the delivery's compression undone),
 // so that the two compare decoding with decoding. AWS compresses every
-// page with gzip; no run reads such objects.
+// page with gzip and delivers no such objects.
 func BenchmarkDecodeParquetInflated(b *testing.B) {
 	for _, c := range []struct {
 		name string

@@ -131,9 +131,9 @@ func decodeSummary(t *testing.T, body []byte, parquetFile bool) (flowrecord.Summ
 
 // TestParquetLayoutsMatchText proves that the typed Parquet path counts
 // exactly what the gzip text path counts for the same records, whatever
-// layout the writer chose: plain or dictionary-encoded pages, optional or
-// required columns, rows crossing page and row group boundaries, and every
-// v11 field.
+// layout the writer chose: plain or dictionary-encoded pages, compressed
+// or not, optional or required columns, rows crossing page and row group
+// boundaries, and every v11 field.
 func TestParquetLayoutsMatchText(t *testing.T) {
 	v11, err := flowrecord.ParseFormat(allFieldsFormat())
 	if err != nil {
@@ -150,6 +150,8 @@ func TestParquetLayoutsMatchText(t *testing.T) {
 		{"dictionary, small pages", flowrecordtest.Config{Seed: 24, Records: 5_000}, parquetVariant{dictionary: true, pageBytes: 1024, groupRows: 1_000}},
 		{"required columns", flowrecordtest.Config{Seed: 25, Records: 5_000, NoDataShare: -1, SkipDataShare: -1}, parquetVariant{required: true, groupRows: 10_000}},
 		{"every v11 field", flowrecordtest.Config{Seed: 26, Records: 3_000, Format: v11, SkipDataShare: 0.05}, parquetVariant{dictionary: true, pageBytes: 4096, groupRows: 1_000}},
+		{"pages not compressed", flowrecordtest.Config{Seed: 27, Records: 3_000}, parquetVariant{pageBytes: 4096, groupRows: 1_000, uncompressed: true}},
+		{"dictionary, pages not compressed", flowrecordtest.Config{Seed: 28, Records: 3_000}, parquetVariant{dictionary: true, groupRows: 10_000, uncompressed: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

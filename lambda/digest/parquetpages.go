@@ -15,16 +15,46 @@ import (
 // common one cut pages far below this.
 const maxPageValues = 1 << 20
 
+// maxPageHeaderBytes bounds one page header. A header is a few dozen
+// bytes and its statistics two values of the column (a flow log field's
+// value is under 100 bytes, but for tags); parquet-go allocates each of
+// its byte strings at the length declared, before reading it.
+const maxPageHeaderBytes = 64 << 10
+
 // pageChecker walks the page headers of column chunks before parquet-go
 // reads any page. parquet-go trusts each header: it allocates the
-// compressed and uncompressed sizes and the values a header declares, so
-// a small object whose header claims 2 GiB over a gzip bomb would exhaust
-// the function's memory on every run. A decoder keeps one, its reader and
-// header reused from chunk to chunk.
+// compressed and uncompressed sizes and the values a header declares, and
+// reading a header it allocates each byte string (the page's statistics)
+// at the length the header declares before reading it. A small object
+// whose header claims 2 GiB would so exhaust the function's memory on
+// every run. A decoder keeps one pageChecker, its reader and header
+// reused from chunk to chunk; not safe for concurrent use.
 type pageChecker struct {
 	cr  countingReader
 	dec *thrift.Decoder
-	h   format.PageHeader
+	h   pageHead
+}
+
+// pageHead is the part of a Parquet page header (format.PageHeader) the
+// checks read, by the same field ids. Decoding into it skips every other
+// field, the statistics' byte strings among them, by reading past its
+// bytes without allocating its declared length: a length past the column
+// chunk's end fails the header (end of the chunk), so parquet-go, which
+// does allocate it, only ever reads headers whose byte strings lie inside
+// the chunk.
+type pageHead struct {
+	Type                 int32                  `thrift:"1,required"`
+	UncompressedPageSize int32                  `thrift:"2,required"`
+	CompressedPageSize   int32                  `thrift:"3,required"`
+	DataPageHeader       thrift.Null[pageCount] `thrift:"5,optional"`
+	DictionaryPageHeader thrift.Null[pageCount] `thrift:"7,optional"`
+	DataPageHeaderV2     thrift.Null[pageCount] `thrift:"8,optional"`
+}
+
+// pageCount is the values a data or dictionary page header declares:
+// field 1 of each.
+type pageCount struct {
+	NumValues int32 `thrift:"1,required"`
 }
 
 // check walks the page headers of column chunk c of an object of size
@@ -47,12 +77,17 @@ func (pc *pageChecker) check(r io.ReaderAt, size int64, c format.ColumnChunk) er
 	}
 	cr.r.Reset(io.NewSectionReader(r, start, md.TotalCompressedSize))
 	cr.n = 0
+	defer cr.r.Reset(nil) // the object is not held past the check
 	var uncompressed int64
 	for page := 0; cr.n < md.TotalCompressedSize; page++ {
 		h := &pc.h
-		*h = format.PageHeader{}
+		*h = pageHead{}
+		at := cr.n
 		if err := pc.dec.Decode(h); err != nil {
 			return fmt.Errorf("page %d header: %w", page, err)
+		}
+		if n := cr.n - at; n > maxPageHeaderBytes {
+			return fmt.Errorf("page %d header of %d bytes, more than the %d allowed", page, n, maxPageHeaderBytes)
 		}
 		uncompressed += int64(max(h.UncompressedPageSize, 0))
 		values := pageValues(h)
@@ -73,7 +108,7 @@ func (pc *pageChecker) check(r io.ReaderAt, size int64, c format.ColumnChunk) er
 }
 
 // pageValues is the number of values a page header declares.
-func pageValues(h *format.PageHeader) int32 {
+func pageValues(h *pageHead) int32 {
 	switch {
 	case h.DataPageHeader.Valid:
 		return h.DataPageHeader.V.NumValues

@@ -54,14 +54,36 @@ func TestParquetPageHeadersAreChecked(t *testing.T) {
 		{"account_id", parquet.String(), str("123456789012")},
 		{"action", parquet.String(), str("ACCEPT")},
 	})
+	// A byte string of the page's statistics whose length, once the
+	// header is written, is made to read 2 GiB - 2: parquet-go's header
+	// reader allocates that before reading it.
+	marker := []byte("statistics-marker-0123")
+	hugeStats := func(h *format.PageHeader) {
+		st := &h.DataPageHeader.V.Statistics
+		if h.DataPageHeaderV2.Valid {
+			st = &h.DataPageHeaderV2.V.Statistics
+		}
+		st.MaxValue = marker
+	}
+	hugeLength := func(t *testing.T, body []byte) []byte {
+		short := append([]byte{byte(len(marker))}, marker...) // its compact length: one varint byte
+		i := bytes.Index(body, short)
+		if i < 0 {
+			t.Fatal("the edited header's statistics are not in the object")
+		}
+		huge := append([]byte{0xfe, 0xff, 0xff, 0xff, 0x07}, marker...) // 0x7ffffffe
+		return append(append(append([]byte{}, body[:i]...), huge...), body[i+len(short):]...)
+	}
 	tests := []struct {
-		name string
-		edit func(*format.PageHeader)
-		want string
+		name  string
+		edit  func(*format.PageHeader)
+		patch func(*testing.T, []byte) []byte
+		want  string
 	}{
-		{"huge uncompressed page", func(h *format.PageHeader) { h.UncompressedPageSize = 1 << 30 }, "uncompressed bytes"},
-		{"negative compressed page", func(h *format.PageHeader) { h.CompressedPageSize = -1 }, "compressed bytes"},
-		{"page past its chunk", func(h *format.PageHeader) { h.CompressedPageSize = 1 << 30 }, "compressed bytes"},
+		{"huge uncompressed page", func(h *format.PageHeader) { h.UncompressedPageSize = 1 << 30 }, nil, "uncompressed bytes"},
+		{"negative compressed page", func(h *format.PageHeader) { h.CompressedPageSize = -1 }, nil, "compressed bytes"},
+		{"page past its chunk", func(h *format.PageHeader) { h.CompressedPageSize = 1 << 30 }, nil, "compressed bytes"},
+		{"statistics of 2 GiB", hugeStats, hugeLength, "header"},
 		{"a billion values", func(h *format.PageHeader) {
 			if h.DataPageHeader.Valid {
 				h.DataPageHeader.V.NumValues = 1 << 30
@@ -72,11 +94,14 @@ func TestParquetPageHeadersAreChecked(t *testing.T) {
 			if h.DataPageHeaderV2.Valid {
 				h.DataPageHeaderV2.V.NumValues = 1 << 30
 			}
-		}, "values"},
+		}, nil, "values"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			bad := withPageHeader(t, body, tt.edit)
+			if tt.patch != nil {
+				bad = tt.patch(t, bad)
+			}
 			agg := flowrecord.NewAggregator(flowrecord.Options{TopK: 10})
 			d := newObjectDecoder(newLineReader(nil, agg))
 			defer d.close()
@@ -96,6 +121,45 @@ func TestParquetPageHeadersAreChecked(t *testing.T) {
 	// parquet-go writes.
 	if s, _ := decodeSummary(t, body, true); s.Totals.Records+s.Malformed.Count != 1 {
 		t.Errorf("the untouched object gave %d records and %d malformed, want one row", s.Totals.Records, s.Malformed.Count)
+	}
+}
+
+// TestPageHeaderSizeIsBounded proves that a page header whose statistics
+// fill the column chunk (a byte string parquet-go would allocate whole
+// when it reads the header) is refused, and that a header of ordinary
+// statistics is not.
+func TestPageHeaderSizeIsBounded(t *testing.T) {
+	chunk := func(stats int) ([]byte, format.ColumnChunk) {
+		h := format.PageHeader{Type: format.DataPage, UncompressedPageSize: 4, CompressedPageSize: 4}
+		h.DataPageHeader.Valid = true
+		h.DataPageHeader.V.NumValues = 1
+		h.DataPageHeader.V.Statistics.MaxValue = bytes.Repeat([]byte("x"), stats)
+		var b bytes.Buffer
+		if err := thrift.NewEncoder(new(thrift.CompactProtocol).NewWriter(&b)).Encode(&h); err != nil {
+			t.Fatal(err)
+		}
+		b.WriteString("page")
+		return b.Bytes(), format.ColumnChunk{MetaData: format.ColumnMetaData{
+			TotalCompressedSize: int64(b.Len()), TotalUncompressedSize: 4, NumValues: 1,
+		}}
+	}
+	var pc pageChecker
+	for _, tt := range []struct {
+		stats int
+		want  string // "" for accepted
+	}{
+		{64, ""},
+		{maxPageHeaderBytes + 1, "header of"},
+		{64, ""}, // the same checker, after a refusal
+	} {
+		body, c := chunk(tt.stats)
+		err := pc.check(bytesReaderAt(body), int64(len(body)), c)
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("statistics of %d bytes: %v", tt.stats, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("statistics of %d bytes: %v, want an error naming the %s", tt.stats, err, tt.want)
+		}
 	}
 }
 

@@ -5,7 +5,7 @@ import (
 	"fmt"
 )
 
-// Findings are the thresholds of the digest's findings (issue 14): when a
+// Findings are the thresholds of the digest's findings: when a
 // source counts as scanning, how long the baseline remembers, and when
 // bytes leaving count as unusual. Context keys, environment variables and
 // defaults are below; the digest documents each in DIGEST.md.

@@ -6,7 +6,7 @@ import (
 	"net/url"
 )
 
-// The summarizer's source of AWS's published IP ranges (issue 14): at cold
+// The summarizer's source of AWS's published IP ranges: at cold
 // start it fetches this document to tell AWS's addresses apart, and falls
 // back to the copy built into the binary when the fetch fails or is off.
 const (
