@@ -201,10 +201,13 @@ func (d *objectDecoder) decodeParquet(r io.ReaderAt, size int64) error {
 	}
 	for i, rg := range f.RowGroups() {
 		for j, c := range f.Metadata().RowGroups[i].Columns {
+			if j >= len(d.cols) {
+				return fmt.Errorf("row group %d: more column chunks than the %d columns", i, len(d.cols))
+			}
 			if n := c.MetaData.TotalUncompressedSize; n < 0 || n > maxColumnChunkBytes {
 				return fmt.Errorf("row group %d column %d: %d bytes uncompressed, more than the %d allowed", i, j, n, maxColumnChunkBytes)
 			}
-			if err := d.pages.check(r, size, c); err != nil {
+			if err := d.pages.check(r, size, c, d.cols[j].maxDef); err != nil {
 				return fmt.Errorf("row group %d column %d: %w", i, j, err)
 			}
 		}

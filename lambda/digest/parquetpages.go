@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/klauspost/compress/gzip"
 	"github.com/parquet-go/parquet-go/encoding/thrift"
 	"github.com/parquet-go/parquet-go/format"
 )
@@ -33,6 +34,13 @@ type pageChecker struct {
 	cr  countingReader
 	dec *thrift.Decoder
 	h   pageHead
+
+	// Reading the start of a DELTA-encoded page's values into vals
+	// (checkValues): gzip pages are inflated through zr only as far as
+	// needed; a page of another codec is held in raw and decoded whole
+	// into plain.
+	zr               *gzip.Reader
+	raw, plain, vals []byte
 }
 
 // pageHead is the part of a Parquet page header (format.PageHeader) the
@@ -43,25 +51,40 @@ type pageChecker struct {
 // does allocate it, only ever reads headers whose byte strings lie inside
 // the chunk.
 type pageHead struct {
-	Type                 int32                  `thrift:"1,required"`
-	UncompressedPageSize int32                  `thrift:"2,required"`
-	CompressedPageSize   int32                  `thrift:"3,required"`
-	DataPageHeader       thrift.Null[pageCount] `thrift:"5,optional"`
-	DictionaryPageHeader thrift.Null[pageCount] `thrift:"7,optional"`
-	DataPageHeaderV2     thrift.Null[pageCount] `thrift:"8,optional"`
+	Type                 int32                   `thrift:"1,required"`
+	UncompressedPageSize int32                   `thrift:"2,required"`
+	CompressedPageSize   int32                   `thrift:"3,required"`
+	DataPageHeader       thrift.Null[pageCount]  `thrift:"5,optional"`
+	DictionaryPageHeader thrift.Null[pageCount]  `thrift:"7,optional"`
+	DataPageHeaderV2     thrift.Null[pageV2Head] `thrift:"8,optional"`
 }
 
-// pageCount is the values a data or dictionary page header declares:
-// field 1 of each.
+// pageCount is the values a data (version 1) or dictionary page header
+// declares and their encoding: fields 1 and 2 of each.
 type pageCount struct {
 	NumValues int32 `thrift:"1,required"`
+	Encoding  int32 `thrift:"2,required"`
+}
+
+// pageV2Head is the part of a version 2 data page header the checks read:
+// its values, their encoding, and the lengths of the levels that precede
+// its values, never compressed.
+type pageV2Head struct {
+	NumValues    int32             `thrift:"1,required"`
+	Encoding     int32             `thrift:"4,required"`
+	DefLevelsLen int32             `thrift:"5,required"`
+	RepLevelsLen int32             `thrift:"6,required"`
+	IsCompressed thrift.Null[bool] `thrift:"7,optional"`
 }
 
 // check walks the page headers of column chunk c of an object of size
 // bytes: each page must lie inside the chunk, declare at most
 // maxColumnChunkBytes in all uncompressed and no more than the chunk's
-// TotalUncompressedSize, and at most maxPageValues and the chunk's values.
-func (pc *pageChecker) check(r io.ReaderAt, size int64, c format.ColumnChunk) error {
+// TotalUncompressedSize, and at most maxPageValues and the chunk's values;
+// its levels must lie inside it, and a DELTA encoding's own counts must
+// not exceed the page's (checkValues). maxDef is the column's maximum
+// definition level: 1 for an optional column, 0 for a required one.
+func (pc *pageChecker) check(r io.ReaderAt, size int64, c format.ColumnChunk, maxDef byte) error {
 	md := c.MetaData
 	start := md.DataPageOffset
 	if md.DictionaryPageOffset > 0 && md.DictionaryPageOffset < start {
@@ -100,7 +123,7 @@ func (pc *pageChecker) check(r io.ReaderAt, size int64, c format.ColumnChunk) er
 		case h.CompressedPageSize < 0 || int64(h.CompressedPageSize) > md.TotalCompressedSize-cr.n:
 			return fmt.Errorf("page %d declares %d compressed bytes, more than its column chunk holds", page, h.CompressedPageSize)
 		}
-		if _, err := cr.Discard(int64(h.CompressedPageSize)); err != nil {
+		if err := pc.checkValues(h, md.Codec, maxDef); err != nil {
 			return fmt.Errorf("page %d: %w", page, err)
 		}
 	}
@@ -118,6 +141,20 @@ func pageValues(h *pageHead) int32 {
 		return h.DictionaryPageHeader.V.NumValues
 	}
 	return 0
+}
+
+// pageEncoding is the encoding of a page's values, -1 for a page that
+// has none.
+func pageEncoding(h *pageHead) int32 {
+	switch {
+	case h.DataPageHeader.Valid:
+		return h.DataPageHeader.V.Encoding
+	case h.DataPageHeaderV2.Valid:
+		return h.DataPageHeaderV2.V.Encoding
+	case h.DictionaryPageHeader.Valid:
+		return h.DictionaryPageHeader.V.Encoding
+	}
+	return -1
 }
 
 // countingReader counts the bytes read through it, so that a pageChecker

@@ -153,7 +153,7 @@ func TestPageHeaderSizeIsBounded(t *testing.T) {
 		{64, ""}, // the same checker, after a refusal
 	} {
 		body, c := chunk(tt.stats)
-		err := pc.check(bytesReaderAt(body), int64(len(body)), c)
+		err := pc.check(bytesReaderAt(body), int64(len(body)), c, 0)
 		switch {
 		case tt.want == "" && err != nil:
 			t.Errorf("statistics of %d bytes: %v", tt.stats, err)
