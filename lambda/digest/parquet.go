@@ -189,8 +189,33 @@ func (d *objectDecoder) textParser(header string) (*flowrecord.Parser, error) {
 	return d.parser(fields)
 }
 
-// decodeParquet reads a Parquet object.
-func (d *objectDecoder) decodeParquet(r io.ReaderAt, size int64) error {
+// decodeParquet reads a Parquet object. parquet-go is not hardened
+// against hostile files: the checks here and in pageChecker refuse what
+// is known to exhaust its memory or make it panic, and a panic that
+// remains is recovered as the object's error (decodeRecovered), so that
+// one object cannot stop every run.
+func (d *objectDecoder) decodeParquet(r io.ReaderAt, size int64) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = d.decodeRecovered(p)
+		}
+	}()
+	return d.decodeParquetFile(r, size)
+}
+
+// decodeRecovered leaves the decoder as a new one would be for the next
+// object after a panic while reading one: its pages released and closed
+// (decodeRowGroup's deferred closePages has done so when the panic came
+// from reading a page), its columns and dictionaries dropped, whatever
+// they held when the panic came.
+func (d *objectDecoder) decodeRecovered(p any) error {
+	d.closePages()
+	d.cols, d.fcols, d.row = nil, nil, flowrecord.Row{}
+	d.pre = preparsed{}
+	return fmt.Errorf("the Parquet reader failed on the object: %v", p)
+}
+
+func (d *objectDecoder) decodeParquetFile(r io.ReaderAt, size int64) error {
 	f, err := parquet.OpenFile(r, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
 	if err != nil {
 		return fmt.Errorf("not Parquet: %w", err)

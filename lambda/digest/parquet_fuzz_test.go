@@ -2,6 +2,7 @@ package digest
 
 import (
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/parquet-go/parquet-go"
@@ -96,4 +97,50 @@ func fuzzParquetSeeds(tb testing.TB) [][]byte {
 		{"action", parquet.String(), str("ACCEPT")},
 	}))
 	return seeds
+}
+
+// panickyReaderAt panics on its read number at, counting from 1: a panic
+// inside parquet-go, wherever it reads the object.
+type panickyReaderAt struct {
+	b         []byte
+	reads, at int
+}
+
+func (p *panickyReaderAt) ReadAt(b []byte, off int64) (int, error) {
+	if p.reads++; p.reads == p.at {
+		panic("a read made to panic")
+	}
+	return bytesReaderAt(p.b).ReadAt(b, off)
+}
+
+// TestParquetPanicIsRecovered proves that a panic while reading an object,
+// at any of its reads, makes that object's error, and that the decoder
+// then reads a good object exactly as a new decoder does.
+func TestParquetPanicIsRecovered(t *testing.T) {
+	seeds := fuzzParquetSeeds(t)
+	good := seeds[1] // dictionary-encoded: dictionaries read once are dropped and read again
+	want, wantT := decodeSummary(t, good, true)
+	for _, bad := range seeds[:3] {
+		for at := 1; ; at++ {
+			agg := flowrecord.NewAggregator(flowrecord.Options{TopK: 10, MalformedSamples: 20})
+			d := newObjectDecoder(newLineReader(nil, agg))
+			r := &panickyReaderAt{b: bad, at: at}
+			err := d.decodeParquet(r, int64(len(bad)))
+			if r.reads < at {
+				break // every read has been made to panic
+			}
+			if err == nil || !strings.Contains(err.Error(), "a read made to panic") {
+				t.Fatalf("read %d panicked: decodeParquet returned %v, want the panic as its error", at, err)
+			}
+			before, recs := d.lr.t, agg.Summary().Totals.Records
+			if err := d.decodeParquet(bytesReaderAt(good), int64(len(good))); err != nil {
+				t.Fatalf("after a panic at read %d: %v", at, err)
+			}
+			ev, rec := d.lr.t.Events-before.Events, agg.Summary().Totals.Records-recs
+			if ev != wantT.Events || rec != want.Totals.Records {
+				t.Errorf("after a panic at read %d: %d events, %d records; want %d and %d", at, ev, rec, wantT.Events, want.Totals.Records)
+			}
+			d.close()
+		}
+	}
 }
