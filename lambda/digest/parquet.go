@@ -212,8 +212,11 @@ func (d *objectDecoder) decodeRecovered(p any) error {
 	d.closePages()
 	d.cols, d.fcols, d.row = nil, nil, flowrecord.Row{}
 	d.pre = preparsed{}
-	return fmt.Errorf("the Parquet reader failed on the object: %v", p)
+	return fmt.Errorf("%w: %v", errParquetPanic, p)
 }
+
+// errParquetPanic is the error of an object whose reading panicked.
+var errParquetPanic = errors.New("the Parquet reader failed on the object")
 
 func (d *objectDecoder) decodeParquetFile(r io.ReaderAt, size int64) error {
 	f, err := parquet.OpenFile(r, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))

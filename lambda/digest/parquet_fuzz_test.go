@@ -1,6 +1,7 @@
 package digest
 
 import (
+	"errors"
 	"runtime"
 	"strings"
 	"testing"
@@ -24,7 +25,9 @@ const maxFuzzAllocBytes = 256 << 20
 
 // FuzzDecodeParquet decodes arbitrary bytes as a Parquet object: anyone
 // who can write the bucket chooses them. Decoding must return (an error
-// for a bad object, never a panic), allocate within maxFuzzAllocBytes,
+// for a bad object, never a panic: one that decodeParquet recovers fails
+// the input too, so that a check can refuse it before parquet-go reads
+// it), allocate within maxFuzzAllocBytes,
 // and leave the decoder as it found it: the same object decoded again by
 // the same decoder, as the next object of a run is, gives the same error
 // and the same counts.
@@ -45,6 +48,9 @@ func FuzzDecodeParquet(f *testing.F) {
 		runtime.ReadMemStats(&after)
 		if grew := after.TotalAlloc - before.TotalAlloc; grew > maxFuzzAllocBytes {
 			t.Errorf("decoding a %d-byte object twice allocated %d MiB, more than %d MiB", len(b), grew>>20, maxFuzzAllocBytes>>20)
+		}
+		if errors.Is(err1, errParquetPanic) || errors.Is(err2, errParquetPanic) {
+			t.Errorf("decoding panicked: %v; %v", err1, err2)
 		}
 		if errString(err1) != errString(err2) {
 			t.Errorf("the same object decoded again by the same decoder: %v, first %v", err2, err1)
