@@ -1,6 +1,7 @@
 package digest
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"fmt"
@@ -61,11 +62,12 @@ func (pc *pageChecker) checkValues(h *pageHead, codec format.CompressionCodec, m
 	if _, err := cr.Discard(levels); err != nil {
 		return err
 	}
-	src := io.LimitReader(cr, end-cr.n)
+	pc.page = io.LimitedReader{R: cr, N: end - cr.n}
+	var src io.Reader = &pc.page
 	switch {
 	case !compressed:
 	case codec == format.Gzip:
-		if err := pc.resetGzip(src); err != nil {
+		if err := pc.resetGzip(); err != nil {
 			return pc.skipTo(end) // parquet-go fails to inflate it
 		}
 		src = pc.zr
@@ -90,8 +92,9 @@ func (pc *pageChecker) checkValues(h *pageHead, codec format.CompressionCodec, m
 	if format.Encoding(enc) == format.DeltaByteArray {
 		limit = int64(h.UncompressedPageSize)
 	}
+	pc.values = io.LimitedReader{R: src, N: limit}
 	vals := bytes.NewBuffer(pc.vals[:0])
-	_, _ = vals.ReadFrom(io.LimitReader(src, limit)) // a short read is checked as it is
+	_, _ = vals.ReadFrom(&pc.values) // a short read is checked as it is
 	pc.vals = vals.Bytes()[:0]
 	if err := checkDelta(enc, vals.Bytes(), pageValues(h)); err != nil {
 		return err
@@ -111,7 +114,14 @@ func skipLevelsV1(r io.Reader) bool {
 	return err == nil && m == l
 }
 
-func (pc *pageChecker) resetGzip(r io.Reader) error {
+// resetGzip points the checker's gzip reader at the page, through a
+// buffered reader so that the inflater need not allocate one a page.
+func (pc *pageChecker) resetGzip() error {
+	if pc.zbuf == nil {
+		pc.zbuf = bufio.NewReader(&pc.page)
+	}
+	pc.zbuf.Reset(&pc.page)
+	r := pc.zbuf
 	if pc.zr == nil {
 		zr, err := gzip.NewReader(r)
 		if err != nil {

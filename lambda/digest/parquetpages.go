@@ -36,9 +36,12 @@ type pageChecker struct {
 	h   pageHead
 
 	// Reading the start of a DELTA-encoded page's values into vals
-	// (checkValues): gzip pages are inflated through zr only as far as
-	// needed; a page of another codec is held in raw and decoded whole
-	// into plain.
+	// (checkValues): page limits the reads to the page and values to
+	// what is checked; gzip pages are inflated through zbuf and zr only
+	// as far as needed; a page of another codec is held in raw and
+	// decoded whole into plain.
+	page, values     io.LimitedReader
+	zbuf             *bufio.Reader
 	zr               *gzip.Reader
 	raw, plain, vals []byte
 }
