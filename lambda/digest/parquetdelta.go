@@ -47,7 +47,7 @@ func (pc *pageChecker) checkValues(h *pageHead, codec format.CompressionCodec, m
 	end := cr.n + int64(h.CompressedPageSize)
 	compressed := codec != format.Uncompressed
 	var levels int64
-	if v := &h.DataPageHeaderV2; v.Valid {
+	if v := &h.DataPageHeaderV2; format.PageType(h.Type) == format.DataPageV2 {
 		rep, def := v.V.RepLevelsLen, v.V.DefLevelsLen
 		if rep < 0 || def < 0 || int64(rep)+int64(def) > int64(h.CompressedPageSize) {
 			return fmt.Errorf("levels of %d and %d bytes in a page of %d", rep, def, h.CompressedPageSize)
@@ -56,7 +56,7 @@ func (pc *pageChecker) checkValues(h *pageHead, codec format.CompressionCodec, m
 		compressed = compressed && (!v.V.IsCompressed.Valid || v.V.IsCompressed.V)
 	}
 	enc := pageEncoding(h)
-	if !isDelta(enc) || h.Type == int32(format.IndexPage) {
+	if !isDelta(enc) {
 		return pc.skipTo(end)
 	}
 	if _, err := cr.Discard(levels); err != nil {
@@ -85,7 +85,7 @@ func (pc *pageChecker) checkValues(h *pageHead, codec format.CompressionCodec, m
 		}
 		src = bytes.NewReader(plain)
 	}
-	if h.DataPageHeader.Valid && maxDef > 0 && !skipLevelsV1(src) {
+	if format.PageType(h.Type) == format.DataPage && maxDef > 0 && !skipLevelsV1(src) {
 		return pc.skipTo(end) // parquet-go fails to read its levels
 	}
 	limit := int64(deltaHeaderBytes)

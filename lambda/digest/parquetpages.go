@@ -133,28 +133,30 @@ func (pc *pageChecker) check(r io.ReaderAt, size int64, c format.ColumnChunk, ma
 	return nil
 }
 
-// pageValues is the number of values a page header declares.
+// pageValues is the number of values a page header declares: in the
+// part of the header its type names, the part parquet-go reads, whatever
+// other parts the header holds.
 func pageValues(h *pageHead) int32 {
-	switch {
-	case h.DataPageHeader.Valid:
+	switch format.PageType(h.Type) {
+	case format.DataPage:
 		return h.DataPageHeader.V.NumValues
-	case h.DataPageHeaderV2.Valid:
+	case format.DataPageV2:
 		return h.DataPageHeaderV2.V.NumValues
-	case h.DictionaryPageHeader.Valid:
+	case format.DictionaryPage:
 		return h.DictionaryPageHeader.V.NumValues
 	}
 	return 0
 }
 
-// pageEncoding is the encoding of a page's values, -1 for a page that
-// has none.
+// pageEncoding is the encoding of a page's values, read as pageValues
+// reads their number; -1 for a page of another type.
 func pageEncoding(h *pageHead) int32 {
-	switch {
-	case h.DataPageHeader.Valid:
+	switch format.PageType(h.Type) {
+	case format.DataPage:
 		return h.DataPageHeader.V.Encoding
-	case h.DataPageHeaderV2.Valid:
+	case format.DataPageV2:
 		return h.DataPageHeaderV2.V.Encoding
-	case h.DictionaryPageHeader.Valid:
+	case format.DictionaryPage:
 		return h.DictionaryPageHeader.V.Encoding
 	}
 	return -1
