@@ -37,7 +37,8 @@ func isDelta(enc int32) bool {
 }
 
 // checkValues reads the page whose header h the checker has just read, up
-// to its end. A version 2 page's levels must lie inside it. A page whose
+// to its end. A version 2 page's levels must lie inside it, and a gzip
+// page's data must start with a gzip header. A page whose
 // values are DELTA-encoded has the start of its values read (inflated
 // when the column is gzip, as far as needed; decoded whole with
 // parquet-go's codec otherwise) and checked by checkDelta. Values that
@@ -56,7 +57,8 @@ func (pc *pageChecker) checkValues(h *pageHead, codec format.CompressionCodec, m
 		compressed = compressed && (!v.V.IsCompressed.Valid || v.V.IsCompressed.V)
 	}
 	enc := pageEncoding(h)
-	if !isDelta(enc) {
+	gz := compressed && codec == format.Gzip
+	if !isDelta(enc) && !gz {
 		return pc.skipTo(end)
 	}
 	if _, err := cr.Discard(levels); err != nil {
@@ -66,9 +68,15 @@ func (pc *pageChecker) checkValues(h *pageHead, codec format.CompressionCodec, m
 	var src io.Reader = &pc.page
 	switch {
 	case !compressed:
-	case codec == format.Gzip:
+	case gz:
+		// parquet-go panics on gzip data whose header it cannot read
+		// (its compress.Decompressor): the header of each gzip page is
+		// read here first, by the same package.
 		if err := pc.resetGzip(); err != nil {
-			return pc.skipTo(end) // parquet-go fails to inflate it
+			return fmt.Errorf("its gzip data: %w", err)
+		}
+		if !isDelta(enc) {
+			return pc.skipTo(end)
 		}
 		src = pc.zr
 	default:

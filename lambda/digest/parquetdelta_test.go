@@ -73,11 +73,12 @@ func withPageData(t *testing.T, body []byte, edit func(page []byte, h *format.Pa
 	return out
 }
 
-// TestDeltaCountsAreChecked proves that a page whose DELTA-encoded values
+// TestPageValuesAreChecked proves that a page whose DELTA-encoded values
 // claim more values than the page holds, or strings far longer than it,
-// is refused before parquet-go sizes its buffers by the claim: without
-// the check, the first case allocates 8 GiB for a 400-byte object.
-func TestDeltaCountsAreChecked(t *testing.T) {
+// is refused before parquet-go sizes its buffers by the claim (without
+// the check, the first case allocates 8 GiB for a 400-byte object), and
+// that a page parquet-go would panic on is refused before it reads it.
+func TestPageValuesAreChecked(t *testing.T) {
 	// A DELTA_BINARY_PACKED header: blocks of 128 in 4 mini-blocks,
 	// 2^31 - 1 values, the first 0.
 	bomb := []byte{0x80, 0x01, 0x04, 0xff, 0xff, 0xff, 0xff, 0x07, 0x00}
@@ -134,6 +135,11 @@ func TestDeltaCountsAreChecked(t *testing.T) {
 			b := deltaColumnParquet(t, "account_id", parquet.Optional(parquet.String()), []parquet.Value{parquet.ByteArrayValue([]byte("x"))})
 			return withPageHeader(t, b, func(h *format.PageHeader) { h.DataPageHeaderV2.V.DefinitionLevelsByteLength = 60 })
 		}, "levels of 0 and 60 bytes"},
+		{"gzip data without a gzip header", func(t *testing.T) []byte {
+			// parquet-go panics reading it.
+			b := deltaColumnParquet(t, "account_id", parquet.Compressed(parquet.String(), &parquet.Gzip), strs(3))
+			return withPageData(t, b, func(p []byte, h *format.PageHeader) { atValues(p, h)[0] ^= 0xff })
+		}, "its gzip data: gzip: invalid header"},
 		{"untouched, page v1, optional, gzip", func(t *testing.T) []byte {
 			node := parquet.Compressed(parquet.Optional(parquet.Encoded(parquet.String(), &parquet.DeltaByteArray)), &parquet.Gzip)
 			return deltaColumnParquet(t, "account_id", node, append(strs(50), parquet.NullValue()), parquet.DataPageVersion(1))
