@@ -189,8 +189,36 @@ func (d *objectDecoder) textParser(header string) (*flowrecord.Parser, error) {
 	return d.parser(fields)
 }
 
-// decodeParquet reads a Parquet object.
-func (d *objectDecoder) decodeParquet(r io.ReaderAt, size int64) error {
+// decodeParquet reads a Parquet object. parquet-go is not hardened
+// against hostile files: the checks here and in pageChecker refuse what
+// is known to exhaust its memory or make it panic, and a panic that
+// remains is recovered as the object's error (decodeRecovered), so that
+// one object cannot stop every run.
+func (d *objectDecoder) decodeParquet(r io.ReaderAt, size int64) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = d.decodeRecovered(p)
+		}
+	}()
+	return d.decodeParquetFile(r, size)
+}
+
+// decodeRecovered leaves the decoder as a new one would be for the next
+// object after a panic while reading one: its pages released and closed
+// (decodeRowGroup's deferred closePages has done so when the panic came
+// from reading a page), its columns and dictionaries dropped, whatever
+// they held when the panic came.
+func (d *objectDecoder) decodeRecovered(p any) error {
+	d.closePages()
+	d.cols, d.fcols, d.row = nil, nil, flowrecord.Row{}
+	d.pre = preparsed{}
+	return fmt.Errorf("%w: %v", errParquetPanic, p)
+}
+
+// errParquetPanic is the error of an object whose reading panicked.
+var errParquetPanic = errors.New("the Parquet reader failed on the object")
+
+func (d *objectDecoder) decodeParquetFile(r io.ReaderAt, size int64) error {
 	f, err := parquet.OpenFile(r, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
 	if err != nil {
 		return fmt.Errorf("not Parquet: %w", err)
@@ -201,10 +229,13 @@ func (d *objectDecoder) decodeParquet(r io.ReaderAt, size int64) error {
 	}
 	for i, rg := range f.RowGroups() {
 		for j, c := range f.Metadata().RowGroups[i].Columns {
+			if j >= len(d.cols) {
+				return fmt.Errorf("row group %d: more column chunks than the %d columns", i, len(d.cols))
+			}
 			if n := c.MetaData.TotalUncompressedSize; n < 0 || n > maxColumnChunkBytes {
 				return fmt.Errorf("row group %d column %d: %d bytes uncompressed, more than the %d allowed", i, j, n, maxColumnChunkBytes)
 			}
-			if err := d.pages.check(r, size, c); err != nil {
+			if err := d.pages.check(r, size, c, d.cols[j].maxDef); err != nil {
 				return fmt.Errorf("row group %d column %d: %w", i, j, err)
 			}
 		}

@@ -215,7 +215,7 @@ type hostileColumn struct {
 }
 
 // oneRowParquet writes one row of optional, gzip columns.
-func oneRowParquet(t *testing.T, cols []hostileColumn) []byte {
+func oneRowParquet(t testing.TB, cols []hostileColumn) []byte {
 	t.Helper()
 	g := parquet.Group{}
 	byName := map[string]parquet.Value{}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/klauspost/compress/gzip"
 	"github.com/parquet-go/parquet-go/encoding/thrift"
 	"github.com/parquet-go/parquet-go/format"
 )
@@ -33,6 +34,16 @@ type pageChecker struct {
 	cr  countingReader
 	dec *thrift.Decoder
 	h   pageHead
+
+	// Reading the start of a DELTA-encoded page's values into vals
+	// (checkValues): page limits the reads to the page and values to
+	// what is checked; gzip pages are inflated through zbuf and zr only
+	// as far as needed; a page of another codec is held in raw and
+	// decoded whole into plain.
+	page, values     io.LimitedReader
+	zbuf             *bufio.Reader
+	zr               *gzip.Reader
+	raw, plain, vals []byte
 }
 
 // pageHead is the part of a Parquet page header (format.PageHeader) the
@@ -43,25 +54,40 @@ type pageChecker struct {
 // does allocate it, only ever reads headers whose byte strings lie inside
 // the chunk.
 type pageHead struct {
-	Type                 int32                  `thrift:"1,required"`
-	UncompressedPageSize int32                  `thrift:"2,required"`
-	CompressedPageSize   int32                  `thrift:"3,required"`
-	DataPageHeader       thrift.Null[pageCount] `thrift:"5,optional"`
-	DictionaryPageHeader thrift.Null[pageCount] `thrift:"7,optional"`
-	DataPageHeaderV2     thrift.Null[pageCount] `thrift:"8,optional"`
+	Type                 int32                   `thrift:"1,required"`
+	UncompressedPageSize int32                   `thrift:"2,required"`
+	CompressedPageSize   int32                   `thrift:"3,required"`
+	DataPageHeader       thrift.Null[pageCount]  `thrift:"5,optional"`
+	DictionaryPageHeader thrift.Null[pageCount]  `thrift:"7,optional"`
+	DataPageHeaderV2     thrift.Null[pageV2Head] `thrift:"8,optional"`
 }
 
-// pageCount is the values a data or dictionary page header declares:
-// field 1 of each.
+// pageCount is the values a data (version 1) or dictionary page header
+// declares and their encoding: fields 1 and 2 of each.
 type pageCount struct {
 	NumValues int32 `thrift:"1,required"`
+	Encoding  int32 `thrift:"2,required"`
+}
+
+// pageV2Head is the part of a version 2 data page header the checks read:
+// its values, their encoding, and the lengths of the levels that precede
+// its values, never compressed.
+type pageV2Head struct {
+	NumValues    int32             `thrift:"1,required"`
+	Encoding     int32             `thrift:"4,required"`
+	DefLevelsLen int32             `thrift:"5,required"`
+	RepLevelsLen int32             `thrift:"6,required"`
+	IsCompressed thrift.Null[bool] `thrift:"7,optional"`
 }
 
 // check walks the page headers of column chunk c of an object of size
 // bytes: each page must lie inside the chunk, declare at most
 // maxColumnChunkBytes in all uncompressed and no more than the chunk's
-// TotalUncompressedSize, and at most maxPageValues and the chunk's values.
-func (pc *pageChecker) check(r io.ReaderAt, size int64, c format.ColumnChunk) error {
+// TotalUncompressedSize, and at most maxPageValues and the chunk's values;
+// its levels must lie inside it, and a DELTA encoding's own counts must
+// not exceed the page's (checkValues). maxDef is the column's maximum
+// definition level: 1 for an optional column, 0 for a required one.
+func (pc *pageChecker) check(r io.ReaderAt, size int64, c format.ColumnChunk, maxDef byte) error {
 	md := c.MetaData
 	start := md.DataPageOffset
 	if md.DictionaryPageOffset > 0 && md.DictionaryPageOffset < start {
@@ -100,24 +126,40 @@ func (pc *pageChecker) check(r io.ReaderAt, size int64, c format.ColumnChunk) er
 		case h.CompressedPageSize < 0 || int64(h.CompressedPageSize) > md.TotalCompressedSize-cr.n:
 			return fmt.Errorf("page %d declares %d compressed bytes, more than its column chunk holds", page, h.CompressedPageSize)
 		}
-		if _, err := cr.Discard(int64(h.CompressedPageSize)); err != nil {
+		if err := pc.checkValues(h, md.Codec, maxDef); err != nil {
 			return fmt.Errorf("page %d: %w", page, err)
 		}
 	}
 	return nil
 }
 
-// pageValues is the number of values a page header declares.
+// pageValues is the number of values a page header declares: in the
+// part of the header its type names, the part parquet-go reads, whatever
+// other parts the header holds.
 func pageValues(h *pageHead) int32 {
-	switch {
-	case h.DataPageHeader.Valid:
+	switch format.PageType(h.Type) {
+	case format.DataPage:
 		return h.DataPageHeader.V.NumValues
-	case h.DataPageHeaderV2.Valid:
+	case format.DataPageV2:
 		return h.DataPageHeaderV2.V.NumValues
-	case h.DictionaryPageHeader.Valid:
+	case format.DictionaryPage:
 		return h.DictionaryPageHeader.V.NumValues
 	}
 	return 0
+}
+
+// pageEncoding is the encoding of a page's values, read as pageValues
+// reads their number; -1 for a page of another type.
+func pageEncoding(h *pageHead) int32 {
+	switch format.PageType(h.Type) {
+	case format.DataPage:
+		return h.DataPageHeader.V.Encoding
+	case format.DataPageV2:
+		return h.DataPageHeaderV2.V.Encoding
+	case format.DictionaryPage:
+		return h.DictionaryPageHeader.V.Encoding
+	}
+	return -1
 }
 
 // countingReader counts the bytes read through it, so that a pageChecker

@@ -95,6 +95,15 @@ func TestParquetPageHeadersAreChecked(t *testing.T) {
 				h.DataPageHeaderV2.V.NumValues = 1 << 30
 			}
 		}, nil, "values"},
+		{"a billion values behind a header of another type", func(h *format.PageHeader) {
+			// parquet-go reads the part of the header the page's type
+			// names; a part for another type declares one value.
+			if !h.DataPageHeaderV2.Valid {
+				t.Fatal("the page is not a version 2 data page")
+			}
+			h.DataPageHeaderV2.V.NumValues = 1 << 30
+			h.DataPageHeader.Valid, h.DataPageHeader.V.NumValues = true, 1
+		}, nil, "values"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -153,7 +162,7 @@ func TestPageHeaderSizeIsBounded(t *testing.T) {
 		{64, ""}, // the same checker, after a refusal
 	} {
 		body, c := chunk(tt.stats)
-		err := pc.check(bytesReaderAt(body), int64(len(body)), c)
+		err := pc.check(bytesReaderAt(body), int64(len(body)), c, 0)
 		switch {
 		case tt.want == "" && err != nil:
 			t.Errorf("statistics of %d bytes: %v", tt.stats, err)

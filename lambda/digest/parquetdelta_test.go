@@ -1,0 +1,175 @@
+package digest
+
+import (
+	"bytes"
+	"encoding/binary"
+	"hash/crc32"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/encoding/thrift"
+	"github.com/parquet-go/parquet-go/format"
+
+	"github.com/vpcflowlogs/flowlogs/lambda/flowrecord"
+)
+
+// deltaColumnParquet writes rows of one column, pages not compressed.
+func deltaColumnParquet(t *testing.T, name string, node parquet.Node, vals []parquet.Value, opts ...parquet.WriterOption) []byte {
+	t.Helper()
+	schema := parquet.NewSchema("schema", parquet.Group{name: node})
+	rows := make([]parquet.Row, len(vals))
+	for i, v := range vals {
+		rows[i] = parquet.Row{v.Level(0, boolInt(node.Optional() && !v.IsNull()), 0)}
+	}
+	var buf bytes.Buffer
+	w := parquet.NewWriter(&buf, append([]parquet.WriterOption{schema}, opts...)...)
+	if _, err := w.WriteRows(rows); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// withPageData returns body with the data of its first page edited in
+// place by edit, given the page's bytes and header, and the header's
+// checksum made to match, as a hostile writer would: its last byte is
+// chosen so that the checksum takes as many bytes as before, the edit
+// leaving it alone.
+func withPageData(t *testing.T, body []byte, edit func(page []byte, h *format.PageHeader)) []byte {
+	t.Helper()
+	f, err := parquet.OpenFile(bytes.NewReader(body), int64(len(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := f.Metadata().RowGroups[0].Columns[0].MetaData.DataPageOffset
+	cr := &countingReader{r: bufioReader(body[start:])}
+	var h format.PageHeader
+	if err := thrift.NewDecoder(new(thrift.CompactProtocol).NewReader(cr)).Decode(&h); err != nil {
+		t.Fatal(err)
+	}
+	out := append([]byte{}, body...)
+	page := out[start+cr.n : start+cr.n+int64(h.CompressedPageSize)]
+	edit(page, &h)
+	zigzag := func(c int32) int {
+		return binary.PutUvarint(make([]byte, binary.MaxVarintLen64), uint64(uint32(c<<1)^uint32(c>>31)))
+	}
+	want := zigzag(h.CRC)
+	for b := 0; zigzag(int32(crc32.ChecksumIEEE(page))) != want; b++ {
+		page[len(page)-1] = byte(b)
+	}
+	h.CRC = int32(crc32.ChecksumIEEE(page))
+	var enc bytes.Buffer
+	if err := thrift.NewEncoder(new(thrift.CompactProtocol).NewWriter(&enc)).Encode(&h); err != nil {
+		t.Fatal(err)
+	}
+	if int64(enc.Len()) != cr.n {
+		t.Fatalf("the edited header takes %d bytes, not %d", enc.Len(), cr.n)
+	}
+	copy(out[start:], enc.Bytes())
+	return out
+}
+
+// TestPageValuesAreChecked proves that a page whose DELTA-encoded values
+// claim more values than the page holds, or strings far longer than it,
+// is refused before parquet-go sizes its buffers by the claim (without
+// the check, the first case allocates 8 GiB for a 400-byte object), and
+// that a page parquet-go would panic on is refused before it reads it.
+func TestPageValuesAreChecked(t *testing.T) {
+	// A DELTA_BINARY_PACKED header: blocks of 128 in 4 mini-blocks,
+	// 2^31 - 1 values, the first 0.
+	bomb := []byte{0x80, 0x01, 0x04, 0xff, 0xff, 0xff, 0xff, 0x07, 0x00}
+	strs := func(n int) []parquet.Value {
+		v := make([]parquet.Value, n)
+		for i := range v {
+			v[i] = parquet.ByteArrayValue([]byte(strings.Repeat("x", 20)))
+		}
+		return v
+	}
+	ints := func(n int) []parquet.Value {
+		v := make([]parquet.Value, n)
+		for i := range v {
+			v[i] = parquet.Int64Value(int64(i * 7919))
+		}
+		return v
+	}
+	atValues := func(page []byte, h *format.PageHeader) []byte {
+		if h.DataPageHeaderV2.Valid {
+			v := h.DataPageHeaderV2.V
+			return page[v.RepetitionLevelsByteLength+v.DefinitionLevelsByteLength:]
+		}
+		return page
+	}
+	tests := []struct {
+		name string
+		body func(t *testing.T) []byte
+		want string // "" for decoded
+	}{
+		{"string lengths claiming 2^31 values", func(t *testing.T) []byte {
+			b := deltaColumnParquet(t, "account_id", parquet.Encoded(parquet.String(), &parquet.DeltaLengthByteArray), strs(3))
+			return withPageData(t, b, func(p []byte, h *format.PageHeader) { copy(atValues(p, h), bomb) })
+		}, "DELTA_LENGTH_BYTE_ARRAY values declaring 2147483647 values in a page of 3"},
+		{"optional, page v1: levels then the claim", func(t *testing.T) []byte {
+			b := deltaColumnParquet(t, "account_id", parquet.Optional(parquet.Encoded(parquet.String(), &parquet.DeltaLengthByteArray)), strs(3), parquet.DataPageVersion(1))
+			return withPageData(t, b, func(p []byte, _ *format.PageHeader) {
+				n := 4 + binary.LittleEndian.Uint32(p) // the definition levels
+				copy(p[n:], bomb)
+			})
+		}, "values declaring 2147483647"},
+		{"int64 deltas claiming 2^31 values", func(t *testing.T) []byte {
+			b := deltaColumnParquet(t, "bytes", parquet.Encoded(parquet.Int(64), &parquet.DeltaBinaryPacked), ints(40))
+			return withPageData(t, b, func(p []byte, h *format.PageHeader) { copy(atValues(p, h), bomb) })
+		}, "DELTA_BINARY_PACKED values declaring 2147483647"},
+		{"prefix lengths adding up to gigabytes", func(t *testing.T) []byte {
+			b := deltaColumnParquet(t, "account_id", parquet.Encoded(parquet.String(), &parquet.DeltaByteArray), strs(3))
+			return withPageData(t, b, func(p []byte, h *format.PageHeader) {
+				// Three prefix lengths of 2^30 - 1 each: the first, and
+				// two deltas of 0 in a mini-block of bit width 0.
+				copy(atValues(p, h), []byte{0x80, 0x01, 0x04, 0x03, 0xfe, 0xff, 0xff, 0xff, 0x07, 0x00, 0, 0, 0, 0})
+			})
+		}, "lengths adding up to"},
+		{"levels past the page", func(t *testing.T) []byte {
+			b := deltaColumnParquet(t, "account_id", parquet.Optional(parquet.String()), []parquet.Value{parquet.ByteArrayValue([]byte("x"))})
+			return withPageHeader(t, b, func(h *format.PageHeader) { h.DataPageHeaderV2.V.DefinitionLevelsByteLength = 60 })
+		}, "levels of 0 and 60 bytes"},
+		{"gzip data without a gzip header", func(t *testing.T) []byte {
+			// parquet-go panics reading it.
+			b := deltaColumnParquet(t, "account_id", parquet.Compressed(parquet.String(), &parquet.Gzip), strs(3))
+			return withPageData(t, b, func(p []byte, h *format.PageHeader) { atValues(p, h)[0] ^= 0xff })
+		}, "its gzip data: gzip: invalid header"},
+		{"untouched, page v1, optional, gzip", func(t *testing.T) []byte {
+			node := parquet.Compressed(parquet.Optional(parquet.Encoded(parquet.String(), &parquet.DeltaByteArray)), &parquet.Gzip)
+			return deltaColumnParquet(t, "account_id", node, append(strs(50), parquet.NullValue()), parquet.DataPageVersion(1))
+		}, ""},
+		{"untouched, page v2, gzip", func(t *testing.T) []byte {
+			node := parquet.Compressed(parquet.Encoded(parquet.String(), &parquet.DeltaLengthByteArray), &parquet.Gzip)
+			return deltaColumnParquet(t, "account_id", node, strs(50))
+		}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body := tt.body(t)
+			agg := flowrecord.NewAggregator(flowrecord.Options{TopK: 10})
+			d := newObjectDecoder(newLineReader(nil, agg))
+			defer d.close()
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			err := d.decodeParquet(bytesReaderAt(body), int64(len(body)))
+			runtime.ReadMemStats(&after)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("decodeParquet: %v", err)
+			case tt.want == "" && d.lr.t.Events == 0:
+				t.Error("decodeParquet read no row")
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Errorf("decodeParquet: %v, want an error with %q", err, tt.want)
+			}
+			if grew := after.TotalAlloc - before.TotalAlloc; grew > 16<<20 {
+				t.Errorf("decoding a %d-byte object allocated %d MiB", len(body), grew>>20)
+			}
+		})
+	}
+}
