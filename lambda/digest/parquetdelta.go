@@ -9,7 +9,6 @@ import (
 	"math"
 
 	"github.com/klauspost/compress/gzip"
-	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/encoding/delta"
 	"github.com/parquet-go/parquet-go/format"
 )
@@ -37,12 +36,12 @@ func isDelta(enc int32) bool {
 }
 
 // checkValues reads the page whose header h the checker has just read, up
-// to its end. A version 2 page's levels must lie inside it, and a gzip
-// page's data must start with a gzip header. A page whose
-// values are DELTA-encoded has the start of its values read (inflated
-// when the column is gzip, as far as needed; decoded whole with
-// parquet-go's codec otherwise) and checked by checkDelta. Values that
-// parquet-go will fail to inflate or decode anyway are not refused here.
+// to its end. A version 2 page's levels must lie inside it; a gzip page's
+// data must start with a gzip header and inflate to no more than the
+// uncompressed size its header declares (endGzip). A page whose values
+// are DELTA-encoded has the start of its values read (inflated when the
+// column is gzip) and checked by checkDelta. Values that parquet-go will
+// fail to inflate or decode anyway are not refused here.
 func (pc *pageChecker) checkValues(h *pageHead, codec format.CompressionCodec, maxDef byte) error {
 	cr := &pc.cr
 	end := cr.n + int64(h.CompressedPageSize)
@@ -58,7 +57,7 @@ func (pc *pageChecker) checkValues(h *pageHead, codec format.CompressionCodec, m
 	}
 	enc := pageEncoding(h)
 	gz := compressed && codec == format.Gzip
-	if !isDelta(enc) && !gz {
+	if !compressed && !isDelta(enc) {
 		return pc.skipTo(end)
 	}
 	if _, err := cr.Discard(levels); err != nil {
@@ -66,35 +65,24 @@ func (pc *pageChecker) checkValues(h *pageHead, codec format.CompressionCodec, m
 	}
 	pc.page = io.LimitedReader{R: cr, N: end - cr.n}
 	var src io.Reader = &pc.page
-	switch {
-	case !compressed:
-	case gz:
+	if gz {
 		// parquet-go panics on gzip data whose header it cannot read
 		// (its compress.Decompressor): the header of each gzip page is
 		// read here first, by the same package.
 		if err := pc.resetGzip(); err != nil {
 			return fmt.Errorf("its gzip data: %w", err)
 		}
+		// The uncompressed size counts a version 2 page's levels, which
+		// are never compressed.
+		pc.declared = max(int64(h.UncompressedPageSize)-levels, 0)
+		pc.inflated = io.LimitedReader{R: pc.zr, N: pc.declared + 1}
+		src = &pc.inflated
 		if !isDelta(enc) {
-			return pc.skipTo(end)
+			return pc.endGzip(end)
 		}
-		src = pc.zr
-	default:
-		raw := bytes.NewBuffer(pc.raw[:0])
-		_, err := raw.ReadFrom(src)
-		pc.raw = raw.Bytes()[:0]
-		if err != nil {
-			return err
-		}
-		plain, err := parquet.LookupCompressionCodec(codec).Decode(pc.plain[:0], raw.Bytes())
-		pc.plain = plain[:0]
-		if err != nil {
-			return pc.skipTo(end) // parquet-go fails to decode it
-		}
-		src = bytes.NewReader(plain)
 	}
 	if format.PageType(h.Type) == format.DataPage && maxDef > 0 && !skipLevelsV1(src) {
-		return pc.skipTo(end) // parquet-go fails to read its levels
+		return pc.end(gz, end) // parquet-go fails to read its levels
 	}
 	limit := int64(deltaHeaderBytes)
 	if format.Encoding(enc) == format.DeltaByteArray {
@@ -106,6 +94,31 @@ func (pc *pageChecker) checkValues(h *pageHead, codec format.CompressionCodec, m
 	pc.vals = vals.Bytes()[:0]
 	if err := checkDelta(enc, vals.Bytes(), pageValues(h)); err != nil {
 		return err
+	}
+	return pc.end(gz, end)
+}
+
+// end reads past the page, to end, its gzip data inflated to the end
+// first when gz (endGzip).
+func (pc *pageChecker) end(gz bool, end int64) error {
+	if gz {
+		return pc.endGzip(end)
+	}
+	return pc.skipTo(end)
+}
+
+// endGzip inflates the rest of a gzip page, no further than one byte
+// past the uncompressed size its header declares (pc.declared), and
+// refuses a page that inflates past it: parquet-go inflates into a buffer of the
+// declared size and doubles it for as long as the data inflates, and
+// deflate reaches about 1,000 to 1 (a 150 MiB object of zeros would
+// inflate to about 150 GiB). The inflated bytes are counted, not kept.
+// Only GZIP and uncompressed pages are read (check), so no other codec's
+// expansion need be bounded.
+func (pc *pageChecker) endGzip(end int64) error {
+	_, _ = io.Copy(io.Discard, &pc.inflated) // data that does not inflate: parquet-go refuses it
+	if pc.inflated.N == 0 {
+		return fmt.Errorf("its gzip data inflates past the %d bytes its header declares", pc.declared)
 	}
 	return pc.skipTo(end)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/parquet-go/parquet-go/format"
 
 	"github.com/vpcflowlogs/flowlogs/lambda/flowrecord"
+	"github.com/vpcflowlogs/flowlogs/lambda/flowrecord/flowrecordtest"
 )
 
 // deltaColumnParquet writes rows of one column, pages not compressed.
@@ -169,6 +170,60 @@ func TestPageValuesAreChecked(t *testing.T) {
 			}
 			if grew := after.TotalAlloc - before.TotalAlloc; grew > 16<<20 {
 				t.Errorf("decoding a %d-byte object allocated %d MiB", len(body), grew>>20)
+			}
+		})
+	}
+}
+
+// TestGzipPagesInflateAsDeclared proves that a gzip page whose data
+// inflates past the uncompressed size its header declares is refused
+// before parquet-go reads it (parquet-go would double its buffer for as
+// long as the data inflates: a 150 MiB object of zeros inflates to about
+// 150 GiB), whether its values are DELTA-encoded (read in part for their
+// own check) or dictionary indexes, and that pages of another codec are
+// refused: each codec's decoder grows its output as its data says.
+func TestGzipPagesInflateAsDeclared(t *testing.T) {
+	g := flowrecordtest.NewGenerator(flowrecordtest.Config{Seed: 31, Records: 200})
+	var lines []string
+	for g.Next() {
+		lines = append(lines, g.Line())
+	}
+	shrink := func(_ []byte, h *format.PageHeader) { h.UncompressedPageSize-- }
+	str := func(s string) parquet.Value { return parquet.ByteArrayValue([]byte(s)) }
+	tests := []struct {
+		name string
+		body func(t *testing.T) []byte
+		want string // "" for decoded
+	}{
+		{"parquet-go's encodings, as declared", func(t *testing.T) []byte {
+			return writeVariantParquet(t, g.Format(), lines, parquetVariant{groupRows: 10_000})
+		}, ""},
+		{"dictionary pages, as declared", func(t *testing.T) []byte {
+			return writeVariantParquet(t, g.Format(), lines, parquetVariant{dictionary: true, groupRows: 10_000})
+		}, ""},
+		{"DELTA strings inflating past the header", func(t *testing.T) []byte {
+			return withPageData(t, writeVariantParquet(t, g.Format(), lines, parquetVariant{groupRows: 10_000}), shrink)
+		}, "inflates past the"},
+		{"dictionary indexes inflating past the header", func(t *testing.T) []byte {
+			return withPageData(t, writeVariantParquet(t, g.Format(), lines, parquetVariant{dictionary: true, groupRows: 10_000}), shrink)
+		}, "inflates past the"},
+		{"snappy pages", func(t *testing.T) []byte {
+			return deltaColumnParquet(t, "account_id", parquet.Compressed(parquet.String(), &parquet.Snappy), []parquet.Value{str("123456789012")})
+		}, "only GZIP and uncompressed pages"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body := tt.body(t)
+			d := newObjectDecoder(newLineReader(nil, flowrecord.NewAggregator(flowrecord.Options{TopK: 10})))
+			defer d.close()
+			err := d.decodeParquet(bytesReaderAt(body), int64(len(body)))
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("decodeParquet: %v", err)
+			case tt.want == "" && d.lr.t.Events != uint64(len(lines)):
+				t.Fatalf("%d rows read, want %d", d.lr.t.Events, len(lines))
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Fatalf("decodeParquet: %v, want an error saying %q", err, tt.want)
 			}
 		})
 	}

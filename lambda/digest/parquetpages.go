@@ -35,15 +35,15 @@ type pageChecker struct {
 	dec *thrift.Decoder
 	h   pageHead
 
-	// Reading the start of a DELTA-encoded page's values into vals
-	// (checkValues): page limits the reads to the page and values to
-	// what is checked; gzip pages are inflated through zbuf and zr only
-	// as far as needed; a page of another codec is held in raw and
-	// decoded whole into plain.
-	page, values     io.LimitedReader
-	zbuf             *bufio.Reader
-	zr               *gzip.Reader
-	raw, plain, vals []byte
+	// Reading a page's data (checkValues): page limits the reads to the
+	// page, values the start of DELTA-encoded values read into vals;
+	// gzip pages are inflated through zbuf and zr, inflated counting what
+	// they inflate to.
+	page, values, inflated io.LimitedReader
+	zbuf                   *bufio.Reader
+	zr                     *gzip.Reader
+	declared               int64 // what the gzip page being read inflates to
+	vals                   []byte
 }
 
 // pageHead is the part of a Parquet page header (format.PageHeader) the
@@ -95,6 +95,14 @@ func (pc *pageChecker) check(r io.ReaderAt, size int64, c format.ColumnChunk, ma
 	}
 	if start < 0 || md.TotalCompressedSize < 0 || md.TotalCompressedSize > size-start {
 		return fmt.Errorf("column chunk of %d bytes at %d lies outside the %d-byte object", md.TotalCompressedSize, start, size)
+	}
+	switch md.Codec {
+	case format.Gzip, format.Uncompressed:
+	default:
+		// AWS writes GZIP pages. Each other codec's decoder grows its
+		// output as far as the data or its own header says, so a page
+		// of another codec would need a bound of its own.
+		return fmt.Errorf("pages compressed with %s: only GZIP and uncompressed pages are read", md.Codec)
 	}
 	cr := &pc.cr
 	if cr.r == nil {
