@@ -228,6 +228,7 @@ func (d *objectDecoder) decodeParquetFile(r io.ReaderAt, size int64) error {
 		return err
 	}
 	for i, rg := range f.RowGroups() {
+		var held int64
 		for j, c := range f.Metadata().RowGroups[i].Columns {
 			if j >= len(d.cols) {
 				return fmt.Errorf("row group %d: more column chunks than the %d columns", i, len(d.cols))
@@ -238,6 +239,11 @@ func (d *objectDecoder) decodeParquetFile(r io.ReaderAt, size int64) error {
 			if err := d.pages.check(r, size, c, d.cols[j].maxDef); err != nil {
 				return fmt.Errorf("row group %d column %d: %w", i, j, err)
 			}
+			held += d.pages.held
+		}
+		if held > maxHeldPageBytes {
+			return fmt.Errorf("row group %d: its columns' dictionaries and largest pages come to %d bytes uncompressed, more than the %d one page of each column may hold at once",
+				i, held, maxHeldPageBytes)
 		}
 		if err := d.decodeRowGroup(rg, p); err != nil {
 			return fmt.Errorf("row group %d: %w", i, err)

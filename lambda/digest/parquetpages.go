@@ -22,6 +22,14 @@ const maxPageValues = 1 << 20
 // its byte strings at the length declared, before reading it.
 const maxPageHeaderBytes = 64 << 10
 
+// maxHeldPageBytes bounds what one row group's pages may need at once,
+// uncompressed: parquet-go holds the current page of every column, and
+// its dictionary. Each column chunk is bounded (maxColumnChunkBytes), but
+// a file of many columns whose chunks are one page each would need them
+// all at once. AWS-sized pages (about 1 MB) of every flow log field come
+// to a small part of it. A variable so that tests can make it bind.
+var maxHeldPageBytes int64 = 64 << 20
+
 // pageChecker walks the page headers of column chunks before parquet-go
 // reads any page. parquet-go trusts each header: it allocates the
 // compressed and uncompressed sizes and the values a header declares, and
@@ -43,7 +51,11 @@ type pageChecker struct {
 	zbuf                   *bufio.Reader
 	zr                     *gzip.Reader
 	declared               int64 // what the gzip page being read inflates to
-	vals                   []byte
+
+	// held is what the chunk checked last needs at once, uncompressed:
+	// its dictionary page and its largest data page.
+	held int64
+	vals []byte
 }
 
 // pageHead is the part of a Parquet page header (format.PageHeader) the
@@ -112,7 +124,8 @@ func (pc *pageChecker) check(r io.ReaderAt, size int64, c format.ColumnChunk, ma
 	cr.r.Reset(io.NewSectionReader(r, start, md.TotalCompressedSize))
 	cr.n = 0
 	defer cr.r.Reset(nil) // the object is not held past the check
-	var uncompressed int64
+	var uncompressed, dict, largest int64
+	defer func() { pc.held = dict + largest }()
 	for page := 0; cr.n < md.TotalCompressedSize; page++ {
 		h := &pc.h
 		*h = pageHead{}
@@ -124,6 +137,11 @@ func (pc *pageChecker) check(r io.ReaderAt, size int64, c format.ColumnChunk, ma
 			return fmt.Errorf("page %d header of %d bytes, more than the %d allowed", page, n, maxPageHeaderBytes)
 		}
 		uncompressed += int64(max(h.UncompressedPageSize, 0))
+		if format.PageType(h.Type) == format.DictionaryPage {
+			dict += int64(max(h.UncompressedPageSize, 0))
+		} else {
+			largest = max(largest, int64(h.UncompressedPageSize))
+		}
 		values := pageValues(h)
 		switch {
 		case h.UncompressedPageSize < 0 || uncompressed > maxColumnChunkBytes || uncompressed > md.TotalUncompressedSize:

@@ -12,6 +12,7 @@ import (
 	"github.com/parquet-go/parquet-go/format"
 
 	"github.com/vpcflowlogs/flowlogs/lambda/flowrecord"
+	"github.com/vpcflowlogs/flowlogs/lambda/flowrecord/flowrecordtest"
 )
 
 // withPageHeader returns body with the first page header of its first
@@ -169,6 +170,33 @@ func TestPageHeaderSizeIsBounded(t *testing.T) {
 		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
 			t.Errorf("statistics of %d bytes: %v, want an error naming the %s", tt.stats, err, tt.want)
 		}
+	}
+}
+
+// TestHeldPagesAreBounded proves that a row group whose columns'
+// dictionaries and largest pages together need more than
+// maxHeldPageBytes at once is refused, each column's pages within its own
+// bounds: parquet-go holds one page of every column.
+func TestHeldPagesAreBounded(t *testing.T) {
+	g := flowrecordtest.NewGenerator(flowrecordtest.Config{Seed: 32, Records: 300})
+	var lines []string
+	for g.Next() {
+		lines = append(lines, g.Line())
+	}
+	body := writeVariantParquet(t, g.Format(), lines, parquetVariant{dictionary: true, groupRows: 10_000})
+	decode := func() error {
+		d := newObjectDecoder(newLineReader(nil, flowrecord.NewAggregator(flowrecord.Options{TopK: 10})))
+		defer d.close()
+		return d.decodeParquet(bytesReaderAt(body), int64(len(body)))
+	}
+	if err := decode(); err != nil {
+		t.Fatalf("under the bound: %v", err)
+	}
+	old := maxHeldPageBytes
+	defer func() { maxHeldPageBytes = old }()
+	maxHeldPageBytes = 1 << 10 // less than the fourteen columns' pages of 300 rows
+	if err := decode(); err == nil || !strings.Contains(err.Error(), "more than the 1024 one page of each column may hold") {
+		t.Fatalf("over the bound: %v, want the row group refused", err)
 	}
 }
 
