@@ -32,6 +32,14 @@ const (
 	maxTextBytes = 4 << 30
 )
 
+// maxParquetBytes bounds an object's column chunks together,
+// uncompressed as their footer declares them (each chunk's pages are
+// checked against its declaration): a footer whose row groups point at
+// the same bytes again and again would otherwise have them read and
+// inflated as often. It is the text objects' bound. A variable so that
+// tests can make it bind.
+var maxParquetBytes int64 = maxTextBytes
+
 // maxPreparsedBytes bounds what a decoder holds of dictionaries read once
 // (flowrecord.Dict: each value's bytes and outcome), all its columns
 // together. A dictionary that does not fit is read per row, as a page
@@ -227,6 +235,7 @@ func (d *objectDecoder) decodeParquetFile(r io.ReaderAt, size int64) error {
 	if err != nil {
 		return err
 	}
+	var total int64 // the chunks' uncompressed bytes so far
 	for i, rg := range f.RowGroups() {
 		var held int64
 		for j, c := range f.Metadata().RowGroups[i].Columns {
@@ -235,6 +244,9 @@ func (d *objectDecoder) decodeParquetFile(r io.ReaderAt, size int64) error {
 			}
 			if n := c.MetaData.TotalUncompressedSize; n < 0 || n > maxColumnChunkBytes {
 				return fmt.Errorf("row group %d column %d: %d bytes uncompressed, more than the %d allowed", i, j, n, maxColumnChunkBytes)
+			}
+			if total += c.MetaData.TotalUncompressedSize; total > maxParquetBytes {
+				return fmt.Errorf("row group %d column %d: the column chunks so far come to %d bytes uncompressed, more than the %d an object may hold", i, j, total, maxParquetBytes)
 			}
 			if err := d.pages.check(r, size, c, d.cols[j].maxDef); err != nil {
 				return fmt.Errorf("row group %d column %d: %w", i, j, err)

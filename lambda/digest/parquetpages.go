@@ -101,9 +101,16 @@ type pageV2Head struct {
 // definition level: 1 for an optional column, 0 for a required one.
 func (pc *pageChecker) check(r io.ReaderAt, size int64, c format.ColumnChunk, maxDef byte) error {
 	md := c.MetaData
+	// The chunk starts where parquet-go starts reading it: at its
+	// dictionary page's offset whenever that is set, else at its first
+	// data page. A dictionary page after the data pages would have
+	// parquet-go read pages this walk did not.
 	start := md.DataPageOffset
-	if md.DictionaryPageOffset > 0 && md.DictionaryPageOffset < start {
-		start = md.DictionaryPageOffset
+	if o := md.DictionaryPageOffset; o != 0 {
+		if o < 0 || o > md.DataPageOffset {
+			return fmt.Errorf("a dictionary page at %d, not before the data pages at %d", o, md.DataPageOffset)
+		}
+		start = o
 	}
 	if start < 0 || md.TotalCompressedSize < 0 || md.TotalCompressedSize > size-start {
 		return fmt.Errorf("column chunk of %d bytes at %d lies outside the %d-byte object", md.TotalCompressedSize, start, size)
@@ -144,6 +151,12 @@ func (pc *pageChecker) check(r io.ReaderAt, size int64, c format.ColumnChunk, ma
 		}
 		values := pageValues(h)
 		switch {
+		case !solePart(h):
+			// parquet-go reads the part its type names, and reads a
+			// chunk's first page's dictionary part when a data page
+			// needs a dictionary it has not read: every part checked
+			// must be the only one.
+			return fmt.Errorf("page %d header of type %d with parts for other page types", page, h.Type)
 		case h.UncompressedPageSize < 0 || uncompressed > maxColumnChunkBytes || uncompressed > md.TotalUncompressedSize:
 			return fmt.Errorf("page %d declares %d uncompressed bytes, more than its column chunk's %d (at most %d)",
 				page, h.UncompressedPageSize, md.TotalUncompressedSize, maxColumnChunkBytes)
@@ -172,6 +185,21 @@ func pageValues(h *pageHead) int32 {
 		return h.DictionaryPageHeader.V.NumValues
 	}
 	return 0
+}
+
+// solePart reports whether the header holds the part its type names and
+// no part of another page type, as every writer writes it.
+func solePart(h *pageHead) bool {
+	d, v2, dict := h.DataPageHeader.Valid, h.DataPageHeaderV2.Valid, h.DictionaryPageHeader.Valid
+	switch format.PageType(h.Type) {
+	case format.DataPage:
+		return d && !v2 && !dict
+	case format.DataPageV2:
+		return v2 && !d && !dict
+	case format.DictionaryPage:
+		return dict && !d && !v2
+	}
+	return !d && !v2 && !dict
 }
 
 // pageEncoding is the encoding of a page's values, read as pageValues

@@ -3,6 +3,7 @@ package digest
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"runtime"
 	"strings"
 	"testing"
@@ -104,11 +105,24 @@ func TestParquetPageHeadersAreChecked(t *testing.T) {
 			}
 			h.DataPageHeaderV2.V.NumValues = 1 << 30
 			h.DataPageHeader.Valid, h.DataPageHeader.V.NumValues = true, 1
-		}, nil, "values"},
+		}, nil, "other page types"},
+		{"a huge dictionary behind a data page", func(h *format.PageHeader) {
+			// parquet-go reads a chunk's first page as its dictionary
+			// when a data page needs one it has not read, from the
+			// header's dictionary part: 2^28 values, 1 GiB.
+			h.DictionaryPageHeader.Valid = true
+			h.DictionaryPageHeader.V.NumValues = 1 << 28
+		}, nil, "other page types"},
+		{"a dictionary page after the data pages", nil, func(t *testing.T, body []byte) []byte {
+			return withChunkMeta(t, body, func(md *format.ColumnMetaData) { md.DictionaryPageOffset = md.DataPageOffset + 1 })
+		}, "not before the data pages"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			bad := withPageHeader(t, body, tt.edit)
+			bad := body
+			if tt.edit != nil {
+				bad = withPageHeader(t, body, tt.edit)
+			}
 			if tt.patch != nil {
 				bad = tt.patch(t, bad)
 			}
@@ -198,6 +212,53 @@ func TestHeldPagesAreBounded(t *testing.T) {
 	if err := decode(); err == nil || !strings.Contains(err.Error(), "more than the 1024 one page of each column may hold") {
 		t.Fatalf("over the bound: %v, want the row group refused", err)
 	}
+}
+
+// TestObjectBytesAreBounded proves that an object whose column chunks
+// together declare more than maxParquetBytes uncompressed is refused
+// before the rest is read: a footer can point many row groups at the
+// same bytes.
+func TestObjectBytesAreBounded(t *testing.T) {
+	g := flowrecordtest.NewGenerator(flowrecordtest.Config{Seed: 33, Records: 300})
+	var lines []string
+	for g.Next() {
+		lines = append(lines, g.Line())
+	}
+	body := writeVariantParquet(t, g.Format(), lines, parquetVariant{groupRows: 100})
+	decode := func() error {
+		d := newObjectDecoder(newLineReader(nil, flowrecord.NewAggregator(flowrecord.Options{TopK: 10})))
+		defer d.close()
+		return d.decodeParquet(bytesReaderAt(body), int64(len(body)))
+	}
+	if err := decode(); err != nil {
+		t.Fatalf("under the bound: %v", err)
+	}
+	old := maxParquetBytes
+	defer func() { maxParquetBytes = old }()
+	maxParquetBytes = 4 << 10 // less than three row groups of 100 rows
+	if err := decode(); err == nil || !strings.Contains(err.Error(), "more than the 4096 an object may hold") {
+		t.Fatalf("over the bound: %v, want the object refused", err)
+	}
+}
+
+// withChunkMeta returns body with the footer's metadata of its first
+// column chunk edited by edit, the footer written again.
+func withChunkMeta(t *testing.T, body []byte, edit func(*format.ColumnMetaData)) []byte {
+	t.Helper()
+	n := int(binary.LittleEndian.Uint32(body[len(body)-8:]))
+	start := len(body) - 8 - n
+	var md format.FileMetaData
+	if err := thrift.Unmarshal(new(thrift.CompactProtocol), body[start:start+n], &md); err != nil {
+		t.Fatal(err)
+	}
+	edit(&md.RowGroups[0].Columns[0].MetaData)
+	footer, err := thrift.Marshal(new(thrift.CompactProtocol), &md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := append(append([]byte{}, body[:start]...), footer...)
+	out = binary.LittleEndian.AppendUint32(out, uint32(len(footer)))
+	return append(out, "PAR1"...)
 }
 
 func bufioReader(b []byte) *bufio.Reader { return bufio.NewReader(bytes.NewReader(b)) }
