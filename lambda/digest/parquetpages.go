@@ -101,27 +101,9 @@ type pageV2Head struct {
 // definition level: 1 for an optional column, 0 for a required one.
 func (pc *pageChecker) check(r io.ReaderAt, size int64, c format.ColumnChunk, maxDef byte) error {
 	md := c.MetaData
-	// The chunk starts where parquet-go starts reading it: at its
-	// dictionary page's offset whenever that is set, else at its first
-	// data page. A dictionary page after the data pages would have
-	// parquet-go read pages this walk did not.
-	start := md.DataPageOffset
-	if o := md.DictionaryPageOffset; o != 0 {
-		if o < 0 || o > md.DataPageOffset {
-			return fmt.Errorf("a dictionary page at %d, not before the data pages at %d", o, md.DataPageOffset)
-		}
-		start = o
-	}
-	if start < 0 || md.TotalCompressedSize < 0 || md.TotalCompressedSize > size-start {
-		return fmt.Errorf("column chunk of %d bytes at %d lies outside the %d-byte object", md.TotalCompressedSize, start, size)
-	}
-	switch md.Codec {
-	case format.Gzip, format.Uncompressed:
-	default:
-		// AWS writes GZIP pages. Each other codec's decoder grows its
-		// output as far as the data or its own header says, so a page
-		// of another codec would need a bound of its own.
-		return fmt.Errorf("pages compressed with %s: only GZIP and uncompressed pages are read", md.Codec)
+	start, err := chunkStart(md, size)
+	if err != nil {
+		return err
 	}
 	cr := &pc.cr
 	if cr.r == nil {
@@ -170,6 +152,34 @@ func (pc *pageChecker) check(r io.ReaderAt, size int64, c format.ColumnChunk, ma
 		}
 	}
 	return nil
+}
+
+// chunkStart returns where column chunk md of an object of size bytes
+// starts, as parquet-go starts reading it: at its dictionary page's
+// offset whenever that is set, else at its first data page; a
+// dictionary page after the data pages would have parquet-go read pages
+// the walk did not. The chunk must lie inside the object, its pages GZIP
+// or uncompressed.
+func chunkStart(md format.ColumnMetaData, size int64) (int64, error) {
+	start := md.DataPageOffset
+	if o := md.DictionaryPageOffset; o != 0 {
+		if o < 0 || o > md.DataPageOffset {
+			return 0, fmt.Errorf("a dictionary page at %d, not before the data pages at %d", o, md.DataPageOffset)
+		}
+		start = o
+	}
+	if start < 0 || md.TotalCompressedSize < 0 || md.TotalCompressedSize > size-start {
+		return 0, fmt.Errorf("column chunk of %d bytes at %d lies outside the %d-byte object", md.TotalCompressedSize, start, size)
+	}
+	switch md.Codec {
+	case format.Gzip, format.Uncompressed:
+	default:
+		// AWS writes GZIP pages. Each other codec's decoder grows its
+		// output as far as the data or its own header says, so a page
+		// of another codec would need a bound of its own.
+		return 0, fmt.Errorf("pages compressed with %s: only GZIP and uncompressed pages are read", md.Codec)
+	}
+	return start, nil
 }
 
 // pageValues is the number of values a page header declares: in the

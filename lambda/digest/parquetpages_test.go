@@ -187,22 +187,30 @@ func TestPageHeaderSizeIsBounded(t *testing.T) {
 	}
 }
 
+// generatedDecode writes 300 generated records (from seed) as one
+// Parquet object laid out as v and returns a function that decodes it
+// with a new decoder.
+func generatedDecode(t *testing.T, seed int64, v parquetVariant) func() error {
+	t.Helper()
+	g := flowrecordtest.NewGenerator(flowrecordtest.Config{Seed: seed, Records: 300})
+	var lines []string
+	for g.Next() {
+		lines = append(lines, g.Line())
+	}
+	body := writeVariantParquet(t, g.Format(), lines, v)
+	return func() error {
+		d := newObjectDecoder(newLineReader(nil, flowrecord.NewAggregator(flowrecord.Options{TopK: 10})))
+		defer d.close()
+		return d.decodeParquet(bytesReaderAt(body), int64(len(body)))
+	}
+}
+
 // TestHeldPagesAreBounded proves that a row group whose columns'
 // dictionaries and largest pages together need more than
 // maxHeldPageBytes at once is refused, each column's pages within its own
 // bounds: parquet-go holds one page of every column.
 func TestHeldPagesAreBounded(t *testing.T) {
-	g := flowrecordtest.NewGenerator(flowrecordtest.Config{Seed: 32, Records: 300})
-	var lines []string
-	for g.Next() {
-		lines = append(lines, g.Line())
-	}
-	body := writeVariantParquet(t, g.Format(), lines, parquetVariant{dictionary: true, groupRows: 10_000})
-	decode := func() error {
-		d := newObjectDecoder(newLineReader(nil, flowrecord.NewAggregator(flowrecord.Options{TopK: 10})))
-		defer d.close()
-		return d.decodeParquet(bytesReaderAt(body), int64(len(body)))
-	}
+	decode := generatedDecode(t, 32, parquetVariant{dictionary: true, groupRows: 10_000})
 	if err := decode(); err != nil {
 		t.Fatalf("under the bound: %v", err)
 	}
@@ -219,17 +227,7 @@ func TestHeldPagesAreBounded(t *testing.T) {
 // before the rest is read: a footer can point many row groups at the
 // same bytes.
 func TestObjectBytesAreBounded(t *testing.T) {
-	g := flowrecordtest.NewGenerator(flowrecordtest.Config{Seed: 33, Records: 300})
-	var lines []string
-	for g.Next() {
-		lines = append(lines, g.Line())
-	}
-	body := writeVariantParquet(t, g.Format(), lines, parquetVariant{groupRows: 100})
-	decode := func() error {
-		d := newObjectDecoder(newLineReader(nil, flowrecord.NewAggregator(flowrecord.Options{TopK: 10})))
-		defer d.close()
-		return d.decodeParquet(bytesReaderAt(body), int64(len(body)))
-	}
+	decode := generatedDecode(t, 33, parquetVariant{groupRows: 100})
 	if err := decode(); err != nil {
 		t.Fatalf("under the bound: %v", err)
 	}
