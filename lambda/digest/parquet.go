@@ -226,6 +226,9 @@ func (d *objectDecoder) decodeRecovered(p any) error {
 // errParquetPanic is the error of an object whose reading panicked.
 var errParquetPanic = errors.New("the Parquet reader failed on the object")
 
+// decodeParquetFile is decodeParquet without the recovery: each row
+// group's column chunks are bounded and their pages checked (pageChecker)
+// before the row group is read.
 func (d *objectDecoder) decodeParquetFile(r io.ReaderAt, size int64) error {
 	f, err := parquet.OpenFile(r, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
 	if err != nil {
