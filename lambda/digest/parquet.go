@@ -11,7 +11,6 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/parquet-go/parquet-go"
-	"github.com/parquet-go/parquet-go/encoding"
 
 	"github.com/vpcflowlogs/flowlogs/lambda/flowrecord"
 )
@@ -61,12 +60,15 @@ type objectDecoder struct {
 	zr      *gzip.Reader
 
 	// Per column of the Parquet object being read: its field and its
-	// pages, read one at a time; row holds one row's values.
-	cols  []parquetColumn
-	fcols []flowrecord.Column
-	row   flowrecord.Row
-	pre   preparsed
-	pages pageChecker
+	// pages, read one at a time by its page reader (kept from object to
+	// object with its buffers), and held, what the row group's pages
+	// need at once; row holds one row's values.
+	cols    []parquetColumn
+	fcols   []flowrecord.Column
+	readers []*pageReader
+	held    int64
+	row     flowrecord.Row
+	pre     preparsed
 }
 
 // preparsed holds a decoder's dictionaries read once, one per column
@@ -197,11 +199,13 @@ func (d *objectDecoder) textParser(header string) (*flowrecord.Parser, error) {
 	return d.parser(fields)
 }
 
-// decodeParquet reads a Parquet object. parquet-go is not hardened
-// against hostile files: the checks here and in pageChecker refuse what
-// is known to exhaust its memory or make it panic, and a panic that
-// remains is recovered as the object's error (decodeRecovered), so that
-// one object cannot stop every run.
+// decodeParquet reads a Parquet object: its footer and schema through
+// parquet-go, its pages through pageReader, their values through
+// parquet-go's encodings. Neither is hardened against hostile files: the
+// checks here, in pageReader and before each encoding refuse what is
+// known to exhaust memory or make them panic, and a panic that remains is
+// recovered as the object's error (decodeRecovered), so that one object
+// cannot stop every run.
 func (d *objectDecoder) decodeParquet(r io.ReaderAt, size int64) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -212,13 +216,11 @@ func (d *objectDecoder) decodeParquet(r io.ReaderAt, size int64) (err error) {
 }
 
 // decodeRecovered leaves the decoder as a new one would be for the next
-// object after a panic while reading one: its pages released and closed
-// (decodeRowGroup's deferred closePages has done so when the panic came
-// from reading a page), its columns and dictionaries dropped, whatever
-// they held when the panic came.
+// object after a panic while reading one: its columns, page readers and
+// dictionaries dropped, whatever they held when the panic came.
 func (d *objectDecoder) decodeRecovered(p any) error {
 	d.closePages()
-	d.cols, d.fcols, d.row = nil, nil, flowrecord.Row{}
+	d.cols, d.fcols, d.readers, d.row = nil, nil, nil, flowrecord.Row{}
 	d.pre = preparsed{}
 	return fmt.Errorf("%w: %v", errParquetPanic, p)
 }
@@ -227,8 +229,8 @@ func (d *objectDecoder) decodeRecovered(p any) error {
 var errParquetPanic = errors.New("the Parquet reader failed on the object")
 
 // decodeParquetFile is decodeParquet without the recovery: each row
-// group's column chunks are bounded and their pages checked (pageChecker)
-// before the row group is read.
+// group's column chunks are bounded, then read a page of each column at
+// a time.
 func (d *objectDecoder) decodeParquetFile(r io.ReaderAt, size int64) error {
 	f, err := parquet.OpenFile(r, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
 	if err != nil {
@@ -238,12 +240,25 @@ func (d *objectDecoder) decodeParquetFile(r io.ReaderAt, size int64) error {
 	if err != nil {
 		return err
 	}
+	defer d.closePages()
+	rows, limit := int64(0), maxObjectRows(size)
+	for _, rg := range f.Metadata().RowGroups {
+		if rows += max(rg.NumRows, 0); rows > limit || rg.NumRows < 0 {
+			return fmt.Errorf("row groups of %d rows, more than the %d an object of %d bytes may hold", rows, limit, size)
+		}
+	}
+	for _, pr := range d.readers {
+		pr.rowsLeft = limit
+	}
 	var total int64 // the chunks' uncompressed bytes so far
-	for i, rg := range f.RowGroups() {
-		var held int64
-		for j, c := range f.Metadata().RowGroups[i].Columns {
-			if j >= len(d.cols) {
-				return fmt.Errorf("row group %d: more column chunks than the %d columns", i, len(d.cols))
+	for i, rg := range f.Metadata().RowGroups {
+		if len(rg.Columns) != len(d.cols) {
+			return fmt.Errorf("row group %d: %d column chunks for %d columns", i, len(rg.Columns), len(d.cols))
+		}
+		d.held = 0
+		for j, c := range rg.Columns {
+			if path := c.MetaData.PathInSchema; len(path) != 1 || path[0] != d.cols[j].name {
+				return fmt.Errorf("row group %d column %d: a chunk of %q, not of column %q", i, j, capRunes(strings.Join(path, "."), 64), d.cols[j].name)
 			}
 			if n := c.MetaData.TotalUncompressedSize; n < 0 || n > maxColumnChunkBytes {
 				return fmt.Errorf("row group %d column %d: %d bytes uncompressed, more than the %d allowed", i, j, n, maxColumnChunkBytes)
@@ -251,21 +266,25 @@ func (d *objectDecoder) decodeParquetFile(r io.ReaderAt, size int64) error {
 			if total += c.MetaData.TotalUncompressedSize; total > maxParquetBytes {
 				return fmt.Errorf("row group %d column %d: the column chunks so far come to %d bytes uncompressed, more than the %d an object may hold", i, j, total, maxParquetBytes)
 			}
-			if err := d.pages.check(r, size, c, d.cols[j].maxDef); err != nil {
+			if err := d.readers[j].startChunk(r, size, c.MetaData); err != nil {
 				return fmt.Errorf("row group %d column %d: %w", i, j, err)
 			}
-			held += d.pages.held
+			d.cols[j].startChunk()
 		}
-		if held > maxHeldPageBytes {
-			return fmt.Errorf("row group %d: its columns' dictionaries and largest pages come to %d bytes uncompressed, more than the %d one page of each column may hold at once",
-				i, held, maxHeldPageBytes)
-		}
-		if err := d.decodeRowGroup(rg, p); err != nil {
+		if err := d.decodeRowGroup(rg.NumRows, p); err != nil {
 			return fmt.Errorf("row group %d: %w", i, err)
 		}
 	}
 	return nil
 }
+
+// maxObjectRows bounds the rows an object of size bytes may hold, and
+// the rows its pages may declare in each column: a page's levels can
+// declare a million null rows in a few bytes, and row groups can point at
+// the same pages again and again, so that a small object would otherwise
+// keep a run busy for minutes. Flow log records take 20 bytes or more a
+// row in Parquet; the bound allows 16 rows a byte.
+func maxObjectRows(size int64) int64 { return 16*size + 1<<16 }
 
 // parquetColumns maps the object's columns to flow log fields: AWS names
 // a column as its field with "-" turned to "_" (see
@@ -276,9 +295,20 @@ func (d *objectDecoder) parquetColumns(f *parquet.File) (*flowrecord.Parser, err
 	if len(cols) == 0 || len(cols) > flowrecord.NumFields {
 		return nil, fmt.Errorf("%d columns: want 1 to %d", len(cols), flowrecord.NumFields)
 	}
-	d.cols = d.cols[:0]
 	fields := make([]flowrecord.Field, 0, len(cols))
-	for _, c := range cols {
+	for len(d.readers) < len(cols) {
+		d.readers = append(d.readers, &pageReader{held: &d.held})
+		d.cols = append(d.cols, parquetColumn{})
+	}
+	d.cols = d.cols[:len(cols)]
+	for len(d.pre.byColumn) < len(cols) {
+		d.pre.byColumn = append(d.pre.byColumn, nil)
+	}
+	if cap(d.fcols) < len(cols) {
+		d.fcols = make([]flowrecord.Column, len(cols))
+	}
+	d.fcols = d.fcols[:len(cols)]
+	for i, c := range cols {
 		fd, ok := flowrecord.FieldByName(strings.ReplaceAll(c.Name(), "_", "-"))
 		if !ok || !c.Leaf() || c.Repeated() {
 			return nil, fmt.Errorf("column %q is not a flow log field", capRunes(c.Name(), 64))
@@ -288,37 +318,21 @@ func (d *objectDecoder) parquetColumns(f *parquet.File) (*flowrecord.Parser, err
 		if c.Optional() {
 			maxDef = 1
 		}
-		d.cols = append(d.cols, parquetColumn{field: fd, maxDef: maxDef, index: len(d.cols), budget: &d.pre})
-	}
-	if cap(d.fcols) < len(d.cols) {
-		d.fcols = make([]flowrecord.Column, len(d.cols))
-	}
-	d.fcols = d.fcols[:len(d.cols)]
-	clear(d.fcols)
-	for i := range d.cols {
-		d.cols[i].col = &d.fcols[i]
-	}
-	for len(d.pre.byColumn) < len(d.cols) {
-		d.pre.byColumn = append(d.pre.byColumn, nil)
+		// The column's buffers are kept from object to object.
+		pc := &d.cols[i]
+		pc.field, pc.name, pc.maxDef, pc.kind = fd, c.Name(), maxDef, c.Type().Kind()
+		pc.pr, pc.col, pc.budget, pc.budgetAt = d.readers[i], &d.fcols[i], &d.pre, i
 	}
 	return d.parser(fields)
 }
 
-// decodeRowGroup decodes a row group row by row: each column gives the
-// row its next value from its current page, and flowrecord reads the
-// typed values straight from the pages (Parser.ReadColumns). It holds one
-// page of each column, whatever the row group's size.
-func (d *objectDecoder) decodeRowGroup(rg parquet.RowGroup, p *flowrecord.Parser) error {
-	chunks := rg.ColumnChunks()
-	if len(chunks) != len(d.cols) {
-		return fmt.Errorf("%d column chunks for %d columns", len(chunks), len(d.cols))
-	}
-	for i := range d.cols {
-		c := &d.cols[i]
-		c.pages, c.pre, c.preKey = chunks[i].Pages(), nil, dictKey{}
-	}
-	defer d.closePages()
-	for left := rg.NumRows(); left > 0; {
+// decodeRowGroup decodes a row group of rows rows, row by row: each
+// column gives the row its next value from its current page, and
+// flowrecord reads the typed values straight from the pages
+// (Parser.ReadColumns). It holds one page of each column, whatever the
+// row group's size.
+func (d *objectDecoder) decodeRowGroup(rows int64, p *flowrecord.Parser) error {
+	for left := rows; left > 0; {
 		// Rows every column's page still holds: read without a check.
 		n := left
 		for i := range d.cols {
@@ -338,148 +352,6 @@ func (d *objectDecoder) decodeRowGroup(rg parquet.RowGroup, p *flowrecord.Parser
 	return nil
 }
 
-// parquetColumn reads one column's pages, one at a time, into col: the
-// page's definition levels say which rows are null, and its values
-// (dense: one per row that is not) are read straight from the page's
-// buffers, through its dictionary when it has one.
-type parquetColumn struct {
-	field  flowrecord.Field
-	maxDef byte // 1 for an optional column, 0 for a required one
-	pages  parquet.Pages
-	page   parquet.Page       // the page being read, nil before the first
-	col    *flowrecord.Column // the page's values, as flowrecord reads them
-
-	// The page's string dictionary read once (nil: read per row), the
-	// dictionary it was read from, and the decoder's dictionaries, of
-	// which this column's is at index.
-	pre    *flowrecord.Dict
-	preKey dictKey
-	budget *preparsed
-	index  int
-}
-
-// dictKey tells a column chunk's dictionary from another: its values'
-// buffer and size. A chunk has one dictionary (parquet-go skips a second
-// dictionary page), and the key is cleared at each chunk, so a buffer
-// reused by a later chunk is never mistaken for the one read.
-type dictKey struct {
-	data    *byte
-	n, size int
-	set     bool
-}
-
-// nextPage releases the page read and loads the next; flowrecord checks
-// that its buffers hold as many values as its levels say: the file is
-// anyone's.
-func (c *parquetColumn) nextPage() error {
-	c.releasePage()
-	pg, err := c.pages.ReadPage()
-	if err != nil {
-		if errors.Is(err, io.EOF) {
-			return errors.New("fewer values than the row group's rows")
-		}
-		return err
-	}
-	c.page = pg
-	col := c.col
-	col.Rows, col.Defs, col.MaxDef = int(pg.NumRows()), pg.DefinitionLevels(), c.maxDef
-	if len(pg.RepetitionLevels()) != 0 {
-		return fmt.Errorf("a page of %d rows with %d repetition levels", col.Rows, len(pg.RepetitionLevels()))
-	}
-	col.Values = col.Rows - int(pg.NumNulls())
-	if dict := pg.Dictionary(); dict != nil {
-		dp := dict.Page()
-		col.Indexed, col.DictLen = true, int(dp.NumValues())
-		setValues(col, dp.Data())
-		idx := pg.Data()
-		col.Index = idx.Int32()
-		c.preparse()
-		col.Dict = c.pre
-	} else {
-		setValues(col, pg.Data())
-	}
-	if err := col.Start(); err != nil {
-		if col.Indexed {
-			return fmt.Errorf("a dictionary-encoded page: %w", err)
-		}
-		return err
-	}
-	return nil
-}
-
-// setValues points col's value buffers at v's.
-func setValues(col *flowrecord.Column, v encoding.Values) {
-	switch v.Kind() {
-	case encoding.Int32:
-		col.Kind, col.Int32 = flowrecord.ColumnInt32, v.Int32()
-	case encoding.Int64:
-		col.Kind, col.Int64 = flowrecord.ColumnInt64, v.Int64()
-	case encoding.ByteArray:
-		col.Kind = flowrecord.ColumnBytes
-		col.Data, col.Offs = v.ByteArray()
-	default:
-		col.Kind = flowrecord.ColumnUntyped
-	}
-}
-
-// preparse reads the loaded dictionary's values once into c.pre when it is
-// a string dictionary that fits the decoder's budget and whose offsets are
-// sound; otherwise c.pre is nil and each row reads its value from the
-// dictionary's buffers, which refuses bad offsets row by row.
-func (c *parquetColumn) preparse() {
-	col := c.col
-	n := col.DictLen
-	key := dictKey{data: unsafe.SliceData(col.Data), n: n, size: len(col.Data), set: true}
-	if key == c.preKey {
-		return // the same dictionary as the chunk's page before
-	}
-	c.preKey, c.pre = key, nil
-	b := c.budget
-	own := b.byColumn[c.index]
-	b.held -= own.Held()
-	if col.Kind != flowrecord.ColumnBytes || !soundOffsets(col.Data, col.Offs, n) ||
-		b.held+own.HeldFor(n, len(col.Data)) > maxPreparsedBytes {
-		b.byColumn[c.index] = nil // its memory, if any, returns to the budget
-		return
-	}
-	if own == nil {
-		own = new(flowrecord.Dict)
-		b.byColumn[c.index] = own
-	}
-	own.Reset(c.field)
-	own.Grow(n, len(col.Data))
-	for k := range n {
-		own.Add(col.Data[col.Offs[k]:col.Offs[k+1]])
-	}
-	b.held += own.Held()
-	b.dicts++
-	c.pre = own
-}
-
-// soundOffsets reports whether the first n byte array values' offsets lie
-// in order within data.
-func soundOffsets(data []byte, offs []uint32, n int) bool {
-	if n < 0 || len(offs) < n+1 {
-		return false
-	}
-	for k := range n {
-		if offs[k] > offs[k+1] || int(offs[k+1]) > len(data) {
-			return false
-		}
-	}
-	return true
-}
-
-func (c *parquetColumn) releasePage() {
-	if c.page != nil {
-		parquet.Release(c.page)
-	}
-	c.page = nil
-	if c.col != nil {
-		*c.col = flowrecord.Column{}
-	}
-}
-
 // addColumns reads the next row of cols with p, the parser of the
 // object's format.
 func (lr *lineReader) addColumns(p *flowrecord.Parser, cols []flowrecord.Column, row *flowrecord.Row) {
@@ -491,13 +363,9 @@ func (lr *lineReader) addColumns(p *flowrecord.Parser, cols []flowrecord.Column,
 	lr.count()
 }
 
+// closePages lets go of the object the columns read.
 func (d *objectDecoder) closePages() {
-	for i := range d.cols {
-		c := &d.cols[i]
-		c.releasePage()
-		if c.pages != nil {
-			_ = c.pages.Close()
-			c.pages = nil
-		}
+	for _, pr := range d.readers {
+		pr.release()
 	}
 }

@@ -15,19 +15,18 @@ import (
 // maxFuzzAllocBytes bounds what decoding one fuzzed object twice may
 // allocate in all. An object's column chunk is at most
 // maxColumnChunkBytes uncompressed, checked page header by page header
-// before parquet-go reads a page, and its dictionaries held once are
-// bounded by maxPreparsedBytes; a few-KB object whose pages declare more
-// than they hold is refused before the declared sizes are allocated.
-// What is left is parquet-go's per-object state (the footer, a page
-// buffer of each column) and the decompression of the few pages a small
-// object holds, far under this.
+// as pageReader reads it, and its dictionaries held once are bounded by
+// maxPreparsedBytes; a few-KB object whose pages declare more than they
+// hold is refused before the declared sizes are allocated. What is left
+// is the footer parquet-go reads, the buffers of each column, and the
+// few pages a small object holds, far under this.
 const maxFuzzAllocBytes = 256 << 20
 
 // FuzzDecodeParquet decodes arbitrary bytes as a Parquet object: anyone
 // who can write the bucket chooses them. Decoding must return (an error
 // for a bad object, never a panic: one that decodeParquet recovers fails
-// the input too, so that a check can refuse it before parquet-go reads
-// it), allocate within maxFuzzAllocBytes,
+// the input too, so that a check can refuse it before the code that
+// panicked reads it), allocate within maxFuzzAllocBytes,
 // and leave the decoder as it found it: the same object decoded again by
 // the same decoder, as the next object of a run is, gives the same error
 // and the same counts.
@@ -106,7 +105,7 @@ func fuzzParquetSeeds(tb testing.TB) [][]byte {
 }
 
 // panickyReaderAt panics on its read number at, counting from 1: a panic
-// inside parquet-go, wherever it reads the object.
+// inside the decoder, wherever it reads the object.
 type panickyReaderAt struct {
 	b         []byte
 	reads, at int

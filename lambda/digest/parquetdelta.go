@@ -1,14 +1,10 @@
 package digest
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/binary"
 	"fmt"
-	"io"
 	"math"
 
-	"github.com/klauspost/compress/gzip"
 	"github.com/parquet-go/parquet-go/encoding/delta"
 	"github.com/parquet-go/parquet-go/format"
 )
@@ -24,165 +20,29 @@ import (
 // and a DELTA_BYTE_ARRAY page's prefix and suffix lengths, which size the
 // decoded strings' buffer, must add up to at most maxColumnChunkBytes.
 
-// deltaHeaderBytes bounds a DELTA_BINARY_PACKED header: four varints.
-const deltaHeaderBytes = 4 * binary.MaxVarintLen64
-
-func isDelta(enc int32) bool {
-	switch format.Encoding(enc) {
-	case format.DeltaBinaryPacked, format.DeltaLengthByteArray, format.DeltaByteArray:
-		return true
-	}
-	return false
-}
-
-// checkValues reads the page whose header h the checker has just read, up
-// to its end. A version 2 page's levels must lie inside it; a gzip page's
-// data must start with a gzip header and inflate to no more than the
-// uncompressed size its header declares (endGzip). A page whose values
-// are DELTA-encoded has the start of its values read (inflated when the
-// column is gzip) and checked by checkDelta. Values that parquet-go will
-// fail to inflate or decode anyway are not refused here.
-func (pc *pageChecker) checkValues(h *pageHead, codec format.CompressionCodec, maxDef byte) error {
-	cr := &pc.cr
-	end := cr.n + int64(h.CompressedPageSize)
-	compressed := codec != format.Uncompressed
-	var levels int64
-	if v := &h.DataPageHeaderV2; format.PageType(h.Type) == format.DataPageV2 {
-		rep, def := v.V.RepLevelsLen, v.V.DefLevelsLen
-		if rep < 0 || def < 0 || int64(rep)+int64(def) > int64(h.CompressedPageSize) {
-			return fmt.Errorf("levels of %d and %d bytes in a page of %d", rep, def, h.CompressedPageSize)
-		}
-		levels = int64(rep) + int64(def)
-		compressed = compressed && (!v.V.IsCompressed.Valid || v.V.IsCompressed.V)
-	}
-	enc := pageEncoding(h)
-	gz := compressed && codec == format.Gzip
-	if !compressed && !isDelta(enc) {
-		return pc.skipTo(end)
-	}
-	if _, err := cr.Discard(levels); err != nil {
-		return err
-	}
-	pc.page = io.LimitedReader{R: cr, N: end - cr.n}
-	var src io.Reader = &pc.page
-	if gz {
-		// parquet-go panics on gzip data whose header it cannot read
-		// (its compress.Decompressor): the header of each gzip page is
-		// read here first, by the same package.
-		if err := pc.resetGzip(); err != nil {
-			return fmt.Errorf("its gzip data: %w", err)
-		}
-		// The uncompressed size counts a version 2 page's levels, which
-		// are never compressed.
-		pc.declared = max(int64(h.UncompressedPageSize)-levels, 0)
-		pc.inflated = io.LimitedReader{R: pc.zr, N: pc.declared + 1}
-		src = &pc.inflated
-		if !isDelta(enc) {
-			return pc.endGzip(end)
-		}
-	}
-	if format.PageType(h.Type) == format.DataPage && maxDef > 0 && !skipLevelsV1(src) {
-		return pc.end(gz, end) // parquet-go fails to read its levels
-	}
-	limit := int64(deltaHeaderBytes)
-	if format.Encoding(enc) == format.DeltaByteArray {
-		limit = int64(h.UncompressedPageSize)
-	}
-	pc.values = io.LimitedReader{R: src, N: limit}
-	vals := bytes.NewBuffer(pc.vals[:0])
-	_, _ = vals.ReadFrom(&pc.values) // a short read is checked as it is
-	pc.vals = vals.Bytes()[:0]
-	if err := checkDelta(enc, vals.Bytes(), pageValues(h)); err != nil {
-		return err
-	}
-	return pc.end(gz, end)
-}
-
-// end reads past the page, to end, its gzip data inflated to the end
-// first when gz (endGzip).
-func (pc *pageChecker) end(gz bool, end int64) error {
-	if gz {
-		return pc.endGzip(end)
-	}
-	return pc.skipTo(end)
-}
-
-// endGzip inflates the rest of a gzip page, no further than one byte
-// past the uncompressed size its header declares (pc.declared), and
-// refuses a page that inflates past it: parquet-go inflates into a buffer of the
-// declared size and doubles it for as long as the data inflates, and
-// deflate reaches about 1,000 to 1 (a 150 MiB object of zeros would
-// inflate to about 150 GiB). The inflated bytes are counted, not kept.
-// Only GZIP and uncompressed pages are read (check), so no other codec's
-// expansion need be bounded.
-func (pc *pageChecker) endGzip(end int64) error {
-	_, _ = io.Copy(io.Discard, &pc.inflated) // data that does not inflate: parquet-go refuses it
-	if pc.inflated.N == 0 {
-		return fmt.Errorf("its gzip data inflates past the %d bytes its header declares", pc.declared)
-	}
-	return pc.skipTo(end)
-}
-
-// skipLevelsV1 reads past a version 1 page's definition levels: their
-// length in 4 bytes, then the levels.
-func skipLevelsV1(r io.Reader) bool {
-	var n [4]byte
-	if _, err := io.ReadFull(r, n[:]); err != nil {
-		return false
-	}
-	l := int64(binary.LittleEndian.Uint32(n[:]))
-	m, err := io.CopyN(io.Discard, r, l)
-	return err == nil && m == l
-}
-
-// resetGzip points the checker's gzip reader at the page, through a
-// buffered reader so that the inflater need not allocate one a page.
-func (pc *pageChecker) resetGzip() error {
-	if pc.zbuf == nil {
-		pc.zbuf = bufio.NewReader(&pc.page)
-	}
-	pc.zbuf.Reset(&pc.page)
-	r := pc.zbuf
-	if pc.zr == nil {
-		zr, err := gzip.NewReader(r)
-		if err != nil {
-			return err
-		}
-		pc.zr = zr
-		return nil
-	}
-	return pc.zr.Reset(r)
-}
-
-// skipTo reads past the page, to end.
-func (pc *pageChecker) skipTo(end int64) error {
-	if _, err := pc.cr.Discard(end - pc.cr.n); err != nil {
-		return err
-	}
-	return nil
-}
-
-// checkDelta checks the DELTA-encoded values b (their start, or all of
-// them for DELTA_BYTE_ARRAY) of a page declaring numValues values.
-func checkDelta(enc int32, b []byte, numValues int32) error {
-	name := format.Encoding(enc).String()
+// checkDelta checks the DELTA-encoded values b of a page declaring
+// numValues values, and returns the bytes a DELTA_BYTE_ARRAY page's
+// strings take decoded (0 for the other encodings, whose decoded strings
+// lie within b).
+func checkDelta(enc format.Encoding, b []byte, numValues int) (int, error) {
 	h, ok := readDeltaHeader(b)
 	if !ok {
-		return nil // parquet-go refuses the header before allocating
+		return 0, nil // parquet-go refuses the header before allocating
 	}
 	if h.total > uint64(numValues) {
-		return fmt.Errorf("%s values declaring %d values in a page of %d", name, h.total, numValues)
+		return 0, fmt.Errorf("%s values declaring %d values in a page of %d", enc, h.total, numValues)
 	}
-	if format.Encoding(enc) != format.DeltaByteArray {
-		return nil
+	if enc != format.DeltaByteArray {
+		return 0, nil
 	}
 	if s, ok := readDeltaHeader(h.skipBlocks()); ok && s.total > uint64(numValues) {
-		return fmt.Errorf("%s suffix lengths declaring %d values in a page of %d", name, s.total, numValues)
+		return 0, fmt.Errorf("%s suffix lengths declaring %d values in a page of %d", enc, s.total, numValues)
 	}
-	if n := new(delta.ByteArrayEncoding).EstimateDecodeByteArraySize(b); n < 0 || n > maxColumnChunkBytes {
-		return fmt.Errorf("%s lengths adding up to %d bytes, more than the %d allowed", name, n, maxColumnChunkBytes)
+	n := new(delta.ByteArrayEncoding).EstimateDecodeByteArraySize(b)
+	if n < 0 || n > maxColumnChunkBytes {
+		return 0, fmt.Errorf("%s lengths adding up to %d bytes, more than the %d allowed", enc, n, maxColumnChunkBytes)
 	}
-	return nil
+	return n, nil
 }
 
 // deltaHeader is a DELTA_BINARY_PACKED header as parquet-go reads it

@@ -76,9 +76,10 @@ func withPageData(t *testing.T, body []byte, edit func(page []byte, h *format.Pa
 
 // TestPageValuesAreChecked proves that a page whose DELTA-encoded values
 // claim more values than the page holds, or strings far longer than it,
-// is refused before parquet-go sizes its buffers by the claim (without
-// the check, the first case allocates 8 GiB for a 400-byte object), and
-// that a page parquet-go would panic on is refused before it reads it.
+// is refused before parquet-go's encodings size their buffers by the
+// claim (without the check, the first case allocates 8 GiB for a
+// 400-byte object), and that pages parquet-go's page reader panicked on
+// are refused.
 func TestPageValuesAreChecked(t *testing.T) {
 	// A DELTA_BINARY_PACKED header: blocks of 128 in 4 mini-blocks,
 	// 2^31 - 1 values, the first 0.
@@ -176,12 +177,12 @@ func TestPageValuesAreChecked(t *testing.T) {
 }
 
 // TestGzipPagesInflateAsDeclared proves that a gzip page whose data
-// inflates past the uncompressed size its header declares is refused
-// before parquet-go reads it (parquet-go would double its buffer for as
-// long as the data inflates: a 150 MiB object of zeros inflates to about
-// 150 GiB), whether its values are DELTA-encoded (read in part for their
-// own check) or dictionary indexes, and that pages of another codec are
-// refused: each codec's decoder grows its output as its data says.
+// inflates past the uncompressed size its header declares is refused at
+// the first byte past it (parquet-go's page reader doubled its buffer for
+// as long as the data inflates: a 150 MiB object of zeros inflates to
+// about 150 GiB), whether its values are DELTA strings or dictionary
+// indexes, and that pages of another codec are refused: each codec's
+// decoder grows its output as its data says.
 func TestGzipPagesInflateAsDeclared(t *testing.T) {
 	g := flowrecordtest.NewGenerator(flowrecordtest.Config{Seed: 31, Records: 200})
 	var lines []string
@@ -224,6 +225,87 @@ func TestGzipPagesInflateAsDeclared(t *testing.T) {
 				t.Fatalf("%d rows read, want %d", d.lr.t.Events, len(lines))
 			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
 				t.Fatalf("decodeParquet: %v, want an error saying %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestRunLengthsAreChecked proves that run-length encoded definition
+// levels and dictionary indexes are counted before they are decoded:
+// parquet-go's decoder appends as many values as a run's header states,
+// so a few bytes claiming 2^27 indexes allocated 512 MiB before the
+// check, and a bit-packed run past the data made it panic.
+func TestRunLengthsAreChecked(t *testing.T) {
+	ints := make([]parquet.Value, 40)
+	for i := range ints {
+		ints[i] = parquet.Int64Value(int64(i * 7919))
+	}
+	withNulls := make([]parquet.Value, 40)
+	for i := range withNulls {
+		withNulls[i] = parquet.ByteArrayValue([]byte("123456789012"))
+		if i%3 == 0 {
+			withNulls[i] = parquet.NullValue()
+		}
+	}
+	// A bit-packed run of 2^24 groups of 8 values, each 0 bits wide.
+	bitPacked := binary.AppendUvarint(nil, 1<<24<<1|1)
+	// A run of 2^30 repeats of one value.
+	repeated := append(binary.AppendUvarint(nil, 1<<30<<1), 1)
+	dictionary := func(t *testing.T) []byte {
+		return deltaColumnParquet(t, "bytes", parquet.Encoded(parquet.Int(64), &parquet.RLEDictionary), ints)
+	}
+	tests := []struct {
+		name string
+		body func(t *testing.T) []byte
+		want string // "" for decoded
+	}{
+		{"indexes: a bit-packed run of 2^27 values", func(t *testing.T) []byte {
+			return withPageData(t, dictionary(t), func(p []byte, _ *format.PageHeader) {
+				copy(p, append([]byte{0}, bitPacked...))
+			})
+		}, "dictionary indexes for"},
+		{"indexes: a run of 2^30 values", func(t *testing.T) []byte {
+			return withPageData(t, dictionary(t), func(p []byte, _ *format.PageHeader) {
+				copy(p, append([]byte{1}, repeated...))
+			})
+		}, "dictionary indexes for"},
+		{"indexes: a bit-packed run past the page", func(t *testing.T) []byte {
+			return withPageData(t, dictionary(t), func(p []byte, _ *format.PageHeader) {
+				copy(p, append([]byte{32}, binary.AppendUvarint(nil, 1<<20<<1|1)...))
+			})
+		}, "dictionary indexes for"},
+		{"levels, page v2: a run of 2^30", func(t *testing.T) []byte {
+			b := deltaColumnParquet(t, "account_id", parquet.Optional(parquet.String()), withNulls)
+			return withPageData(t, b, func(p []byte, _ *format.PageHeader) { copy(p, repeated) })
+		}, "definition levels for"},
+		{"levels, page v1: a bit-packed run of 2^27", func(t *testing.T) []byte {
+			b := deltaColumnParquet(t, "account_id", parquet.Optional(parquet.String()), withNulls, parquet.DataPageVersion(1))
+			return withPageData(t, b, func(p []byte, _ *format.PageHeader) { copy(p[4:], bitPacked) })
+		}, "definition levels for"},
+		{"untouched, dictionary", dictionary, ""},
+		{"untouched, levels v1", func(t *testing.T) []byte {
+			return deltaColumnParquet(t, "account_id", parquet.Optional(parquet.String()), withNulls, parquet.DataPageVersion(1))
+		}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body := tt.body(t)
+			d := newObjectDecoder(newLineReader(nil, flowrecord.NewAggregator(flowrecord.Options{TopK: 10})))
+			defer d.close()
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			err := d.decodeParquet(bytesReaderAt(body), int64(len(body)))
+			runtime.ReadMemStats(&after)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("decodeParquet: %v", err)
+			case tt.want == "" && d.lr.t.Events != 40:
+				t.Errorf("%d rows read, want 40", d.lr.t.Events)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Errorf("decodeParquet: %v, want an error with %q", err, tt.want)
+			}
+			if grew := after.TotalAlloc - before.TotalAlloc; grew > 16<<20 {
+				t.Errorf("decoding a %d-byte object allocated %d MiB", len(body), grew>>20)
 			}
 		})
 	}

@@ -46,10 +46,10 @@ func withPageHeader(t *testing.T, body []byte, edit func(*format.PageHeader)) []
 }
 
 // TestParquetPageHeadersAreChecked proves that a page header declaring
-// huge sizes is refused before parquet-go allocates what it declares:
-// without pageChecker, the "huge uncompressed page" case allocates its
-// gigabyte (a gzip bomb behind it would then fill it and kill the
-// function on every run).
+// huge sizes is refused before anything it declares is allocated: read
+// by parquet-go's page reader, the "huge uncompressed page" case
+// allocated its gigabyte (a gzip bomb behind it would then fill it and
+// kill the function on every run).
 func TestParquetPageHeadersAreChecked(t *testing.T) {
 	str := func(s string) parquet.Value { return parquet.ByteArrayValue([]byte(s)) }
 	body := oneRowParquet(t, []hostileColumn{
@@ -167,7 +167,8 @@ func TestPageHeaderSizeIsBounded(t *testing.T) {
 			TotalCompressedSize: int64(b.Len()), TotalUncompressedSize: 4, NumValues: 1,
 		}}
 	}
-	var pc pageChecker
+	var held int64
+	pr := pageReader{held: &held}
 	for _, tt := range []struct {
 		stats int
 		want  string // "" for accepted
@@ -177,7 +178,11 @@ func TestPageHeaderSizeIsBounded(t *testing.T) {
 		{64, ""}, // the same checker, after a refusal
 	} {
 		body, c := chunk(tt.stats)
-		err := pc.check(bytesReaderAt(body), int64(len(body)), c, 0)
+		pr.rowsLeft = 1
+		err := pr.startChunk(bytesReaderAt(body), int64(len(body)), c.MetaData)
+		if err == nil {
+			err = pr.readPage()
+		}
 		switch {
 		case tt.want == "" && err != nil:
 			t.Errorf("statistics of %d bytes: %v", tt.stats, err)
@@ -208,7 +213,7 @@ func generatedDecode(t *testing.T, seed int64, v parquetVariant) func() error {
 // TestHeldPagesAreBounded proves that a row group whose columns'
 // dictionaries and largest pages together need more than
 // maxHeldPageBytes at once is refused, each column's pages within its own
-// bounds: parquet-go holds one page of every column.
+// bounds: the decoder holds one page of every column.
 func TestHeldPagesAreBounded(t *testing.T) {
 	decode := generatedDecode(t, 32, parquetVariant{dictionary: true, groupRows: 10_000})
 	if err := decode(); err != nil {
@@ -260,3 +265,73 @@ func withChunkMeta(t *testing.T, body []byte, edit func(*format.ColumnMetaData))
 }
 
 func bufioReader(b []byte) *bufio.Reader { return bufio.NewReader(bytes.NewReader(b)) }
+
+// TestObjectRowsAreBounded proves that an object whose footer declares
+// more rows than maxObjectRows allows for its size is refused before any
+// is read, and that pages are refused once they declare more values in a
+// column than that: a page's levels can declare a million null rows in a
+// few bytes, and row groups can point at the same pages again and again.
+func TestObjectRowsAreBounded(t *testing.T) {
+	body := oneRowParquet(t, []hostileColumn{{"account_id", parquet.String(), parquet.ByteArrayValue([]byte("123456789012"))}})
+	lie := func(body []byte, rows int64) []byte {
+		n := int(binary.LittleEndian.Uint32(body[len(body)-8:]))
+		start := len(body) - 8 - n
+		var md format.FileMetaData
+		if err := thrift.Unmarshal(new(thrift.CompactProtocol), body[start:start+n], &md); err != nil {
+			t.Fatal(err)
+		}
+		md.RowGroups[0].NumRows = rows
+		footer, err := thrift.Marshal(new(thrift.CompactProtocol), &md)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := append(append([]byte{}, body[:start]...), footer...)
+		return append(binary.LittleEndian.AppendUint32(out, uint32(len(footer))), "PAR1"...)
+	}
+	for _, tt := range []struct {
+		rows int64
+		want string // "" for decoded
+	}{
+		{1, ""},
+		{maxObjectRows(int64(len(body))) + 1<<12, "more than the"}, // the footer grows by a few bytes
+	} {
+		bad := lie(body, tt.rows)
+		d := newObjectDecoder(newLineReader(nil, flowrecord.NewAggregator(flowrecord.Options{TopK: 10})))
+		err := d.decodeParquet(bytesReaderAt(bad), int64(len(bad)))
+		d.close()
+		switch {
+		case tt.want == "" && (err != nil || d.lr.t.Events != 1):
+			t.Errorf("%d rows declared: %v, %d rows read; want the one row", tt.rows, err, d.lr.t.Events)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want) || d.lr.t.Events != 0):
+			t.Errorf("%d rows declared: %v, %d rows read; want the object refused unread", tt.rows, err, d.lr.t.Events)
+		}
+	}
+
+	// Pages of 1,000 values each, against an object's budget of 2,500.
+	var chunk bytes.Buffer
+	const pages = 3
+	for range pages {
+		h := format.PageHeader{Type: format.DataPage, UncompressedPageSize: 4, CompressedPageSize: 4}
+		h.DataPageHeader.Valid = true
+		h.DataPageHeader.V.NumValues = 1000
+		if err := thrift.NewEncoder(new(thrift.CompactProtocol).NewWriter(&chunk)).Encode(&h); err != nil {
+			t.Fatal(err)
+		}
+		chunk.WriteString("page")
+	}
+	var held int64
+	pr := pageReader{held: &held, rowsLeft: 2500}
+	md := format.ColumnMetaData{TotalCompressedSize: int64(chunk.Len()), TotalUncompressedSize: 4 * pages, NumValues: 1000 * pages}
+	if err := pr.startChunk(bytesReaderAt(chunk.Bytes()), int64(chunk.Len()), md); err != nil {
+		t.Fatal(err)
+	}
+	for page := range pages {
+		err := pr.readPage()
+		switch {
+		case page < 2 && err != nil:
+			t.Errorf("page %d: %v", page, err)
+		case page == 2 && (err == nil || !strings.Contains(err.Error(), "more than the object's pages may still declare (500)")):
+			t.Errorf("page %d: %v, want it refused", page, err)
+		}
+	}
+}
