@@ -69,6 +69,7 @@ type objectDecoder struct {
 	held    int64
 	row     flowrecord.Row
 	pre     preparsed
+	footer  []byte // the object's footer, checked (checkFooter)
 }
 
 // preparsed holds a decoder's dictionaries read once, one per column
@@ -232,6 +233,10 @@ var errParquetPanic = errors.New("the Parquet reader failed on the object")
 // group's column chunks are bounded, then read a page of each column at
 // a time.
 func (d *objectDecoder) decodeParquetFile(r io.ReaderAt, size int64) error {
+	var err error
+	if d.footer, err = checkFooter(r, size, d.footer); err != nil {
+		return fmt.Errorf("not Parquet: %w", err)
+	}
 	f, err := parquet.OpenFile(r, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
 	if err != nil {
 		return fmt.Errorf("not Parquet: %w", err)
