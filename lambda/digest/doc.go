@@ -69,8 +69,10 @@
 // never the bucket. An object re-delivered under the same key is one key; an
 // object delivered more than the settle lag after the time in its name is
 // not counted, like a late record in the log group. Parquet objects are
-// read column-wise, a row group and one page of each column at a time,
-// each row's typed values read straight from the pages' buffers by
+// read column-wise, a row group and one page of each column at a time (the
+// footer through parquet-go once checked, the pages by the decoder's own
+// reader, each gzip page inflated once and bounded, levels and values by
+// parquet-go's encodings once their counts are checked), each row's typed values read straight from the pages' buffers by
 // flowrecord's Parser.ReadColumns, which validates them as the text parser
 // validates the row's text form, without rendering it (a row it does not
 // take at once goes through a Row and Parser.ParseRow); a string
@@ -84,9 +86,10 @@
 // the digest with the window's ids pending until the checkpoint reaches
 // the window's end, so a failed run marks none seen (s3interfaces.go).
 // Keys and contents are hostile: keys are checked against AWS's layout,
-// objects are bounded in size, and an object that cannot be read is named
-// in the digest's warnings while the others count (s3source.go,
-// parquet.go).
+// objects are bounded in size and in what their footers, pages and runs
+// may declare, and an object that cannot be read is named in the
+// digest's warnings while the others count (s3source.go, parquet.go,
+// parquetfooter.go, parquetpages.go, parquetvalues.go).
 //
 // The log group's reads are paced at a share of the region's
 // FilterLogEvents quota (settings.DefaultReadCallsPerSecond; 25 calls a
