@@ -20,6 +20,14 @@ import (
 // and a DELTA_BYTE_ARRAY page's prefix and suffix lengths, which size the
 // decoded strings' buffer, must add up to at most maxColumnChunkBytes.
 
+func isDelta(enc format.Encoding) bool {
+	switch enc {
+	case format.DeltaBinaryPacked, format.DeltaLengthByteArray, format.DeltaByteArray:
+		return true
+	}
+	return false
+}
+
 // checkDelta checks the DELTA-encoded values b of a page declaring
 // numValues values, and returns the bytes a DELTA_BYTE_ARRAY page's
 // strings take decoded (0 for the other encodings, whose decoded strings

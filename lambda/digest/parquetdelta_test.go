@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"hash/crc32"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -72,6 +71,25 @@ func withPageData(t *testing.T, body []byte, edit func(page []byte, h *format.Pa
 	}
 	copy(out[start:], enc.Bytes())
 	return out
+}
+
+// wantDecoded decodes body and fails t unless it is refused with an error
+// containing want or, want being "", it decodes into rows rows (any
+// number but 0 when rows is 0); and unless it allocates at most 16 MiB.
+func wantDecoded(t *testing.T, body []byte, want string, rows uint64) {
+	t.Helper()
+	got, grew, err := decodeMeasured(body)
+	switch {
+	case want == "" && err != nil:
+		t.Errorf("decodeParquet: %v", err)
+	case want == "" && (got == 0 || rows != 0 && got != rows):
+		t.Errorf("%d rows read, want %d", got, rows)
+	case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+		t.Errorf("decodeParquet: %v, want an error with %q", err, want)
+	}
+	if grew > 16<<20 {
+		t.Errorf("decoding a %d-byte object allocated %d MiB", len(body), grew>>20)
+	}
 }
 
 // TestPageValuesAreChecked proves that a page whose DELTA-encoded values
@@ -153,25 +171,7 @@ func TestPageValuesAreChecked(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			body := tt.body(t)
-			agg := flowrecord.NewAggregator(flowrecord.Options{TopK: 10})
-			d := newObjectDecoder(newLineReader(nil, agg))
-			defer d.close()
-			var before, after runtime.MemStats
-			runtime.ReadMemStats(&before)
-			err := d.decodeParquet(bytesReaderAt(body), int64(len(body)))
-			runtime.ReadMemStats(&after)
-			switch {
-			case tt.want == "" && err != nil:
-				t.Errorf("decodeParquet: %v", err)
-			case tt.want == "" && d.lr.t.Events == 0:
-				t.Error("decodeParquet read no row")
-			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
-				t.Errorf("decodeParquet: %v, want an error with %q", err, tt.want)
-			}
-			if grew := after.TotalAlloc - before.TotalAlloc; grew > 16<<20 {
-				t.Errorf("decoding a %d-byte object allocated %d MiB", len(body), grew>>20)
-			}
+			wantDecoded(t, tt.body(t), tt.want, 0)
 		})
 	}
 }
@@ -289,24 +289,7 @@ func TestRunLengthsAreChecked(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			body := tt.body(t)
-			d := newObjectDecoder(newLineReader(nil, flowrecord.NewAggregator(flowrecord.Options{TopK: 10})))
-			defer d.close()
-			var before, after runtime.MemStats
-			runtime.ReadMemStats(&before)
-			err := d.decodeParquet(bytesReaderAt(body), int64(len(body)))
-			runtime.ReadMemStats(&after)
-			switch {
-			case tt.want == "" && err != nil:
-				t.Errorf("decodeParquet: %v", err)
-			case tt.want == "" && d.lr.t.Events != 40:
-				t.Errorf("%d rows read, want 40", d.lr.t.Events)
-			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
-				t.Errorf("decodeParquet: %v, want an error with %q", err, tt.want)
-			}
-			if grew := after.TotalAlloc - before.TotalAlloc; grew > 16<<20 {
-				t.Errorf("decoding a %d-byte object allocated %d MiB", len(body), grew>>20)
-			}
+			wantDecoded(t, tt.body(t), tt.want, 40)
 		})
 	}
 }

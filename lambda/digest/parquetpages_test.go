@@ -126,17 +126,11 @@ func TestParquetPageHeadersAreChecked(t *testing.T) {
 			if tt.patch != nil {
 				bad = tt.patch(t, bad)
 			}
-			agg := flowrecord.NewAggregator(flowrecord.Options{TopK: 10})
-			d := newObjectDecoder(newLineReader(nil, agg))
-			defer d.close()
-			var before, after runtime.MemStats
-			runtime.ReadMemStats(&before)
-			err := d.decodeParquet(bytesReaderAt(bad), int64(len(bad)))
-			runtime.ReadMemStats(&after)
+			_, grew, err := decodeMeasured(bad)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("decodeParquet: %v, want an error naming the page's %s", err, tt.want)
 			}
-			if grew := after.TotalAlloc - before.TotalAlloc; grew > 16<<20 {
+			if grew > 16<<20 {
 				t.Errorf("decoding allocated %d MiB; want the header refused before its sizes are allocated", grew>>20)
 			}
 		})
@@ -265,6 +259,18 @@ func withChunkMeta(t *testing.T, body []byte, edit func(*format.ColumnMetaData))
 }
 
 func bufioReader(b []byte) *bufio.Reader { return bufio.NewReader(bytes.NewReader(b)) }
+
+// decodeMeasured decodes body with a new decoder and returns the rows it
+// read, the bytes it allocated meanwhile, and its error.
+func decodeMeasured(body []byte) (rows, allocated uint64, err error) {
+	d := newObjectDecoder(newLineReader(nil, flowrecord.NewAggregator(flowrecord.Options{TopK: 10})))
+	defer d.close()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	err = d.decodeParquet(bytesReaderAt(body), int64(len(body)))
+	runtime.ReadMemStats(&after)
+	return d.lr.t.Events, after.TotalAlloc - before.TotalAlloc, err
+}
 
 // TestObjectRowsAreBounded proves that an object whose footer declares
 // more rows than maxObjectRows allows for its size is refused before any

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/encoding"
 	"github.com/parquet-go/parquet-go/encoding/bytestreamsplit"
 	"github.com/parquet-go/parquet-go/encoding/delta"
 	"github.com/parquet-go/parquet-go/encoding/plain"
@@ -230,55 +231,57 @@ func (c *parquetColumn) readIndexes(src []byte, n int) error {
 }
 
 // decodeValues decodes n values of the column's kind encoded as enc from
-// src into v: PLAIN, DELTA_BINARY_PACKED or BYTE_STREAM_SPLIT integers,
-// PLAIN, DELTA_LENGTH_BYTE_ARRAY or DELTA_BYTE_ARRAY strings. A DELTA
-// encoding's own counts are checked first (checkDelta), and the strings
-// a DELTA_BYTE_ARRAY page decodes to are counted as held.
+// src into v. A DELTA encoding's own counts are checked first
+// (checkDelta), and the strings a DELTA_BYTE_ARRAY page decodes to are
+// counted as held.
 func (c *parquetColumn) decodeValues(v *pageVals, enc format.Encoding, src []byte, n int) error {
-	var err error
-	switch {
-	case c.kind == parquet.Int32 && enc == format.Plain:
-		v.kind = flowrecord.ColumnInt32
-		v.int32, err = plainEncoding.DecodeInt32(v.int32[:0], src)
-	case c.kind == parquet.Int64 && enc == format.Plain:
-		v.kind = flowrecord.ColumnInt64
-		v.int64, err = plainEncoding.DecodeInt64(v.int64[:0], src)
-	case c.kind == parquet.ByteArray && enc == format.Plain:
-		v.kind = flowrecord.ColumnBytes
-		v.data, v.offs, err = plainEncoding.DecodeByteArray(v.data[:0], src, v.offs[:0])
-	case c.kind == parquet.Int32 && enc == format.DeltaBinaryPacked:
-		if _, err = checkDelta(enc, src, n); err == nil {
-			v.kind = flowrecord.ColumnInt32
-			v.int32, err = deltaInts.DecodeInt32(v.int32[:0], src)
-		}
-	case c.kind == parquet.Int64 && enc == format.DeltaBinaryPacked:
-		if _, err = checkDelta(enc, src, n); err == nil {
-			v.kind = flowrecord.ColumnInt64
-			v.int64, err = deltaInts.DecodeInt64(v.int64[:0], src)
-		}
-	case c.kind == parquet.ByteArray && enc == format.DeltaLengthByteArray:
-		if _, err = checkDelta(enc, src, n); err == nil {
-			v.kind = flowrecord.ColumnBytes
-			v.data, v.offs, err = deltaLengthStrings.DecodeByteArray(v.data[:0], src, v.offs[:0])
-		}
-	case c.kind == parquet.ByteArray && enc == format.DeltaByteArray:
-		var size int
-		if size, err = checkDelta(enc, src, n); err == nil {
-			if err = c.pr.holdMore(int64(size)); err == nil {
-				v.kind = flowrecord.ColumnBytes
-				v.data, v.offs, err = deltaStrings.DecodeByteArray(v.data[:0], src, v.offs[:0])
-			}
-		}
-	case c.kind == parquet.Int32 && enc == format.ByteStreamSplit:
-		v.kind = flowrecord.ColumnInt32
-		v.int32, err = splitInts.DecodeInt32(v.int32[:0], src)
-	case c.kind == parquet.Int64 && enc == format.ByteStreamSplit:
-		v.kind = flowrecord.ColumnInt64
-		v.int64, err = splitInts.DecodeInt64(v.int64[:0], src)
-	default:
+	e := valueEncoding(c.kind, enc)
+	if e == nil {
 		return fmt.Errorf("%s values encoded as %s: not read", c.kind, enc)
 	}
+	if isDelta(enc) {
+		size, err := checkDelta(enc, src, n)
+		if err != nil {
+			return err
+		}
+		if err := c.pr.holdMore(int64(size)); err != nil {
+			return err
+		}
+	}
+	var err error
+	switch c.kind {
+	case parquet.Int32:
+		v.kind = flowrecord.ColumnInt32
+		v.int32, err = e.DecodeInt32(v.int32[:0], src)
+	case parquet.Int64:
+		v.kind = flowrecord.ColumnInt64
+		v.int64, err = e.DecodeInt64(v.int64[:0], src)
+	default: // parquet.ByteArray: the only other kind a typed column has
+		v.kind = flowrecord.ColumnBytes
+		v.data, v.offs, err = e.DecodeByteArray(v.data[:0], src, v.offs[:0])
+	}
 	return err
+}
+
+// valueEncoding returns the encoding that decodes values of kind encoded
+// as enc, nil for one not read: PLAIN, DELTA_BINARY_PACKED or
+// BYTE_STREAM_SPLIT integers; PLAIN, DELTA_LENGTH_BYTE_ARRAY or
+// DELTA_BYTE_ARRAY strings.
+func valueEncoding(kind parquet.Kind, enc format.Encoding) encoding.Encoding {
+	ints := kind == parquet.Int32 || kind == parquet.Int64
+	switch {
+	case enc == format.Plain && (ints || kind == parquet.ByteArray):
+		return &plainEncoding
+	case enc == format.DeltaBinaryPacked && ints:
+		return &deltaInts
+	case enc == format.ByteStreamSplit && ints:
+		return &splitInts
+	case enc == format.DeltaLengthByteArray && kind == parquet.ByteArray:
+		return &deltaLengthStrings
+	case enc == format.DeltaByteArray && kind == parquet.ByteArray:
+		return &deltaStrings
+	}
+	return nil
 }
 
 // rleLen returns how many values the RLE/bit-packed hybrid data src
