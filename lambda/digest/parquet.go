@@ -3,14 +3,17 @@ package digest
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"unsafe"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/format"
 
 	"github.com/vpcflowlogs/flowlogs/lambda/flowrecord"
 )
@@ -255,12 +258,16 @@ func (d *objectDecoder) decodeParquetFile(r io.ReaderAt, size int64) error {
 	for _, pr := range d.readers {
 		pr.rowsLeft = limit
 	}
+	if err := disjointChunks(f.Metadata().RowGroups, size); err != nil {
+		return err
+	}
 	var total int64 // the chunks' uncompressed bytes so far
 	for i, rg := range f.Metadata().RowGroups {
 		if len(rg.Columns) != len(d.cols) {
 			return fmt.Errorf("row group %d: %d column chunks for %d columns", i, len(rg.Columns), len(d.cols))
 		}
 		d.held = 0
+		d.trimBuffers()
 		for j, c := range rg.Columns {
 			if path := c.MetaData.PathInSchema; len(path) != 1 || path[0] != d.cols[j].name {
 				return fmt.Errorf("row group %d column %d: a chunk of %q, not of column %q", i, j, capRunes(strings.Join(path, "."), 64), d.cols[j].name)
@@ -287,9 +294,9 @@ func (d *objectDecoder) decodeParquetFile(r io.ReaderAt, size int64) error {
 // the rows its pages may declare in each column: a page's levels can
 // declare a million null rows in a few bytes, and row groups can point at
 // the same pages again and again, so that a small object would otherwise
-// keep a run busy for minutes. Flow log records take 20 bytes or more a
-// row in Parquet; the bound allows 16 rows a byte.
-func maxObjectRows(size int64) int64 { return 16*size + 1<<16 }
+// keep a run busy for minutes. Flow log records take about 20 bytes a
+// row in Parquet; the bound allows 4 rows a byte.
+func maxObjectRows(size int64) int64 { return 4*size + 1<<16 }
 
 // parquetColumns maps the object's columns to flow log fields: AWS names
 // a column as its field with "-" turned to "_" (see
@@ -373,4 +380,56 @@ func (d *objectDecoder) closePages() {
 	for _, pr := range d.readers {
 		pr.release()
 	}
+	d.trimBuffers()
+}
+
+// trimBuffers drops the buffers every column keeps from page to page and
+// object to object when together they hold more than maxHeldPageBytes:
+// a row group's pages are bounded, but each column's buffers grow to its
+// largest page, and one column's largest may be in one row group or
+// object and another's in the next.
+func (d *objectDecoder) trimBuffers() {
+	cols := d.cols[:cap(d.cols)]
+	var kept int64
+	for i := range cols {
+		kept += cols[i].kept()
+	}
+	for _, pr := range d.readers {
+		kept += int64(cap(pr.raw) + cap(pr.inflated))
+	}
+	if kept <= maxHeldPageBytes {
+		return
+	}
+	for i := range cols {
+		c := &cols[i]
+		c.levels, c.index, c.vals, c.dict = nil, nil, pageVals{}, pageVals{}
+	}
+	for _, pr := range d.readers {
+		pr.raw, pr.inflated, pr.values, pr.levels = nil, nil, nil, nil
+	}
+	clear(d.fcols[:cap(d.fcols)]) // the pages they pointed at
+}
+
+// disjointChunks refuses column chunks that share bytes: a sound writer
+// writes each once, and row groups pointing at the same chunk would have
+// its pages read (and inflated) once for each.
+func disjointChunks(rgs []format.RowGroup, size int64) error {
+	type span struct{ start, end int64 }
+	var spans []span
+	for _, rg := range rgs {
+		for _, c := range rg.Columns {
+			start, err := chunkStart(c.MetaData, size)
+			if err != nil {
+				return err
+			}
+			spans = append(spans, span{start, start + c.MetaData.TotalCompressedSize})
+		}
+	}
+	slices.SortFunc(spans, func(a, b span) int { return cmp.Compare(a.start, b.start) })
+	for i := 1; i < len(spans); i++ {
+		if spans[i].start < spans[i-1].end {
+			return fmt.Errorf("column chunks at %d and %d share bytes", spans[i-1].start, spans[i].start)
+		}
+	}
+	return nil
 }

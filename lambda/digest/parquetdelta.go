@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/parquet-go/parquet-go/encoding/delta"
 	"github.com/parquet-go/parquet-go/format"
 )
 
@@ -46,11 +45,19 @@ func checkDelta(enc format.Encoding, b []byte, numValues int) (int, error) {
 	if s, ok := readDeltaHeader(h.skipBlocks()); ok && s.total > uint64(numValues) {
 		return 0, fmt.Errorf("%s suffix lengths declaring %d values in a page of %d", enc, s.total, numValues)
 	}
-	n := new(delta.ByteArrayEncoding).EstimateDecodeByteArraySize(b)
-	if n < 0 || n > maxColumnChunkBytes {
+	// parquet-go's EstimateDecodeByteArraySize sums each sequence in
+	// int32: 2^16 lengths of 2^16 wrap to 0. Sum them here in int64.
+	var n int64
+	for _, seq := range [][]byte{b, h.skipBlocks()} {
+		lens, _ := deltaInts.DecodeInt32(nil, seq) // counts checked above
+		for _, l := range lens {
+			n += int64(max(l, 0))
+		}
+	}
+	if n > maxColumnChunkBytes {
 		return 0, fmt.Errorf("%s lengths adding up to %d bytes, more than the %d allowed", enc, n, maxColumnChunkBytes)
 	}
-	return n, nil
+	return int(n), nil
 }
 
 // deltaHeader is a DELTA_BINARY_PACKED header as parquet-go reads it

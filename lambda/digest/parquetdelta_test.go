@@ -151,6 +151,15 @@ func TestPageValuesAreChecked(t *testing.T) {
 				copy(atValues(p, h), []byte{0x80, 0x01, 0x04, 0x03, 0xfe, 0xff, 0xff, 0xff, 0x07, 0x00, 0, 0, 0, 0})
 			})
 		}, "lengths adding up to"},
+		{"a PLAIN string longer than what is left of the page", func(t *testing.T) []byte {
+			// parquet-go checks a length against the whole page, and
+			// sliced past its end.
+			b := deltaColumnParquet(t, "account_id", parquet.Encoded(parquet.String(), &parquet.Plain), strs(3))
+			return withPageData(t, b, func(p []byte, h *format.PageHeader) {
+				v := atValues(p, h)
+				binary.LittleEndian.PutUint32(v[24:], uint32(len(v)-4))
+			})
+		}, "a PLAIN byte array of"},
 		{"levels past the page", func(t *testing.T) []byte {
 			b := deltaColumnParquet(t, "account_id", parquet.Optional(parquet.String()), []parquet.Value{parquet.ByteArrayValue([]byte("x"))})
 			return withPageHeader(t, b, func(h *format.PageHeader) { h.DataPageHeaderV2.V.DefinitionLevelsByteLength = 60 })

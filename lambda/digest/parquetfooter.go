@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/vpcflowlogs/flowlogs/lambda/flowrecord"
 )
 
 // A Parquet object's footer is thrift (compact protocol) that parquet-go
@@ -192,6 +194,12 @@ func (w *footerWalk) list(depth int, schema bool) error {
 	}
 	if err := w.count(n, elem); err != nil {
 		return err
+	}
+	// parquet-go's openColumns reserves leaves x row groups chunk
+	// pointers and the sum of the schema's depths in path names before it
+	// checks either: a schema is the root and one element a flow log field.
+	if schema && n > 1+uint64(flowrecord.NumFields) {
+		return fmt.Errorf("a schema of %d elements, more than the %d of a flow log", n, 1+flowrecord.NumFields)
 	}
 	for range n {
 		var err error

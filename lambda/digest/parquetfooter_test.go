@@ -46,6 +46,24 @@ func TestFooterIsChecked(t *testing.T) {
 		want string
 	}{
 		{"a negative count of children", negative, "a schema element of -25 children"},
+		{"a schema of more elements than a flow log has", func(t *testing.T) []byte {
+			// parquet-go reserves leaves × row groups chunk pointers
+			// and the schema's depths in path names before checking
+			// either: 4,000 leaves and 4,000 row groups took 124 MiB.
+			n := int(binary.LittleEndian.Uint32(body[len(body)-8:]))
+			var md format.FileMetaData
+			if err := thrift.Unmarshal(new(thrift.CompactProtocol), body[len(body)-8-n:len(body)-8], &md); err != nil {
+				t.Fatal(err)
+			}
+			for len(md.Schema) < 100 {
+				md.Schema = append(md.Schema, md.Schema[len(md.Schema)-1])
+			}
+			footer, err := thrift.Marshal(new(thrift.CompactProtocol), &md)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return withFooter(body, footer)
+		}, "a schema of 100 elements"},
 		{"a list of 2^20 row groups in 8 bytes", func(*testing.T) []byte {
 			// Field 4 (row_groups), a list of structs of 2^20 - 1.
 			footer := append(append([]byte{0x49, 0xfc}, uvarint(1<<20-1)...), 0)

@@ -222,6 +222,14 @@ func (pr *pageReader) holdMore(n int64) error {
 	return pr.checkHeld()
 }
 
+// holdDict counts n more bytes the chunk's dictionary needs once
+// decoded, until the chunk's end.
+func (pr *pageReader) holdDict(n int64) error {
+	*pr.held += n
+	pr.dictHeld += n
+	return pr.checkHeld()
+}
+
 func (pr *pageReader) checkHeld() error {
 	if *pr.held > maxHeldPageBytes {
 		return fmt.Errorf("its row group's columns' dictionaries and pages come to %d bytes uncompressed, more than the %d one page of each column may hold at once",
@@ -248,7 +256,11 @@ func (pr *pageReader) readHead(page int) error {
 	pr.uncompressed += int64(max(h.UncompressedPageSize, 0))
 	values := pageValues(h)
 	defer func() { pr.rowsLeft -= int64(max(values, 0)) }()
-	switch {
+	switch t := format.PageType(h.Type); {
+	case t != format.DataPage && t != format.DataPageV2 && t != format.DictionaryPage:
+		// Index pages are in the format but written by no writer; a
+		// page skipped unread would be read again by every row group.
+		return fmt.Errorf("page %d of type %d, not a data or dictionary page", page, h.Type)
 	case !solePart(h):
 		return fmt.Errorf("page %d header of type %d with parts for other page types", page, h.Type)
 	case h.UncompressedPageSize < 0 || pr.uncompressed > maxColumnChunkBytes || pr.uncompressed > md.TotalUncompressedSize:

@@ -113,6 +113,12 @@ func TestParquetPageHeadersAreChecked(t *testing.T) {
 			h.DictionaryPageHeader.Valid = true
 			h.DictionaryPageHeader.V.NumValues = 1 << 28
 		}, nil, "other page types"},
+		{"an index page", func(h *format.PageHeader) {
+			// No writer writes one; a page skipped unread would be read
+			// again by every row group.
+			h.Type = format.IndexPage
+			h.DataPageHeader.Valid, h.DataPageHeaderV2.Valid, h.DictionaryPageHeader.Valid = false, false, false
+		}, nil, "not a data or dictionary page"},
 		{"a dictionary page after the data pages", nil, func(t *testing.T, body []byte) []byte {
 			return withChunkMeta(t, body, func(md *format.ColumnMetaData) { md.DictionaryPageOffset = md.DataPageOffset + 1 })
 		}, "not before the data pages"},
@@ -186,17 +192,24 @@ func TestPageHeaderSizeIsBounded(t *testing.T) {
 	}
 }
 
-// generatedDecode writes 300 generated records (from seed) as one
-// Parquet object laid out as v and returns a function that decodes it
-// with a new decoder.
-func generatedDecode(t *testing.T, seed int64, v parquetVariant) func() error {
+// generatedBody writes 300 generated records (from seed) as one Parquet
+// object laid out as v.
+func generatedBody(t *testing.T, seed int64, v parquetVariant) []byte {
 	t.Helper()
 	g := flowrecordtest.NewGenerator(flowrecordtest.Config{Seed: seed, Records: 300})
 	var lines []string
 	for g.Next() {
 		lines = append(lines, g.Line())
 	}
-	body := writeVariantParquet(t, g.Format(), lines, v)
+	return writeVariantParquet(t, g.Format(), lines, v)
+}
+
+// generatedDecode writes 300 generated records (from seed) as one
+// Parquet object laid out as v and returns a function that decodes it
+// with a new decoder.
+func generatedDecode(t *testing.T, seed int64, v parquetVariant) func() error {
+	t.Helper()
+	body := generatedBody(t, seed, v)
 	return func() error {
 		d := newObjectDecoder(newLineReader(nil, flowrecord.NewAggregator(flowrecord.Options{TopK: 10})))
 		defer d.close()

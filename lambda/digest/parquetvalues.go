@@ -73,6 +73,15 @@ type pageVals struct {
 	offs  []uint32
 }
 
+// kept is what the column's buffers hold.
+func (c *parquetColumn) kept() int64 {
+	return int64(cap(c.levels)+4*cap(c.index)) + c.vals.kept() + c.dict.kept()
+}
+
+func (v *pageVals) kept() int64 {
+	return int64(4*cap(v.int32) + 8*cap(v.int64) + cap(v.data) + 4*cap(v.offs))
+}
+
 // set points col's value buffers at v's.
 func (v *pageVals) set(col *flowrecord.Column) {
 	col.Kind, col.Int32, col.Int64, col.Data, col.Offs = v.kind, v.int32, v.int64, v.data, v.offs
@@ -103,13 +112,12 @@ func (c *parquetColumn) nextPage() error {
 			if err := c.readDictionary(); err != nil {
 				return fmt.Errorf("page %d, the dictionary: %w", pr.pages-1, err)
 			}
-		case format.DataPage, format.DataPageV2:
+		default: // a data page: readHead refuses any other type
 			if err := c.readData(); err != nil {
 				return fmt.Errorf("page %d: %w", pr.pages-1, err)
 			}
 			return nil
 		}
-		// An index page: nothing to read.
 	}
 }
 
@@ -124,6 +132,9 @@ func (c *parquetColumn) readDictionary() error {
 		return fmt.Errorf("values encoded as %s, not PLAIN", enc)
 	}
 	n := int(h.DictionaryPageHeader.V.NumValues)
+	if err := c.pr.holdDict(8*int64(n) + int64(len(c.pr.values))); err != nil {
+		return err
+	}
 	if !c.typed() {
 		c.dict.kind = flowrecord.ColumnUntyped
 	} else if err := c.decodeValues(&c.dict, format.Plain, c.pr.values, n); err != nil {
@@ -146,6 +157,12 @@ func (c *parquetColumn) readData() error {
 	h := &pr.h
 	rows := int(pageValues(h))
 	src := pr.values
+	// What the page decodes to, beyond the page: a level a row, at most 8
+	// bytes a value (an index, an integer, a string's offset), and a copy
+	// of its strings.
+	if err := pr.holdMore(int64(rows) + 8*int64(rows) + int64(len(src))); err != nil {
+		return err
+	}
 	defs, err := c.readLevels(&src, rows)
 	if err != nil {
 		return err
@@ -257,6 +274,11 @@ func (c *parquetColumn) decodeValues(v *pageVals, enc format.Encoding, src []byt
 		v.kind = flowrecord.ColumnInt64
 		v.int64, err = e.DecodeInt64(v.int64[:0], src)
 	default: // parquet.ByteArray: the only other kind a typed column has
+		if enc == format.Plain {
+			if err := checkPlainBytes(src); err != nil {
+				return err
+			}
+		}
 		v.kind = flowrecord.ColumnBytes
 		v.data, v.offs, err = e.DecodeByteArray(v.data[:0], src, v.offs[:0])
 	}
@@ -303,6 +325,9 @@ func rleLen(src []byte, bitWidth uint, want int) (int, bool) {
 		}
 		i += k
 		count, bytes := u>>1, uint64((bitWidth+7)/8)
+		if count == 0 {
+			continue // parquet-go reads nothing more of an empty run, not even its value
+		}
 		if u&1 != 0 {
 			if count > limit {
 				return int(n), false
@@ -358,4 +383,21 @@ func soundOffsets(data []byte, offs []uint32, n int) bool {
 		}
 	}
 	return true
+}
+
+// checkPlainBytes checks that each PLAIN byte array's length lies within
+// what is left of src: parquet-go checks it against all of src, and
+// slices past its end.
+func checkPlainBytes(src []byte) error {
+	for i := 0; i < len(src); {
+		if len(src)-i < 4 {
+			return fmt.Errorf("a PLAIN byte array length cut short at byte %d of %d", i, len(src))
+		}
+		n := uint64(binary.LittleEndian.Uint32(src[i:]))
+		if i += 4; n > uint64(len(src)-i) {
+			return fmt.Errorf("a PLAIN byte array of %d bytes at byte %d of %d", n, i, len(src))
+		}
+		i += int(n)
+	}
+	return nil
 }
