@@ -281,6 +281,9 @@ func (d *objectDecoder) decodeParquetFile(r io.ReaderAt, size int64) error {
 			if err := d.readers[j].startChunk(r, size, c.MetaData); err != nil {
 				return fmt.Errorf("row group %d column %d: %w", i, j, err)
 			}
+			// The chunk's physical type: parquet-go's type of the column
+			// panics for some annotations (LIST on a leaf).
+			d.cols[j].kind = parquet.Kind(c.MetaData.Type)
 			d.cols[j].startChunk()
 		}
 		if err := d.decodeRowGroup(rg.NumRows, p); err != nil {
@@ -332,7 +335,7 @@ func (d *objectDecoder) parquetColumns(f *parquet.File) (*flowrecord.Parser, err
 		}
 		// The column's buffers are kept from object to object.
 		pc := &d.cols[i]
-		pc.field, pc.name, pc.maxDef, pc.kind = fd, c.Name(), maxDef, c.Type().Kind()
+		pc.field, pc.name, pc.maxDef = fd, c.Name(), maxDef
 		pc.pr, pc.col, pc.budget, pc.budgetAt = d.readers[i], &d.fcols[i], &d.pre, i
 	}
 	return d.parser(fields)
