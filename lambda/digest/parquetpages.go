@@ -421,10 +421,3 @@ func (c *countingReader) ReadByte() (byte, error) {
 	}
 	return b, err
 }
-
-// Discard skips n bytes.
-func (c *countingReader) Discard(n int64) (int, error) {
-	d, err := c.r.Discard(int(n))
-	c.n += int64(d)
-	return d, err
-}
