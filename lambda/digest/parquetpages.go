@@ -254,7 +254,7 @@ func (pr *pageReader) readHead(page int) error {
 		return fmt.Errorf("page %d header of %d bytes, more than the %d allowed", page, n, maxPageHeaderBytes)
 	}
 	pr.uncompressed += int64(max(h.UncompressedPageSize, 0))
-	values := pageValues(h)
+	values := pagePart(h).NumValues
 	defer func() { pr.rowsLeft -= int64(max(values, 0)) }()
 	switch t := format.PageType(h.Type); {
 	case t != format.DataPage && t != format.DataPageV2 && t != format.DictionaryPage:
@@ -358,18 +358,20 @@ func chunkStart(md format.ColumnMetaData, size int64) (int64, error) {
 	return start, nil
 }
 
-// pageValues is the number of values a page header declares, in the
-// part of the header its type names.
-func pageValues(h *pageHead) int32 {
+// pagePart returns the values a page header declares and their
+// encoding, from the part of the header its type names: the part
+// parquet-go reads, whatever other parts the header holds. A page of
+// another type declares none.
+func pagePart(h *pageHead) pageCount {
 	switch format.PageType(h.Type) {
 	case format.DataPage:
-		return h.DataPageHeader.V.NumValues
+		return pageCount{h.DataPageHeader.V.NumValues, h.DataPageHeader.V.Encoding}
 	case format.DataPageV2:
-		return h.DataPageHeaderV2.V.NumValues
+		return pageCount{h.DataPageHeaderV2.V.NumValues, h.DataPageHeaderV2.V.Encoding}
 	case format.DictionaryPage:
-		return h.DictionaryPageHeader.V.NumValues
+		return h.DictionaryPageHeader.V
 	}
-	return 0
+	return pageCount{Encoding: -1}
 }
 
 // solePart reports whether the header holds the part its type names and
@@ -385,20 +387,6 @@ func solePart(h *pageHead) bool {
 		return dict && !d && !v2
 	}
 	return !d && !v2 && !dict
-}
-
-// pageEncoding is the encoding of a page's values, read as pageValues
-// reads their number; -1 for a page of another type.
-func pageEncoding(h *pageHead) int32 {
-	switch format.PageType(h.Type) {
-	case format.DataPage:
-		return h.DataPageHeader.V.Encoding
-	case format.DataPageV2:
-		return h.DataPageHeaderV2.V.Encoding
-	case format.DictionaryPage:
-		return h.DictionaryPageHeader.V.Encoding
-	}
-	return -1
 }
 
 // countingReader counts the bytes read through it, so that a pageReader

@@ -155,7 +155,8 @@ func (c *parquetColumn) typed() bool {
 func (c *parquetColumn) readData() error {
 	pr, col := c.pr, c.col
 	h := &pr.h
-	rows := int(pageValues(h))
+	part := pagePart(h)
+	rows := int(part.NumValues)
 	src := pr.values
 	// What the page decodes to, beyond the page: a level a row, at most 8
 	// bytes a value (an index, an integer, a string's offset), and a copy
@@ -174,7 +175,7 @@ func (c *parquetColumn) readData() error {
 		}
 	}
 	col.Rows, col.Defs, col.MaxDef, col.Values = rows, defs, c.maxDef, values
-	enc := format.Encoding(pageEncoding(h))
+	enc := format.Encoding(part.Encoding)
 	switch {
 	case !c.typed():
 		// No flow log field has this type: each value is malformed,
