@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"net/http"
@@ -657,6 +658,45 @@ func BenchmarkDecodeParquetInflated(b *testing.B) {
 	}
 }
 
+// BenchmarkDecodeParquetInterning is BenchmarkDecodeParquet with the
+// string pages read through the interner (interned: as a run reads
+// them) and with each value checked in its row (per-row), in one process,
+// over two sets of records: BenchmarkDecodeParquet's (repeating: a few
+// hundred distinct addresses in a row group, as the other columns repeat
+// too) and the same records with every source and destination address
+// its own (distinct: the interner takes 1,024 of a row group's
+// addresses, stops, and the rest of the chunk is read per row), what
+// interning costs where it cannot help.
+func BenchmarkDecodeParquetInterning(b *testing.B) {
+	for _, set := range []struct {
+		name string
+		objs []flowrecordtest.S3Object
+	}{
+		{"repeating", variantObjects(b, parquetVariant{groupRows: 10_000})},
+		{"distinct", distinctObjects(b)},
+	} {
+		b.Run(set.name+"/interned", func(b *testing.B) { benchDecodeObjects(b, set.objs, flowrecordtest.FileFormatParquet) })
+		b.Run(set.name+"/per-row", func(b *testing.B) {
+			old := maxInterned
+			maxInterned = 0
+			defer func() { maxInterned = old }()
+			benchDecodeObjects(b, set.objs, flowrecordtest.FileFormatParquet)
+		})
+	}
+}
+
+// distinctObjects returns BenchmarkDecodeParquet's records, each with a
+// source and a destination address no other record has, written as
+// variantObjects writes them.
+func distinctObjects(b *testing.B) []flowrecordtest.S3Object {
+	n := 0
+	return rewrittenObjects(b, parquetVariant{groupRows: 10_000}, func(toks []string) {
+		n++
+		toks[3] = fmt.Sprintf("10.%d.%d.%d", n>>16&255, n>>8&255, n&255)
+		toks[4] = fmt.Sprintf("172.%d.%d.%d", 16+n>>16&15, n>>8&255, n&255)
+	})
+}
+
 // dictionaryObjects returns BenchmarkDecodeParquet's objects written with
 // every column dictionary-encoded.
 func dictionaryObjects(b *testing.B) []flowrecordtest.S3Object {
@@ -666,6 +706,12 @@ func dictionaryObjects(b *testing.B) []flowrecordtest.S3Object {
 // variantObjects returns BenchmarkDecodeParquet's objects written as v
 // says.
 func variantObjects(b *testing.B, v parquetVariant) []flowrecordtest.S3Object {
+	return rewrittenObjects(b, v, func([]string) {})
+}
+
+// rewrittenObjects returns BenchmarkDecodeParquet's objects written as v
+// says, each record's values first given to rewrite.
+func rewrittenObjects(b *testing.B, v parquetVariant, rewrite func(toks []string)) []flowrecordtest.S3Object {
 	objs := benchObjects(b, 1<<16, 16, flowrecordtest.FileFormatPlainText)
 	for i, o := range objs {
 		zr, err := gzip.NewReader(bytes.NewReader(o.Body))
@@ -677,6 +723,11 @@ func variantObjects(b *testing.B, v parquetVariant) []flowrecordtest.S3Object {
 			b.Fatal(err)
 		}
 		lines := strings.Split(strings.TrimSuffix(string(text), "\n"), "\n")[1:] // after the header
+		for k, l := range lines {
+			toks := strings.Split(l, " ")
+			rewrite(toks)
+			lines[k] = strings.Join(toks, " ")
+		}
 		objs[i].Body = writeVariantParquet(b, flowrecord.DefaultFormat(), lines, v)
 		objs[i].Key = strings.TrimSuffix(o.Key, ".log.gz") + ".log.parquet"
 	}

@@ -62,6 +62,10 @@ type parquetColumn struct {
 	pre      *flowrecord.Dict
 	budget   *preparsed
 	budgetAt int
+
+	// The values of the chunk's pages not dictionary-encoded, read once
+	// each (interner).
+	in interner
 }
 
 // pageVals holds a page's (or a dictionary's) values of one kind.
@@ -75,7 +79,7 @@ type pageVals struct {
 
 // kept is what the column's buffers hold.
 func (c *parquetColumn) kept() int64 {
-	return int64(cap(c.levels)+4*cap(c.index)) + c.vals.kept() + c.dict.kept()
+	return int64(cap(c.levels)+4*cap(c.index)) + c.vals.kept() + c.dict.kept() + c.in.held()
 }
 
 func (v *pageVals) kept() int64 {
@@ -90,6 +94,7 @@ func (v *pageVals) set(col *flowrecord.Column) {
 // startChunk readies the column for its chunk in the next row group.
 func (c *parquetColumn) startChunk() {
 	c.hasDict, c.dictLen, c.pre = false, 0, nil
+	c.in.reset(c.field)
 	*c.col = flowrecord.Column{}
 }
 
@@ -195,6 +200,13 @@ func (c *parquetColumn) readData() error {
 			return err
 		}
 		c.vals.set(col)
+		if c.vals.kind != flowrecord.ColumnBytes {
+			break
+		}
+		var ok bool
+		if c.index, ok = c.in.intern(&c.vals, values, c.index); ok {
+			col.Indexed, col.Index, col.DictLen, col.Dict = true, c.index, c.in.dict.Len(), &c.in.dict
+		}
 	}
 	return col.Start()
 }

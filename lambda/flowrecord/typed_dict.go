@@ -92,6 +92,13 @@ func (d *Dict) HeldFor(n, size int) int {
 // Len returns the number of values added.
 func (d *Dict) Len() int { return len(d.vals) }
 
+// Value returns the bytes of value i, which must be below d.Len(): the
+// Dict's copy, valid until its next Reset.
+func (d *Dict) Value(i int) []byte {
+	v := &d.vals[i]
+	return d.buf[v.start:v.end:v.end]
+}
+
 // Add reads the next value of the page.
 func (d *Dict) Add(b []byte) {
 	v := dictValue{start: uint32(len(d.buf)), field: d.field}

@@ -173,6 +173,9 @@ func TestDictMatchesBytes(t *testing.T) {
 				d.Reset(field)
 				d.Add([]byte("-"))
 				d.Add([]byte(tok))
+				if got := d.Value(1); string(got) != tok || cap(got) != len(tok) {
+					t.Fatalf("Value(1) = %q (capacity %d), want %q with no room to append over the next value", got, cap(got), tok)
+				}
 				viaBytes.Reset()
 				viaDict.Reset()
 				for j, g := range good {
