@@ -313,7 +313,11 @@ func (d *objectDecoder) parquetColumns(f *parquet.File) (*flowrecord.Parser, err
 	fields := make([]flowrecord.Field, 0, len(cols))
 	for len(d.readers) < len(cols) {
 		d.readers = append(d.readers, &pageReader{held: &d.held})
-		d.cols = append(d.cols, parquetColumn{})
+	}
+	// The columns are kept to their capacity: a narrower object leaves
+	// d.cols shorter than d.readers.
+	if cap(d.cols) < len(cols) {
+		d.cols = append(d.cols[:cap(d.cols)], make([]parquetColumn, len(cols)-cap(d.cols))...)
 	}
 	d.cols = d.cols[:len(cols)]
 	for len(d.pre.byColumn) < len(cols) {

@@ -183,3 +183,42 @@ func TestDecodedValuesAreHeld(t *testing.T) {
 		t.Errorf("a %d-byte page decoding to 8 MiB under a 4 MiB bound: %v, want it refused", len(body), err)
 	}
 }
+
+// TestDecoderTakesObjectsOfAnyWidth reads objects of a, 1 and a+1 columns
+// with one decoder, as a slice reads whatever objects it lists: each is
+// read whole. A decoder that had read a narrower object once failed the
+// wider one after it (a slice past its capacity, recovered as a bad
+// object: its records lost).
+func TestDecoderTakesObjectsOfAnyWidth(t *testing.T) {
+	str := func(s string) parquet.Value { return parquet.ByteArrayValue([]byte(s)) }
+	all := []hostileColumn{
+		{"account_id", parquet.String(), str("123456789012")},
+		{"action", parquet.String(), str("ACCEPT")},
+		{"bytes", parquet.Int(64), parquet.Int64Value(40)},
+		{"dstaddr", parquet.String(), str("10.0.0.2")},
+		{"dstport", parquet.Int(32), parquet.Int32Value(80)},
+		{"end", parquet.Int(64), parquet.Int64Value(2)},
+		{"interface_id", parquet.String(), str("eni-a")},
+		{"log_status", parquet.String(), str("OK")},
+		{"packets", parquet.Int(64), parquet.Int64Value(1)},
+		{"protocol", parquet.Int(32), parquet.Int32Value(6)},
+		{"srcaddr", parquet.String(), str("10.0.0.1")},
+		{"srcport", parquet.Int(32), parquet.Int32Value(443)},
+		{"start", parquet.Int(64), parquet.Int64Value(1)},
+		{"version", parquet.Int(32), parquet.Int32Value(2)},
+	}
+	for a := 1; a < len(all); a++ {
+		agg := flowrecord.NewAggregator(flowrecord.Options{})
+		d := newObjectDecoder(newLineReader(nil, agg))
+		for _, n := range []int{a, 1, a + 1} {
+			b := oneRowParquet(t, all[:n])
+			if err := d.decodeParquet(bytesReaderAt(b), int64(len(b))); err != nil {
+				t.Errorf("objects of %d, 1 and %d columns: the one of %d: %v", a, a+1, n, err)
+			}
+		}
+		if got := d.lr.t.Events; got != 3 {
+			t.Errorf("objects of %d, 1 and %d columns: %d rows read, want 3", a, a+1, got)
+		}
+		d.close()
+	}
+}
