@@ -1,10 +1,15 @@
 package digest
 
 import (
+	"bytes"
 	"fmt"
+	"math/rand"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/encoding"
 
 	"github.com/vpcflowlogs/flowlogs/lambda/flowrecord"
 	"github.com/vpcflowlogs/flowlogs/lambda/flowrecord/flowrecordtest"
@@ -191,4 +196,177 @@ func TestInternerBounds(t *testing.T) {
 	if _, ok := in.intern(&v, n, nil); ok {
 		t.Error("a page with offsets out of order was interned")
 	}
+}
+
+// decodeInternedOrNot decodes body with a decoder that first read the
+// objects of prime (its columns, buffers and interners then hold their
+// pages), with the interner on or every page read per row.
+func decodeInternedOrNot(prime [][]byte, body []byte, perRow bool) (string, flowrecord.Summary, tally) {
+	old := maxInterned
+	if perRow {
+		maxInterned = 0
+	}
+	defer func() { maxInterned = old }()
+	d := newObjectDecoder(newLineReader(nil, flowrecord.NewAggregator(flowrecord.Options{TopK: 10})))
+	defer d.close()
+	for _, p := range prime {
+		_ = d.decodeParquet(bytesReaderAt(p), int64(len(p))) // only its traces in the decoder count
+	}
+	agg := flowrecord.NewAggregator(flowrecord.Options{TopK: 10, MalformedSamples: 50})
+	d.lr = newLineReader(nil, agg)
+	err := d.decodeParquet(bytesReaderAt(body), int64(len(body)))
+	return errString(err), agg.Summary(), d.lr.t
+}
+
+// checkInternedMatchesPerRow fails t unless body decodes through the
+// interner as it does per row with a new decoder, also after the decoder
+// read prime or body itself.
+func checkInternedMatchesPerRow(t *testing.T, body, prime []byte) {
+	t.Helper()
+	wantErr, want, wantT := decodeInternedOrNot(nil, body, true)
+	for _, pr := range [][][]byte{nil, {prime}, {body}} {
+		gotErr, got, gotT := decodeInternedOrNot(pr, body, false)
+		if gotErr != wantErr {
+			t.Fatalf("error %q, per row %q", gotErr, wantErr)
+		}
+		if !reflect.DeepEqual(gotT, wantT) {
+			t.Fatalf("tally %+v, per row %+v", gotT, wantT)
+		}
+		diffSummaries(t, got, want)
+	}
+}
+
+// stringColumns writes rows of names, every column an optional string
+// column encoded as enc (nil: parquet-go's default), a nil value a null.
+func stringColumns(t testing.TB, names []string, rows [][]*string, enc encoding.Encoding, pageBytes int, groupRows int64) []byte {
+	t.Helper()
+	g := parquet.Group{}
+	for _, n := range names {
+		var leaf parquet.Node = parquet.String()
+		if enc != nil {
+			leaf = parquet.Encoded(leaf, enc)
+		}
+		g[n] = parquet.Optional(leaf)
+	}
+	schema := parquet.NewSchema("schema", g)
+	opts := []parquet.WriterOption{schema, parquet.MaxRowsPerRowGroup(groupRows)}
+	if pageBytes > 0 {
+		opts = append(opts, parquet.PageBufferSize(pageBytes))
+	}
+	var buf bytes.Buffer
+	w := parquet.NewWriter(&buf, opts...)
+	at := map[string]int{}
+	for j, n := range names {
+		at[n] = j
+	}
+	fields := schema.Fields()
+	for _, r := range rows {
+		row := make(parquet.Row, len(fields))
+		for i, f := range fields {
+			v := parquet.NullValue()
+			if s := r[at[f.Name()]]; s != nil {
+				v = parquet.ByteArrayValue([]byte(*s))
+			}
+			row[i] = v.Level(0, boolInt(!v.IsNull()), i)
+		}
+		if _, err := w.WriteRows([]parquet.Row{row}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestPlainStringsInternedEveryEncoding writes every column of the
+// default format as strings (numbers too: a writer chooses its types),
+// hostile values among them ("-" as a string, not a null; empty; control
+// characters; numbers out of range; words in the wrong case), in each
+// string encoding, page size and row group size, and proves that the
+// interner counts them as reading per row does, with a new decoder and
+// with one whose columns held another object's fields at the same
+// positions. Found by a review of the interner.
+func TestPlainStringsInternedEveryEncoding(t *testing.T) {
+	names := []string{"version", "account_id", "interface_id", "srcaddr", "dstaddr", "srcport", "dstport", "protocol", "packets", "bytes", "start", "end", "action", "log_status"}
+	pool := map[string][]string{
+		"version":      {"2", "-", "02", "x", ""},
+		"account_id":   {"123456789012", "-", "unknown", "1234", "", "a b"},
+		"interface_id": {"eni-1235b8ca123456789", "-", "eni-a", "eni-0a1b2c3d4e5f67890", "\x00"},
+		"srcaddr":      {"10.0.0.1", "-", "::1", "1.2.3", "10.0.0.2", "fe80::1%x"},
+		"dstaddr":      {"10.0.0.9", "-", "2001:db8::1", "999.1.1.1"},
+		"srcport":      {"443", "-", "-1", "65536", "080", "x"},
+		"dstport":      {"80", "-", "0", "65535"},
+		"protocol":     {"6", "-", "17", "256"},
+		"packets":      {"10", "-", "18446744073709551616", "0"},
+		"bytes":        {"100", "-", "5"},
+		"start":        {"1700000000", "-", "1"},
+		"end":          {"1700000060", "-", "0"},
+		"action":       {"ACCEPT", "REJECT", "-", "accept", "ACCEPTX"},
+		"log_status":   {"OK", "NODATA", "SKIPDATA", "-", "ok"},
+	}
+	rng := rand.New(rand.NewSource(1))
+	var rows [][]*string
+	for range 3000 {
+		r := make([]*string, len(names))
+		for j, n := range names {
+			p := pool[n]
+			switch x := rng.Intn(100); {
+			case x < 3: // a null
+			case x < 85:
+				r[j] = &p[0]
+			default:
+				r[j] = &p[rng.Intn(len(p))]
+			}
+		}
+		rows = append(rows, r)
+	}
+	prime := stringColumns(t, names[2:], rows[:500], nil, 512, 100) // column i holds another field
+	for _, enc := range []encoding.Encoding{nil, &parquet.Plain, &parquet.DeltaByteArray, &parquet.DeltaLengthByteArray} {
+		for _, pageBytes := range []int{0, 300} {
+			for _, groupRows := range []int64{10_000, 333} {
+				t.Run(fmt.Sprintf("%v/%d/%d", enc, pageBytes, groupRows), func(t *testing.T) {
+					body := stringColumns(t, names, rows, enc, pageBytes, groupRows)
+					_, s, _ := decodeInternedOrNot(nil, body, true)
+					if s.Malformed.Count == 0 || s.Totals.Records == 0 {
+						t.Fatalf("%d records, %d malformed: nothing to compare", s.Totals.Records, s.Malformed.Count)
+					}
+					checkInternedMatchesPerRow(t, body, prime)
+				})
+			}
+		}
+	}
+}
+
+// FuzzInternedMatchesPerRow checks that any object decodes through the
+// interner as it does per row, with a new decoder and after the decoder
+// read another object or the same one.
+func FuzzInternedMatchesPerRow(f *testing.F) {
+	for _, s := range fuzzParquetSeeds(f) {
+		f.Add(s)
+	}
+	names := []string{"account_id", "interface_id", "srcaddr", "action"}
+	vals := [][]string{{"123456789012", "-", "x"}, {"eni-a", "eni-b", "-"}, {"10.0.0.1", "1.2.3", "-"}, {"ACCEPT", "REJECT", "-"}}
+	var rows [][]*string
+	for i := range 12 {
+		r := make([]*string, len(names))
+		for j := range names {
+			if i%5 != 4 || j != 1 {
+				r[j] = &vals[j][(i*(j+1))%3]
+			}
+		}
+		rows = append(rows, r)
+	}
+	for _, enc := range []encoding.Encoding{&parquet.Plain, &parquet.DeltaByteArray, &parquet.DeltaLengthByteArray} {
+		f.Add(stringColumns(f, names, rows, enc, 64, 5))
+	}
+	g := flowrecordtest.NewGenerator(flowrecordtest.Config{Seed: 9, Records: 30, Interfaces: 3})
+	var lines []string
+	for g.Next() {
+		lines = append(lines, g.Line())
+	}
+	prime := writeVariantParquet(f, g.Format(), lines, parquetVariant{pageBytes: 256, groupRows: 7})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		checkInternedMatchesPerRow(t, b, prime)
+	})
 }
