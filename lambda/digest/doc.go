@@ -77,7 +77,10 @@
 // validates the row's text form, without rendering it (a row it does not
 // take at once goes through a Row and Parser.ParseRow); a string
 // dictionary page's values are checked once (flowrecord.Dict, at most 4 MiB
-// held a decoder) and rows take them by index; gzip text line by line
+// held a decoder) and rows take them by index, and so are the distinct
+// values of a plain string page, through an interner (parquetintern.go:
+// at most 1,024 values a column and row group, past which the chunk is
+// read per row); gzip text line by line
 // through the same parser as an event. Both go to the same
 // aggregator.
 // New interfaces: objects have no per-interface streams, so an interface
@@ -89,7 +92,7 @@
 // objects are bounded in size and in what their footers, pages and runs
 // may declare, and an object that cannot be read is named in the
 // digest's warnings while the others count (s3source.go, parquet.go,
-// parquetfooter.go, parquetpages.go, parquetvalues.go).
+// parquetfooter.go, parquetpages.go, parquetvalues.go, parquetintern.go).
 //
 // The log group's reads are paced at a share of the region's
 // FilterLogEvents quota (settings.DefaultReadCallsPerSecond; 25 calls a

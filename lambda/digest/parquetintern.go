@@ -34,6 +34,12 @@ const (
 // chunk. A variable so that tests can read every page per row (0).
 var maxInterned = 1024
 
+// maxProbes bounds the slots one lookup visits. The table is at most
+// half full and its hash seeded per column, so a value needs more only by
+// a run of collisions no page could choose; the bound keeps a lookup's
+// cost constant whatever the hash does.
+const maxProbes = 64
+
 // interner is one column's dictionary of the values its plain string
 // pages held so far in the chunk.
 type interner struct {
@@ -80,8 +86,12 @@ func (in *interner) intern(v *pageVals, n int, index []int32) ([]int32, bool) {
 		}
 		prev = b
 		i := int(maphash.Bytes(in.seed, b)) & mask
-		for {
+		for probes := 0; ; probes++ {
 			s := in.slots[i]
+			if probes == maxProbes {
+				in.off = true // collisions past chance: no page may cost more
+				return index, false
+			}
 			if s == 0 {
 				if in.dict.Len() >= min(maxInterned, internSlots/2) || len(b) > maxInternedLen || in.bytes+len(b) > maxInternedBytes {
 					in.off = true

@@ -3,6 +3,7 @@ package digest
 import (
 	"bytes"
 	"fmt"
+	"hash/maphash"
 	"math/rand"
 	"reflect"
 	"strings"
@@ -369,4 +370,28 @@ func FuzzInternedMatchesPerRow(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		checkInternedMatchesPerRow(t, b, prime)
 	})
+}
+
+// TestInternerProbesAreBounded fills an interner's table with values that
+// all land in one run of slots (as only a broken hash would place them)
+// and checks that a lookup stops after maxProbes slots and leaves the
+// chunk to be read per row, rather than walking the whole table for each
+// value.
+func TestInternerProbesAreBounded(t *testing.T) {
+	var in interner
+	in.reset(flowrecord.FieldInterfaceID)
+	v := pageVals{data: []byte("eni-a"), offs: []uint32{0, 5}}
+	if _, ok := in.intern(&v, 1, nil); !ok {
+		t.Fatal("one value not interned")
+	}
+	// Every slot from the new value's hash on is taken by another value.
+	b := []byte("eni-b")
+	start := int(maphash.Bytes(in.seed, b)) & (len(in.slots) - 1)
+	for k := range maxProbes {
+		in.slots[(start+k)&(len(in.slots)-1)] = 1 // "eni-a", which is not b
+	}
+	v = pageVals{data: b, offs: []uint32{0, 5}}
+	if _, ok := in.intern(&v, 1, nil); ok || !in.off {
+		t.Fatalf("a value found no free slot in %d probes, yet was interned (stopped: %t)", maxProbes, in.off)
+	}
 }
