@@ -229,9 +229,16 @@ func oneRowParquet(t testing.TB, cols []hostileColumn) []byte {
 		v := byName[f.Name()]
 		row = append(row, v.Level(0, boolInt(!v.IsNull()), i))
 	}
+	return writeParquetRows(t, []parquet.Row{row}, schema)
+}
+
+// writeParquetRows writes rows as one Parquet object, with a writer of
+// opts (the schema among them).
+func writeParquetRows(t testing.TB, rows []parquet.Row, opts ...parquet.WriterOption) []byte {
+	t.Helper()
 	var buf bytes.Buffer
-	w := parquet.NewWriter(&buf, schema)
-	if _, err := w.WriteRows([]parquet.Row{row}); err != nil {
+	w := parquet.NewWriter(&buf, opts...)
+	if _, err := w.WriteRows(rows); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Close(); err != nil {
@@ -327,14 +334,10 @@ func decodeDictSummary(t *testing.T, body []byte) (flowrecord.Summary, tally, in
 	return s, tl, d.pre.dicts / 2
 }
 
-// TestParquetDictionaryHostileValues proves that dictionary pages whose
-// entries are hostile count exactly as the same values in plain pages
-// read per row (each value checked per row, none interned): the same records, the same malformed rows
-// with the same samples; and, where the values have a text form, as the
-// gzip text path (the samples aside: their columns are in another order). It covers entries read once within the decoder's budget,
-// and dictionaries that miss the budget and are read per row.
-func TestParquetDictionaryHostileValues(t *testing.T) {
-	printable := map[int][]string{ // default format: position of the field, hostile values
+// Hostile values of the default format's string fields, by the field's
+// position: printable ones, which have a text form, and unprintable ones.
+var (
+	hostilePrintable = map[int][]string{
 		1:  {"12345678901", "unknown", "-", "1234567890123"},
 		2:  {"eni-1235B8CA123456789", "vpc-1235b8ca123456789", "eni-1", "-"},
 		3:  {"172.031.16.139", "256.1.1.1", "::ffff:1.2.3.4", "2001:db8::1", "1.2.3"},
@@ -342,11 +345,44 @@ func TestParquetDictionaryHostileValues(t *testing.T) {
 		12: {"accept", "ACCEPTED", "-", "REJECT"},
 		13: {"OKAY", "SKIPDATA", "NODATA", "SKIPDATAX", "ok"},
 	}
-	unprintable := map[int][]string{
+	hostileUnprintable = map[int][]string{
 		2:  {"eni-1235b8ca\t123456789", ""},
 		12: {"ACC\x00EPT", "\x7f"},
 		13: {"\xff\x00"},
 	}
+)
+
+// hostileLines generates 4,000 records of the default format with seed,
+// one row in seven given one of hostile's values (by the field's
+// position), each record then given to rewrite (nil: none), and returns
+// the generator (for its format) and the lines.
+func hostileLines(seed int64, hostile map[int][]string, rewrite func(n int, toks []string)) (*flowrecordtest.Generator, []string) {
+	g := flowrecordtest.NewGenerator(flowrecordtest.Config{Seed: seed, Records: 4_000, Interfaces: 20, NoDataShare: -1})
+	var lines []string
+	for n := 0; g.Next(); n++ {
+		toks := strings.Split(g.Line(), " ")
+		if n%7 == 3 { // one row in seven: one hostile value
+			pos := []int{1, 2, 3, 4, 12, 13}[n/7%6]
+			if vals := hostile[pos]; len(vals) > 0 {
+				toks[pos] = vals[n/42%len(vals)]
+			}
+		}
+		if rewrite != nil {
+			rewrite(n, toks)
+		}
+		lines = append(lines, strings.Join(toks, " "))
+	}
+	return g, lines
+}
+
+// TestParquetDictionaryHostileValues proves that dictionary pages whose
+// entries are hostile count exactly as the same values in plain pages
+// read per row (each value checked per row, none interned): the same records, the same malformed rows
+// with the same samples; and, where the values have a text form, as the
+// gzip text path (the samples aside: their columns are in another order). It covers entries read once within the decoder's budget,
+// and dictionaries that miss the budget and are read per row.
+func TestParquetDictionaryHostileValues(t *testing.T) {
+	printable, unprintable := hostilePrintable, hostileUnprintable
 	tests := []struct {
 		name     string
 		hostile  map[int][]string
@@ -362,18 +398,7 @@ func TestParquetDictionaryHostileValues(t *testing.T) {
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			g := flowrecordtest.NewGenerator(flowrecordtest.Config{Seed: int64(40 + i), Records: 4_000, Interfaces: 20, NoDataShare: -1})
-			var lines []string
-			for n := 0; g.Next(); n++ {
-				toks := strings.Split(g.Line(), " ")
-				if n%7 == 3 { // one row in seven: one hostile value
-					pos := []int{1, 2, 3, 4, 12, 13}[n/7%6]
-					if vals := tt.hostile[pos]; len(vals) > 0 {
-						toks[pos] = vals[n/42%len(vals)]
-					}
-				}
-				lines = append(lines, strings.Join(toks, " "))
-			}
+			g, lines := hostileLines(int64(40+i), tt.hostile, nil)
 			plain := tt.variant
 			plain.dictionary = false
 			want, wantT := decodePerRow(t, writeVariantParquet(t, g.Format(), lines, plain))

@@ -1,7 +1,6 @@
 package digest
 
 import (
-	"bytes"
 	"fmt"
 	"hash/maphash"
 	"math/rand"
@@ -50,44 +49,24 @@ func TestPlainStringsInterned(t *testing.T) {
 		// stops: the columns whose interner passes a bound in the
 		// object's last row group; every other string column interns.
 		stops []flowrecord.Field
+		// distinct: every row's source address is its own.
+		distinct bool
 	}{
-		{"printable", map[int][]string{
-			1:  {"12345678901", "unknown", "-", "1234567890123"},
-			2:  {"eni-1235B8CA123456789", "vpc-1235b8ca123456789", "eni-1", "-"},
-			3:  {"172.031.16.139", "256.1.1.1", "::ffff:1.2.3.4", "2001:db8::1", "1.2.3"},
-			4:  {"10.0.0.1.2", "fe80::1%eth0", "-", "::"},
-			12: {"accept", "ACCEPTED", "-", "REJECT"},
-			13: {"OKAY", "SKIPDATA", "NODATA", "SKIPDATAX", "ok"},
-		}, parquetVariant{groupRows: 10_000}, nil},
-		{"unprintable, small pages", map[int][]string{
-			2:  {"eni-1235b8ca\t123456789", ""},
-			12: {"ACC\x00EPT", "\x7f"},
-			13: {"\xff\x00"},
-		}, parquetVariant{pageBytes: 1024, groupRows: 700}, nil},
+		{"printable", hostilePrintable, parquetVariant{groupRows: 10_000}, nil, false},
+		{"unprintable, small pages", hostileUnprintable, parquetVariant{pageBytes: 1024, groupRows: 700}, nil, false},
 		{"values too long to intern", map[int][]string{
 			2: {long, "eni-1235b8ca123456789"},
 			4: {strings.Repeat("1", 300)},
-		}, parquetVariant{groupRows: 1_000, pageBytes: 4096}, []flowrecord.Field{flowrecord.FieldInterfaceID, flowrecord.FieldDstAddr}},
-		{"more distinct values than the interner holds", map[int][]string{
-			3: nil, // every row's source address is its own: set below
-		}, parquetVariant{groupRows: 10_000}, []flowrecord.Field{flowrecord.FieldSrcAddr}},
+		}, parquetVariant{groupRows: 1_000, pageBytes: 4096}, []flowrecord.Field{flowrecord.FieldInterfaceID, flowrecord.FieldDstAddr}, false},
+		{"more distinct values than the interner holds", nil, parquetVariant{groupRows: 10_000}, []flowrecord.Field{flowrecord.FieldSrcAddr}, true},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			g := flowrecordtest.NewGenerator(flowrecordtest.Config{Seed: int64(60 + i), Records: 4_000, Interfaces: 20, NoDataShare: -1})
-			var lines []string
-			for n := 0; g.Next(); n++ {
-				toks := strings.Split(g.Line(), " ")
-				if vals, ok := tt.hostile[3]; ok && vals == nil {
-					toks[3] = fmt.Sprintf("10.%d.%d.%d", n>>16&255, n>>8&255, n&255)
-				} else if n%7 == 3 { // one row in seven: one hostile value
-					pos := []int{1, 2, 3, 4, 12, 13}[n/7%6]
-					if vals := tt.hostile[pos]; len(vals) > 0 {
-						toks[pos] = vals[n/42%len(vals)]
-					}
-				}
-				lines = append(lines, strings.Join(toks, " "))
+			var rewrite func(n int, toks []string)
+			if tt.distinct {
+				rewrite = func(n int, toks []string) { toks[3] = fmt.Sprintf("10.%d.%d.%d", n>>16&255, n>>8&255, n&255) }
 			}
+			g, lines := hostileLines(int64(60+i), tt.hostile, rewrite)
 			body := writeVariantParquet(t, g.Format(), lines, tt.variant)
 			want, wantT := decodePerRow(t, body)
 
@@ -243,7 +222,7 @@ func stringColumns(t testing.TB, names []string, rows [][]*string, enc encoding.
 	t.Helper()
 	g := parquet.Group{}
 	for _, n := range names {
-		var leaf parquet.Node = parquet.String()
+		leaf := parquet.String()
 		if enc != nil {
 			leaf = parquet.Encoded(leaf, enc)
 		}
@@ -254,13 +233,12 @@ func stringColumns(t testing.TB, names []string, rows [][]*string, enc encoding.
 	if pageBytes > 0 {
 		opts = append(opts, parquet.PageBufferSize(pageBytes))
 	}
-	var buf bytes.Buffer
-	w := parquet.NewWriter(&buf, opts...)
 	at := map[string]int{}
 	for j, n := range names {
 		at[n] = j
 	}
 	fields := schema.Fields()
+	var prows []parquet.Row
 	for _, r := range rows {
 		row := make(parquet.Row, len(fields))
 		for i, f := range fields {
@@ -270,14 +248,9 @@ func stringColumns(t testing.TB, names []string, rows [][]*string, enc encoding.
 			}
 			row[i] = v.Level(0, boolInt(!v.IsNull()), i)
 		}
-		if _, err := w.WriteRows([]parquet.Row{row}); err != nil {
-			t.Fatal(err)
-		}
+		prows = append(prows, row)
 	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return writeParquetRows(t, prows, opts...)
 }
 
 // TestPlainStringsInternedEveryEncoding writes every column of the
