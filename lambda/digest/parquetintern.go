@@ -21,13 +21,14 @@ import (
 //
 // Hostile pages cannot make this cost more than reading per row, beyond a
 // bound: a column interns at most maxInterned values of maxInternedBytes
-// in all, each at most maxInternedLen bytes; a page that would pass
-// either is read per row, and so is the rest of its chunk. The hash is
-// seeded per process, so no file can choose its collisions.
+// in all, each at most maxInternedLen bytes, and a lookup visits at most
+// maxProbes slots; a page that would pass any of these is read per row,
+// and so is the rest of its chunk. The hash is seeded per column, so no
+// file can choose its collisions.
 const (
 	maxInternedLen   = 64
 	maxInternedBytes = 64 << 10
-	internSlots      = 2048 // a power of two, at least twice maxInterned: the table is at most half full
+	internSlots      = 2048 // a power of two; at most half of them are filled
 )
 
 // maxInterned is the number of distinct values a column interns in a
