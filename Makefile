@@ -95,7 +95,7 @@ demo: build ## Run the whole product locally against moto: no AWS account needed
 	@.ci/tools.sh install demo
 	BOOTSTRAP_DIR=$(CURDIR)/build $(GO) run ./lambda/internal/e2e/demo $(DEMO_ARGS)
 
-demo-org: build ## The organization mode locally: a simulated organization in moto, the hub, the spokes, sweeps and digests (DEMO_ARGS=-h)
+demo-org: build ## The organization mode locally: a simulated organization in moto, the hub, the spokes, sweeps and digests (DEMO_ARGS=-destination=s3: a central bucket; -h)
 	@.ci/tools.sh install demo
 	BOOTSTRAP_DIR=$(CURDIR)/build $(GO) run ./lambda/internal/e2e/demoorg $(DEMO_ARGS)
 

@@ -67,12 +67,13 @@ func (oh *OrgHarness) PrepareOrgS3(ctx context.Context) (OrgS3, error) {
 	return s, nil
 }
 
-// DeliverOrgS3 plays the delivery service of one spoke account-region:
-// objects of the past hour in the central bucket, under the account's and
-// region's folders. The result's Expected is the generator's own tally.
-func (oh *OrgHarness) DeliverOrgS3(ctx context.Context, s OrgS3, account, region string, seed int64, records int) (S3Delivery, error) {
+// DeliverOrgS3 plays the delivery service of one spoke account-region's
+// flow log: objects of the past hour in the central bucket, under the
+// account's and region's folders, named for the flow log. The result's
+// Expected is the generator's own tally.
+func (oh *OrgHarness) DeliverOrgS3(ctx context.Context, s OrgS3, account, region, flowLogID string, seed int64, records int) (S3Delivery, error) {
 	l := s.Layout
-	l.Account, l.Region = account, region
+	l.Account, l.Region, l.FlowLogID = account, region, flowLogID
 	opts := flowrecord.Options{TopK: 10, MaxTracked: digest.DefaultMaxTracked, MalformedSamples: digest.DefaultMalformedSamples}
 	return DeliverS3To(ctx, oh.S3Client(), s.Bucket, l, seed, records, opts)
 }

@@ -7,7 +7,10 @@
 // the Lambda Runtime Interface Emulator, fed by their SQS work queues as
 // Lambda's event source mappings would. It prints each step, the
 // StackSet's targets, the coverage document, the per-account digests and
-// the organization roll-up.
+// the organization roll-up. With -destination=s3 the hub owns one central
+// bucket: every spoke's flow logs deliver there, the harness writes each
+// account-region's objects in AWS's layout, and the hub's summarizer
+// digests each account-region's folder of it.
 package main
 
 import (
@@ -19,14 +22,24 @@ import (
 	"github.com/vpcflowlogs/flowlogs/lambda/internal/e2e"
 	"github.com/vpcflowlogs/flowlogs/lambda/internal/e2e/demokit"
 	"github.com/vpcflowlogs/flowlogs/lambda/internal/testenv"
+	"github.com/vpcflowlogs/flowlogs/lambda/settings"
 )
 
 func main() {
 	records := flag.Int("records", 600, "flow log records per account-region")
 	seed := flag.Int64("seed", 1, "seed of the generated records")
 	workers := flag.Int("workers", 2, "processes of each function the work queues feed")
+	destination := flag.String("destination", settings.DestinationCloudWatchLogs, "where the flow logs deliver: cloud-watch-logs (the whole story) or s3 (one central bucket)")
 	flag.Parse()
-	os.Exit(run(e2e.OrgStoryOptions{Records: *records, Seed: *seed, Workers: *workers}))
+	switch *destination {
+	case settings.DestinationCloudWatchLogs:
+		os.Exit(run(e2e.OrgStoryOptions{Records: *records, Seed: *seed, Workers: *workers}))
+	case settings.DestinationS3:
+		os.Exit(runS3(e2e.OrgS3StoryOptions{Records: *records, Seed: *seed}))
+	default:
+		fmt.Fprintf(os.Stderr, "-destination=%s: want %s or %s\n", *destination, settings.DestinationCloudWatchLogs, settings.DestinationS3)
+		os.Exit(2)
+	}
 }
 
 func run(o e2e.OrgStoryOptions) int {
@@ -54,5 +67,40 @@ func run(o e2e.OrgStoryOptions) int {
 	}
 	fmt.Printf("\nDone in %.1fs: %d accounts, %d account-regions with VPCs. Function logs: %s\n",
 		time.Since(p.Start).Seconds(), len(res.Accounts), len(res.Regions), sess.LogFile)
+	return 0
+}
+
+// runS3 runs the organization mode delivering to a central bucket.
+func runS3(o e2e.OrgS3StoryOptions) int {
+	p := &demokit.Printer{Start: time.Now(), Out: os.Stdout, Width: 5}
+	sess, err := demokit.Begin("demo-org", ".demo-org")
+	if err != nil {
+		return sess.Failed(err)
+	}
+	defer sess.Close()
+	ctx := sess.Ctx
+	fmt.Println("VPC flow logs across an AWS Organization to one central S3 bucket, run locally: moto simulates the organization and its accounts.")
+	steps := map[string]int{"starting moto": 1, "synthesizing the CDK app": 2}
+	cfg := e2e.Config{WorkDir: sess.Work, FunctionLog: sess.FunctionLog, Step: p.Steps(steps, nil), Context: map[string]any{"destination": settings.DestinationS3}}
+	h, err := e2e.StartOrg(ctx, cfg, e2e.DefaultOrgOptions)
+	if err != nil {
+		return sess.Failed(err)
+	}
+	defer h.Close()
+	p.Info("organization %s, root %s; hub account %s (the management account) in %s", h.Org.ID, h.Org.RootID, e2e.Account, testenv.Region)
+	for _, line := range h.Stack.Created {
+		p.Info("created %s", line)
+	}
+	o.Accounts = []e2e.OrgAccountSpec{{Name: "prod", OU: "workloads"}, {Name: "sandbox", OU: "sandbox"}}
+	res, err := h.OrgS3Story(ctx, p, o)
+	if err != nil {
+		return sess.Failed(err)
+	}
+	var objects int
+	for _, d := range res.Delivered {
+		objects += len(d.Objects)
+	}
+	fmt.Printf("\nDone in %.1fs: %d accounts, %d account-regions, %d objects in %s, the roll-up's %d records equal to what was delivered. Function logs: %s\n",
+		time.Since(p.Start).Seconds(), len(res.Accounts), len(res.Digests), objects, res.Bucket.Bucket, res.Rollup.Totals.Records, sess.LogFile)
 	return 0
 }
