@@ -207,13 +207,17 @@ func (h *Handler) writeCoverage(ctx context.Context, sweepID string) error {
 	}
 	doc := CoverageDocument{Kind: "coverage", SweepID: sweepID, OrganizationID: o.Settings.OrganizationID,
 		GeneratedAt: o.now().UTC(), ComplianceMode: h.env.ComplianceMode, Totals: CoverageTotals{ByClass: map[org.Class]int{}}}
-	if o.accountNames() == nil {
-		// Names for the document: one discovery per sweep at most.
-		if _, err := o.discover(ctx); err != nil {
-			slog.WarnContext(ctx, "coverage document without account names", "error", err.Error())
-		}
-	}
+	// Names for the document: this process's listing, unless it lacks one
+	// of the sweep's accounts (none yet, or the account joined after
+	// another process discovered the organization for this sweep); then
+	// one discovery, at most one a document.
 	names := o.accountNames()
+	if slices.ContainsFunc(members, func(m runstate.SweepMember) bool { _, ok := names[m.Account]; return !ok }) {
+		if _, err := o.discover(ctx); err != nil {
+			slog.WarnContext(ctx, "coverage document without some account names", "error", err.Error())
+		}
+		names = o.accountNames()
+	}
 	for _, m := range members {
 		var c AccountRegionCoverage
 		if err := json.Unmarshal(m.Coverage, &c); err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
 
 	"github.com/vpcflowlogs/flowlogs/lambda/internal/motoproxy"
 	"github.com/vpcflowlogs/flowlogs/lambda/org"
@@ -167,6 +168,44 @@ func TestOrgComplianceMode(t *testing.T) {
 	for i, d := range docs {
 		if !d.ComplianceMode || d.Totals.VPCs.CoveredByUs != 1 || d.Totals.VPCs.OutOfScope != 0 || d.Totals.Unreachable != 0 {
 			t.Errorf("sweep %d: %+v, want the default VPC covered by us in compliance mode", i+1, d.Totals)
+		}
+	}
+}
+
+// TestOrgCoverageNamesJoinedAccount: the process that writes a sweep's
+// coverage document (the one that takes its last message) may hold an
+// account listing from an earlier sweep, while another process listed the
+// organization for this one; an account that joined in between still
+// has its name in the document.
+func TestOrgCoverageNamesJoinedAccount(t *testing.T) {
+	w := newOrgWorld(t, 1, []string{"us-east-1"})
+	w.sweep(1)
+	writer := w.h // holds a listing of one member
+
+	api := organizations.NewFromConfig(w.direct)
+	out, err := api.CreateAccount(w.ctx, &organizations.CreateAccountInput{AccountName: aws.String("joined"), Email: aws.String("joined@example.com")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	joined := aws.ToString(out.CreateAccountStatus.AccountId)
+	if _, err := api.MoveAccount(w.ctx, &organizations.MoveAccountInput{AccountId: aws.String(joined), SourceParentId: aws.String(w.root), DestinationParentId: aws.String(w.ou)}); err != nil {
+		t.Fatal(err)
+	}
+	w.handler(false) // another process takes the schedule's event
+	if _, err := w.invoke([]byte(`{"detail-type":"Scheduled Event","source":"aws.events"}`)); err != nil {
+		t.Fatal(err)
+	}
+	w.h = writer // and the first takes every message
+	w.drain(1)
+
+	docs := w.coverage()
+	if len(docs) != 2 {
+		t.Fatalf("%d coverage documents, want one per sweep", len(docs))
+	}
+	got := entries(t, docs[1:])
+	for ar, want := range map[string]string{joined + "/us-east-1": "joined", w.accounts[0] + "/us-east-1": "member-000"} {
+		if c, ok := got[ar]; !ok || c.AccountName != want {
+			t.Errorf("%s: %+v, want its entry named %q", ar, c, want)
 		}
 	}
 }
