@@ -23,7 +23,7 @@ CFN_LINT_IGNORE := W3005
 .PHONY: help tools build synth synth-org synth-s3 diff deploy destroy lint test test-go test-template bench fuzz demo demo-org update-ip-ranges clean
 
 help: ## List the targets
-	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-14s %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
 tools: ## Install what is missing: moto, cfn-lint, the Lambda emulator, qemu, golangci-lint, the CDK CLI
 	@.ci/tools.sh install

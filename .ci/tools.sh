@@ -42,7 +42,7 @@ apt_install() {
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
-have go || { echo "missing: go (1.26 or later): https://go.dev/doc/install" >&2; exit 1; }
+have go || { echo "missing: go (1.26.8 or later): https://go.dev/doc/install" >&2; exit 1; }
 need node "Node.js 20 or later (the CDK CLI and jsii run on it): apt-get install nodejs npm"
 need moto_server "pip install 'moto[server]'" python3 -m pip install -q 'moto[server]'
 need aws-lambda-rie "go install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$RIE_VERSION" \

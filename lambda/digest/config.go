@@ -137,8 +137,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ReadRate == 0 {
 		// The pace of FilterLogEvents and DescribeLogStreams: a share of
-		// the region's FilterLogEvents quota, the lower of the two
-		// (shared/FACTS.md), leaving the rest to people at the console.
+		// the region's FilterLogEvents quota, the lower of the two (see
+		// settings.DefaultReadCallsPerSecond), leaving the rest to people
+		// at the console.
 		// Throttles beyond it are retried by the SDK's retryer.
 		c.ReadRate = settings.DefaultReadCallsPerSecond(c.Region)
 	}

@@ -2,7 +2,8 @@ package metrics
 
 // Metrics of the digest's findings: one per finding type, without
 // dimensions (a dimension per interface or address would make a metric,
-// and a charge, per value; shared/FACTS.md). Each counts the findings of
+// and a charge, per value: CloudWatch bills each metric, a name with its
+// dimensions, a month). Each counts the findings of
 // its type in one digest.
 const (
 	FindingsEgressVolume = "FindingsEgressVolume"

@@ -75,8 +75,9 @@ func readCallsPerSecond(r *Reader, region string) float64 {
 }
 
 // FilterLogEvents quotas, per account and region, not adjustable (the
-// CloudWatch Logs quotas page; shared/FACTS.md): 25 calls a second in
-// us-east-1, 5 in the regions of lowFilterQuotaRegions, 10 elsewhere.
+// "CloudWatch Logs quotas" page of the CloudWatch Logs User Guide): 25
+// calls a second in us-east-1, 5 in the regions of lowFilterQuotaRegions,
+// 10 elsewhere.
 const (
 	filterQuotaUSEast1 = 25
 	filterQuotaLow     = 5
