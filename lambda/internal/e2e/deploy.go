@@ -55,6 +55,9 @@ type Stack struct {
 	DigestLogGroup  string
 	DeliveryRoleARN string
 	StateTable      string
+	// FlowLogBucket is the stack's bucket when it delivers to S3 (no flow
+	// log group or delivery role then).
+	FlowLogBucket string
 	// Enabler, Summarizer and Reconcile are the two functions and the
 	// custom resource, as the template declares them.
 	Enabler, Summarizer, Reconcile *Resource
@@ -90,16 +93,23 @@ func Locate(t *Template, stackID string) (*Stack, error) {
 		errs = append(errs, err)
 		return r
 	}
-	flow, digests := find("/FlowLogGroup/Resource"), find("/DigestLogGroup/Resource")
-	role, state := find("/DeliveryRole/Resource"), find("/State/Resource")
+	digests, state := find("/DigestLogGroup/Resource"), find("/State/Resource")
 	s.Enabler, s.Summarizer = find("/Enabler/Resource"), find("/Summarizer/Resource")
 	s.Reconcile = find("/Reconcile/Default")
+	bucket, err := t.ByPath("/FlowLogBucket/Resource")
+	var flow, role *Resource
+	if err != nil { // the log group destination
+		flow, role = find("/FlowLogGroup/Resource"), find("/DeliveryRole/Resource")
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	s.FlowLogGroup, s.DigestLogGroup = n.Ref[flow.LogicalID], n.Ref[digests.LogicalID]
-	s.DeliveryRoleARN = n.Attr[role.LogicalID]["Arn"]
-	s.StateTable = n.Ref[state.LogicalID]
+	s.DigestLogGroup, s.StateTable = n.Ref[digests.LogicalID], n.Ref[state.LogicalID]
+	if bucket != nil {
+		s.FlowLogBucket = n.Ref[bucket.LogicalID]
+		return s, nil
+	}
+	s.FlowLogGroup, s.DeliveryRoleARN = n.Ref[flow.LogicalID], n.Attr[role.LogicalID]["Arn"]
 	return s, nil
 }
 

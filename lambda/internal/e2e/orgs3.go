@@ -45,26 +45,37 @@ type OrgS3 struct {
 // PrepareOrgS3 creates the hub's central bucket in moto and turns on the
 // proxy's S3 flow log emulation for the functions' calls.
 func (oh *OrgHarness) PrepareOrgS3(ctx context.Context) (OrgS3, error) {
-	r, err := oh.Stack.Template.ByPath("/FlowLogBucket/Resource")
+	bucket, layout, err := oh.Stack.S3Destination()
 	if err != nil {
-		return OrgS3{}, fmt.Errorf("the hub has no central bucket: %w", err)
+		return OrgS3{}, err
 	}
-	s := OrgS3{Bucket: oh.Stack.Names.Ref[r.LogicalID]}
-	env := envLookup(oh.Stack.Names, oh.Stack.Summarizer)
-	if want := "arn:aws:s3:::" + s.Bucket; env(settings.EnvDestination) != settings.DestinationS3 || env(settings.EnvBucketARN) != want {
-		return OrgS3{}, fmt.Errorf("the summarizer's destination is %q %q, want s3 %q", env(settings.EnvDestination), env(settings.EnvBucketARN), want)
-	}
-	hive, err1 := strconv.ParseBool(env(settings.EnvHiveCompatible))
-	perHour, err2 := strconv.ParseBool(env(settings.EnvPerHourPartition))
-	if err := errors.Join(err1, err2); err != nil {
-		return OrgS3{}, fmt.Errorf("the summarizer's destination options: %w", err)
-	}
-	s.Layout = flowrecordtest.S3Layout{Prefix: env(settings.EnvBucketPrefix), FileFormat: env(settings.EnvFileFormat), HiveCompatible: hive, PerHour: perHour}
+	s := OrgS3{Bucket: bucket, Layout: layout}
 	if _, err := oh.S3Client().CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(s.Bucket)}); err != nil {
 		return OrgS3{}, fmt.Errorf("creating the central bucket %s: %w", s.Bucket, err)
 	}
 	oh.Proxy.EmulateS3FlowLogs()
 	return s, nil
+}
+
+// S3Destination is the stack's flow log bucket and the key layout of its
+// files without the account and region, as the template gives the
+// summarizer (checked to name that bucket).
+func (s *Stack) S3Destination() (string, flowrecordtest.S3Layout, error) {
+	r, err := s.Template.ByPath("/FlowLogBucket/Resource")
+	if err != nil {
+		return "", flowrecordtest.S3Layout{}, fmt.Errorf("the stack has no flow log bucket: %w", err)
+	}
+	bucket := s.Names.Ref[r.LogicalID]
+	env := envLookup(s.Names, s.Summarizer)
+	if want := "arn:aws:s3:::" + bucket; env(settings.EnvDestination) != settings.DestinationS3 || env(settings.EnvBucketARN) != want {
+		return "", flowrecordtest.S3Layout{}, fmt.Errorf("the summarizer's destination is %q %q, want s3 %q", env(settings.EnvDestination), env(settings.EnvBucketARN), want)
+	}
+	hive, err1 := strconv.ParseBool(env(settings.EnvHiveCompatible))
+	perHour, err2 := strconv.ParseBool(env(settings.EnvPerHourPartition))
+	if err := errors.Join(err1, err2); err != nil {
+		return "", flowrecordtest.S3Layout{}, fmt.Errorf("the summarizer's destination options: %w", err)
+	}
+	return bucket, flowrecordtest.S3Layout{Prefix: env(settings.EnvBucketPrefix), FileFormat: env(settings.EnvFileFormat), HiveCompatible: hive, PerHour: perHour}, nil
 }
 
 // DeliverOrgS3 plays the delivery service of one spoke account-region's

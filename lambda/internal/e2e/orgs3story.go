@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/vpcflowlogs/flowlogs/lambda/digest"
+	"github.com/vpcflowlogs/flowlogs/lambda/flowrecord/flowrecordtest"
 	"github.com/vpcflowlogs/flowlogs/lambda/settings"
 )
 
@@ -235,8 +236,8 @@ func (st *orgS3Story) sweep(ctx context.Context) error {
 		if aws.ToString(f.ResourceId) != st.tagged[key] || f.LogDestinationType != types.LogDestinationTypeS3 || aws.ToString(f.LogDestination) != dest ||
 			aws.ToString(f.DeliverLogsPermissionArn) != "" || o == nil || o.FileFormat != types.DestinationFileFormatParquet ||
 			!aws.ToBool(o.HiveCompatiblePartitions) || !aws.ToBool(o.PerHourPartition) {
-			return fmt.Errorf("%s: the hub's flow log %+v (options %+v), want one on %s to %s, Parquet, Hive-compatible, per hour, no role",
-				key, f, o, st.tagged[key], dest)
+			return fmt.Errorf("%s: the hub's flow log on %s (want %s): %s", key, aws.ToString(f.ResourceId), st.tagged[key],
+				describeS3FlowLog(f, dest, flowrecordtest.S3Layout{FileFormat: string(types.DestinationFileFormatParquet), HiveCompatible: true, PerHour: true}))
 		}
 		st.flowLogs[key] = aws.ToString(f.FlowLogId)
 		st.r.Info("%s: %s on %s to %s (%s, Hive-compatible, per hour, no delivery role)", key, aws.ToString(f.FlowLogId), st.tagged[key], dest, o.FileFormat)

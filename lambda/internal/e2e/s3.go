@@ -21,9 +21,11 @@ import (
 // S3 mode, end to end. moto's S3 holds the objects, but moto delivers no
 // flow logs: the harness writes them as the service would, with
 // flowrecordtest's writer (AWS's key layout, file names, Parquet columns
-// and gzip text). The bucket is made here, not from the template: the
-// stack's bucket belongs to the S3 destination's infrastructure, and the
-// summarizer needs only its name and layout (its environment).
+// and gzip text). The staged runs (S3Bench, on the harness synthesized
+// for the log group destination) make their bucket here and give the
+// summarizer its name and layout in its environment; the S3 story
+// (s3story.go) runs on a stack synthesized with destination s3, its
+// bucket and the summarizer's environment the template's.
 
 // FlowLogBucket is the bucket the S3 runs deliver to.
 const FlowLogBucket = "vpc-flow-logs-e2e"
@@ -74,6 +76,14 @@ func DeliverS3(ctx context.Context, c *s3.Client, layout flowrecordtest.S3Layout
 
 // DeliverS3To is DeliverS3 into bucket.
 func DeliverS3To(ctx context.Context, c *s3.Client, bucket string, layout flowrecordtest.S3Layout, seed int64, records int, opts flowrecord.Options) (S3Delivery, error) {
+	return DeliverS3ENIs(ctx, c, bucket, layout, seed, records, nil, opts)
+}
+
+// DeliverS3ENIs is DeliverS3To with the records' interfaces those of
+// enis, as Deliver maps them (each line's interface-id, and vpc-id and
+// subnet-id when the format has them), so that the summarizer finds the
+// interfaces in EC2; with no enis, six interfaces the generator makes up.
+func DeliverS3ENIs(ctx context.Context, c *s3.Client, bucket string, layout flowrecordtest.S3Layout, seed int64, records int, enis []ENI, opts flowrecord.Options) (S3Delivery, error) {
 	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
 		var owned interface{ ErrorCode() string }
 		if !errors.As(err, &owned) || owned.ErrorCode() != "BucketAlreadyOwnedByYou" {
@@ -81,11 +91,22 @@ func DeliverS3To(ctx context.Context, c *s3.Client, bucket string, layout flowre
 		}
 	}
 	last := time.Now().UTC().Truncate(5 * time.Minute).Add(-6 * time.Minute)
-	gen := flowrecordtest.NewGenerator(flowrecordtest.Config{
-		Seed: seed, Records: records, Interfaces: 6,
+	interfaces := len(enis)
+	if interfaces == 0 {
+		interfaces = 6
+	}
+	cfg := flowrecordtest.Config{
+		Seed: seed, Records: records, Interfaces: interfaces,
 		StartTime: last.Add(-49 * time.Minute).Unix(), Span: int64((49 * time.Minute).Seconds()),
-	})
-	objs, err := flowrecordtest.GenerateObjects(gen, layout, 1000)
+	}
+	gen := flowrecordtest.NewGenerator(cfg)
+	var objs []flowrecordtest.S3Object
+	var err error
+	if len(enis) == 0 {
+		objs, err = flowrecordtest.GenerateObjects(gen, layout, 1000)
+	} else {
+		objs, err = generateObjectsFor(gen, layout, enis)
+	}
 	if err != nil {
 		return S3Delivery{}, fmt.Errorf("writing the objects: %w", err)
 	}
@@ -94,7 +115,42 @@ func DeliverS3To(ctx context.Context, c *s3.Client, bucket string, layout flowre
 			return S3Delivery{}, fmt.Errorf("putting %s: %w", o.Key, err)
 		}
 	}
-	return S3Delivery{Objects: objs, Records: records, Expected: gen.Expected(opts), Interfaces: gen.InterfaceIDs()}, nil
+	d := S3Delivery{Objects: objs, Records: records, Expected: gen.Expected(opts), Interfaces: gen.InterfaceIDs()}
+	if len(enis) > 0 {
+		byGen := map[string]ENI{}
+		d.Interfaces = nil
+		for i, id := range gen.InterfaceIDs() {
+			byGen[id] = enis[i]
+			d.Interfaces = append(d.Interfaces, enis[i].ID)
+		}
+		d.Expected = mapInterfaces(d.Expected, byGen)
+	}
+	return d, nil
+}
+
+// generateObjectsFor runs gen to its end with each line's interface
+// rewritten to its ENI, and writes the lines as flow log files.
+func generateObjectsFor(gen *flowrecordtest.Generator, layout flowrecordtest.S3Layout, enis []ENI) ([]flowrecordtest.S3Object, error) {
+	byGen := map[string]ENI{}
+	for i, id := range gen.InterfaceIDs() {
+		byGen[id] = enis[i]
+	}
+	format := gen.Format()
+	parser := flowrecord.NewParser(format)
+	var rec flowrecord.Record
+	var lines []string
+	var ends []int64
+	for gen.Next() {
+		line := rewrite(gen.Line(), format, byGen[gen.InterfaceID()])
+		if err := parser.Parse(line, &rec); err != nil {
+			return nil, fmt.Errorf("a generated line does not parse: %w", err)
+		}
+		if !rec.Has(flowrecord.FieldEnd) {
+			return nil, fmt.Errorf("line %q has no end to date its file", line)
+		}
+		lines, ends = append(lines, line), append(ends, rec.End)
+	}
+	return flowrecordtest.Deliver(layout, format, lines, ends, 1000)
 }
 
 // S3Bench runs staged summarizers in S3 mode through a motoproxy whose

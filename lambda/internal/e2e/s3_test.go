@@ -3,10 +3,18 @@ package e2e_test
 import (
 	"context"
 	"flag"
+	"io"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/vpcflowlogs/flowlogs/lambda/flowrecord/flowrecordtest"
+	"github.com/vpcflowlogs/flowlogs/lambda/internal/e2e"
+	"github.com/vpcflowlogs/flowlogs/lambda/internal/testenv"
+	"github.com/vpcflowlogs/flowlogs/lambda/settings"
 )
 
 var s3Runs = flag.Int("s3-runs", 5, "seeded runs of TestS3Faults")
@@ -81,5 +89,45 @@ func TestS3Faults(t *testing.T) {
 	}
 	if faulted == 0 {
 		t.Error("no S3 read was faulted: the hook did not see them")
+	}
+}
+
+// TestS3StackStory runs the S3 story `make demo DEMO_ARGS=-destination=s3`
+// prints, on the stack synthesized with destination s3, and asserts each
+// step (e2e/s3story.go checks them as it goes): the template holds the
+// bucket and no flow log group or delivery role; the enabler's Create puts
+// one flow log on the tagged VPC, to the stack's bucket with its three
+// destination options; the summarizer, with the template's environment
+// only, digests the objects delivered for that VPC's interfaces exactly as
+// the generator tallied them, each interface new and described from EC2.
+func TestS3StackStory(t *testing.T) {
+	testenv.Need(t, testenv.MotoServer, testenv.RIETool, testenv.Qemu, testenv.Node, testenv.NPX)
+	var log io.Writer
+	if *fnLog {
+		log = os.Stderr
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	h, err := e2e.Start(ctx, e2e.Config{WorkDir: t.TempDir(), FunctionLog: log, Context: map[string]any{"destination": settings.DestinationS3}})
+	if err != nil {
+		t.Fatalf("starting the harness: %v", err)
+	}
+	t.Cleanup(h.Close)
+	if h.Stack.FlowLogBucket == "" || h.Stack.FlowLogGroup != "" || h.Stack.DeliveryRoleARN != "" {
+		t.Fatalf("the S3 stack: bucket %q, flow log group %q, delivery role %q; want a bucket only",
+			h.Stack.FlowLogBucket, h.Stack.FlowLogGroup, h.Stack.DeliveryRoleARN)
+	}
+	res, err := h.S3Story(ctx, e2e.Quiet{}, e2e.StoryOptions{Records: 2000, Seed: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := res.Digest.Digest
+	if d.Totals.Records != 2000 || d.Read.Objects != uint64(len(res.Delivery.Objects)) || d.Read.BadObjects != 0 {
+		t.Errorf("digest of %d records from %d objects (%d bad); want 2000 from %d", d.Totals.Records, d.Read.Objects, d.Read.BadObjects, len(res.Delivery.Objects))
+	}
+	for _, o := range res.Delivery.Objects {
+		if !strings.Contains(o.Key, "_"+aws.ToString(res.FlowLog.FlowLogId)+"_") {
+			t.Errorf("object %s is not named for the flow log %s", o.Key, aws.ToString(res.FlowLog.FlowLogId))
+		}
 	}
 }

@@ -36,14 +36,18 @@ type athenaAnswer struct {
 // objects are copied from moto's S3 to dir and the query's DuckDB
 // rendering runs there, in the athenademo command (only the S3 demo builds
 // DuckDB); its rows are shown next to the digest's top talkers.
-func showTopTalkersAnswer(ctx context.Context, p *printer, h *e2e.Harness, root, dir string, d digest.Digest, layout flowrecordtest.S3Layout) error {
-	p.Step(6, "The same question asked of Athena's table: the named query TopTalkers")
-	n, size, err := copyBucket(ctx, h.S3Client(), e2e.FlowLogBucket, dir)
+func showTopTalkersAnswer(ctx context.Context, p *printer, h *e2e.Harness, root, dir string, d digest.Digest, bucket string, layout flowrecordtest.S3Layout) error {
+	p.Step(8, "The same question asked of Athena's table: the named query TopTalkers")
+	stackSQL, err := namedQuerySQL(h.Stack.Template, "TopTalkers")
+	if err != nil {
+		return err
+	}
+	n, size, err := copyBucket(ctx, h.S3Client(), bucket, dir)
 	if err != nil {
 		return err
 	}
 	p.Info("Athena does not run locally: the %d objects (%d bytes) are copied from moto's S3 to %s and the stack's own", n, size, rel(root, dir))
-	p.Info("named query runs there in DuckDB, over the table's DuckDB rendering (lambda/athenaquery; in AWS, Athena runs the same SQL):")
+	p.Info("named query (its QueryString in the template) runs there in DuckDB, over the table's DuckDB rendering (lambda/athenaquery; in AWS, Athena runs the same SQL):")
 	from, to := partitionRange(d.Window, layout.PerHour)
 	args := []string{"run", "./lambda/internal/e2e/demo/athenademo", "-dir", dir, "-prefix", layout.Prefix,
 		"-file-format", layout.FileFormat, "-hive=" + strconv.FormatBool(layout.HiveCompatible),
@@ -53,6 +57,9 @@ func showTopTalkersAnswer(ctx context.Context, p *printer, h *e2e.Harness, root,
 	if err != nil {
 		return err
 	}
+	if a.SQL != stackSQL {
+		return fmt.Errorf("athenademo ran\n%s\nbut the stack's TopTalkers is\n%s", a.SQL, stackSQL)
+	}
 	p.Info("")
 	for _, line := range strings.Split(a.SQL, "\n") {
 		p.Info("  %s", line)
@@ -61,6 +68,19 @@ func showTopTalkersAnswer(ctx context.Context, p *printer, h *e2e.Harness, root,
 	p.Info("with from = '%s', to = '%s' (the hour folders holding the window's objects; here nothing else is in them): %d rows in %.1fs (go run, DuckDB included)",
 		from, to, len(a.Rows), time.Since(started).Seconds())
 	return compareTalkers(p, a, d)
+}
+
+// namedQuerySQL is the QueryString of the template's named query name.
+func namedQuerySQL(t *e2e.Template, name string) (string, error) {
+	for _, r := range t.OfType("AWS::Athena::NamedQuery") {
+		if r.Properties["Name"] == name {
+			if q, ok := r.Properties["QueryString"].(string); ok {
+				return q, nil
+			}
+			return "", fmt.Errorf("the template's named query %s has no literal QueryString", name)
+		}
+	}
+	return "", fmt.Errorf("the template has no named query %s", name)
 }
 
 // partitionRange is the named queries' [from, to) of partition keys that

@@ -98,7 +98,11 @@ func start(ctx context.Context, p *printer, work string, fnLog io.Writer) (*e2e.
 		"synthesizing the CDK app": "Synthesizing the CDK app and creating what a deployment of the template would",
 	}
 	steps := map[string]int{"starting moto": 1, "synthesizing the CDK app": 2}
-	return e2e.Start(ctx, e2e.Config{WorkDir: work, FunctionLog: fnLog, Step: p.Steps(steps, titles)})
+	cfg := e2e.Config{WorkDir: work, FunctionLog: fnLog, Step: p.Steps(steps, titles)}
+	if *destination == "s3" {
+		cfg.Context = map[string]any{"destination": "s3"}
+	}
+	return e2e.Start(ctx, cfg)
 }
 
 // showDeployment prints what the harness created from the template.
