@@ -283,3 +283,26 @@ func TestOrganizationContext(t *testing.T) {
 		})
 	}
 }
+
+// TestUnknownContextKeys: a key that differs from one the app reads only
+// in case is an error naming both; any other key of the app's own form is
+// a warning naming it; namespaced keys (CDK's feature flags, the CLI's)
+// and the app's keys pass.
+func TestUnknownContextKeys(t *testing.T) {
+	all := map[string]any{"tagKey": "FlowLogs", "@aws-cdk/core:newStyleStackSynthesis": true, "aws:cdk:enable-path-metadata": true,
+		"acknowledged-issue-numbers": []any{32775}, "ticket": "OPS-1"}
+	warnings, err := UnknownContextKeys(all)
+	if err != nil || len(warnings) != 1 || !strings.Contains(warnings[0], `"ticket"`) {
+		t.Errorf("warnings %q, error %v; want one warning naming ticket and no error", warnings, err)
+	}
+	all["tagkey"], all["RETENTIONDAYS"] = "Team", "90"
+	_, err = UnknownContextKeys(all)
+	if err == nil || !strings.Contains(err.Error(), `"tagkey" (the key is tagKey)`) || !strings.Contains(err.Error(), `"RETENTIONDAYS" (the key is retentionDays)`) {
+		t.Errorf("error %v; want one naming tagkey and RETENTIONDAYS with the keys they meant", err)
+	}
+	for key := range cdkJSON(t) {
+		if w, err := UnknownContextKeys(map[string]any{key: true}); err != nil || len(w) != 0 {
+			t.Errorf("cdk.json's %s: warnings %q, error %v", key, w, err)
+		}
+	}
+}

@@ -41,6 +41,14 @@ func main() {
 // organization mode, the spoke stack) with cdk-nag's AWS Solutions checks
 // applied.
 func NewStack(app awscdk.App, name string) (awscdk.Stack, error) {
+	all, _ := app.Node().GetAllContext(nil).(map[string]any)
+	warnings, err := UnknownContextKeys(all)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range warnings {
+		fmt.Fprintln(os.Stderr, "warning:", w)
+	}
 	props, err := PropsFromContext(app.Node().TryGetContext)
 	if err != nil {
 		return nil, err
