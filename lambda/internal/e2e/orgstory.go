@@ -285,7 +285,7 @@ func (st *orgStory) sweep(ctx context.Context) error {
 		return err
 	}
 	st.res.Sweeps = append(st.res.Sweeps, stats)
-	st.r.Info("the work queue (batch %d, at most %d at once): %d invocations, %d messages, %d deleted, %d left for redelivery, %d at once at most",
+	st.r.Info("the work queue (batch %d, at most %d at once): %d invocations, %d messages, %d deleted, %d reported failed (each received again after its visibility timeout), %d at once at most",
 		p.BatchSize, p.MaxConcurrency, stats.Invocations, stats.Received, stats.Deleted, stats.Failed, stats.MaxInFlight)
 	return st.recordFlowLogs(ctx)
 }
@@ -458,7 +458,7 @@ func (st *orgStory) digest(ctx context.Context) error {
 		return err
 	}
 	s := st.res.Digest
-	st.r.Info("the work queue: %d invocations, %d messages, %d deleted, %d left for redelivery", s.Invocations, s.Received, s.Deleted, s.Failed)
+	st.r.Info("the work queue: %d invocations, %d messages (redeliveries included), %d deleted, %d reported failed (each received again after its visibility timeout)", s.Invocations, s.Received, s.Deleted, s.Failed)
 	return nil
 }
 
