@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -319,11 +320,15 @@ func principals(doc any) []string {
 }
 
 // actions lists the actions of a policy document's statements.
+// actions lists the actions of doc's statements, each once, in the order
+// they first appear.
 func actions(doc any) []string {
 	var out []string
 	for _, st := range statements(doc) {
 		for _, a := range asList(st["Action"]) {
-			out = append(out, fmt.Sprint(a))
+			if s := fmt.Sprint(a); !slices.Contains(out, s) {
+				out = append(out, s)
+			}
 		}
 	}
 	return out
