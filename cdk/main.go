@@ -41,7 +41,10 @@ func main() {
 // organization mode, the spoke stack) with cdk-nag's AWS Solutions checks
 // applied.
 func NewStack(app awscdk.App, name string) (awscdk.Stack, error) {
-	all, _ := app.Node().GetAllContext(nil).(map[string]any)
+	all, ok := app.Node().GetAllContext(nil).(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("the app's context is a %T, not a map of keys", app.Node().GetAllContext(nil))
+	}
 	warnings, err := UnknownContextKeys(all)
 	if err != nil {
 		return nil, err

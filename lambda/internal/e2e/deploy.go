@@ -97,10 +97,14 @@ func Locate(t *Template, stackID string) (*Stack, error) {
 	digests, state := find("/DigestLogGroup/Resource"), find("/State/Resource")
 	s.Enabler, s.Summarizer = find("/Enabler/Resource"), find("/Summarizer/Resource")
 	s.Reconcile = find("/Reconcile/Default")
-	bucket, err := t.ByPath("/FlowLogBucket/Resource")
-	var flow, role *Resource
-	if err != nil { // the log group destination
-		flow, role = find("/FlowLogGroup/Resource"), find("/DeliveryRole/Resource")
+	// The log group destination has a flow log group and a delivery role;
+	// the S3 destination a bucket and neither (its tests check that: the
+	// fields stay empty only when the template lacks them).
+	bucket, _ := t.ByPath("/FlowLogBucket/Resource")
+	flow, errFlow := t.ByPath("/FlowLogGroup/Resource")
+	role, errRole := t.ByPath("/DeliveryRole/Resource")
+	if bucket == nil {
+		errs = append(errs, errFlow, errRole)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -108,9 +112,13 @@ func Locate(t *Template, stackID string) (*Stack, error) {
 	s.DigestLogGroup, s.StateTable = n.Ref[digests.LogicalID], n.Ref[state.LogicalID]
 	if bucket != nil {
 		s.FlowLogBucket = n.Ref[bucket.LogicalID]
-		return s, nil
 	}
-	s.FlowLogGroup, s.DeliveryRoleARN = n.Ref[flow.LogicalID], n.Attr[role.LogicalID]["Arn"]
+	if flow != nil {
+		s.FlowLogGroup = n.Ref[flow.LogicalID]
+	}
+	if role != nil {
+		s.DeliveryRoleARN = n.Attr[role.LogicalID]["Arn"]
+	}
 	return s, nil
 }
 
@@ -319,9 +327,8 @@ func principals(doc any) []string {
 	return out
 }
 
-// actions lists the actions of a policy document's statements.
-// actions lists the actions of doc's statements, each once, in the order
-// they first appear.
+// actions lists the actions of a policy document's statements, each once,
+// in the order they first appear.
 func actions(doc any) []string {
 	var out []string
 	for _, st := range statements(doc) {

@@ -122,6 +122,9 @@ func TestS3StackStory(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := res.Digest.Digest
+	if d.NewInterfaces.Count != 4 {
+		t.Errorf("%d new interfaces, want the tagged VPC's 4", d.NewInterfaces.Count)
+	}
 	if d.Totals.Records != 2000 || d.Read.Objects != uint64(len(res.Delivery.Objects)) || d.Read.BadObjects != 0 {
 		t.Errorf("digest of %d records from %d objects (%d bad); want 2000 from %d", d.Totals.Records, d.Read.Objects, d.Read.BadObjects, len(res.Delivery.Objects))
 	}
