@@ -14,6 +14,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -42,47 +43,49 @@ func main() {
 	}
 }
 
+// run runs the organization mode delivering to CloudWatch Logs.
 func run(o e2e.OrgStoryOptions) int {
-	p := &demokit.Printer{Start: time.Now(), Out: os.Stdout, Width: 5}
-	sess, err := demokit.Begin("demo-org", ".demo-org")
-	if err != nil {
-		return sess.Failed(err)
-	}
-	defer sess.Close()
-	ctx := sess.Ctx
-	fmt.Println("VPC flow logs across an AWS Organization, run locally: moto simulates the organization and its accounts.")
-	steps := map[string]int{"starting moto": 1, "synthesizing the CDK app": 2}
-	h, err := e2e.StartOrg(ctx, e2e.Config{WorkDir: sess.Work, FunctionLog: sess.FunctionLog, Step: p.Steps(steps, nil)}, e2e.DefaultOrgOptions)
-	if err != nil {
-		return sess.Failed(err)
-	}
-	defer h.Close()
-	p.Info("organization %s, root %s; hub account %s (the management account) in %s", h.Org.ID, h.Org.RootID, e2e.Account, testenv.Region)
-	for _, line := range h.Stack.Created {
-		p.Info("created %s", line)
-	}
-	res, err := h.OrgStory(ctx, p, o)
-	if err != nil {
-		return sess.Failed(err)
-	}
-	fmt.Printf("\nDone in %.1fs: %d accounts, %d account-regions with VPCs. Function logs: %s\n",
-		time.Since(p.Start).Seconds(), len(res.Accounts), len(res.Regions), sess.LogFile)
-	return 0
+	intro := "VPC flow logs across an AWS Organization, run locally: moto simulates the organization and its accounts."
+	return withHub(intro, nil, func(ctx context.Context, p *demokit.Printer, h *e2e.OrgHarness) (string, error) {
+		res, err := h.OrgStory(ctx, p, o)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("%d accounts, %d account-regions with VPCs", len(res.Accounts), len(res.Regions)), nil
+	})
 }
 
 // runS3 runs the organization mode delivering to a central bucket.
 func runS3(o e2e.OrgS3StoryOptions) int {
+	intro := "VPC flow logs across an AWS Organization to one central S3 bucket, run locally: moto simulates the organization and its accounts."
+	o.Accounts = []e2e.OrgAccountSpec{{Name: "prod", OU: "workloads"}, {Name: "sandbox", OU: "sandbox"}}
+	return withHub(intro, map[string]any{"destination": settings.DestinationS3}, func(ctx context.Context, p *demokit.Printer, h *e2e.OrgHarness) (string, error) {
+		res, err := h.OrgS3Story(ctx, p, o)
+		if err != nil {
+			return "", err
+		}
+		var objects int
+		for _, d := range res.Delivered {
+			objects += len(d.Objects)
+		}
+		return fmt.Sprintf("%d accounts, %d account-regions, %d objects in %s, the roll-up's %d records equal to what was delivered",
+			len(res.Accounts), len(res.Digests), objects, res.Bucket.Bucket, res.Rollup.Totals.Records), nil
+	})
+}
+
+// withHub starts moto and the hub synthesized with cdkContext (steps 1 and
+// 2), runs story on it and prints its recap; it returns the exit code.
+func withHub(intro string, cdkContext map[string]any, story func(context.Context, *demokit.Printer, *e2e.OrgHarness) (string, error)) int {
 	p := &demokit.Printer{Start: time.Now(), Out: os.Stdout, Width: 5}
 	sess, err := demokit.Begin("demo-org", ".demo-org")
 	if err != nil {
 		return sess.Failed(err)
 	}
 	defer sess.Close()
-	ctx := sess.Ctx
-	fmt.Println("VPC flow logs across an AWS Organization to one central S3 bucket, run locally: moto simulates the organization and its accounts.")
+	fmt.Println(intro)
 	steps := map[string]int{"starting moto": 1, "synthesizing the CDK app": 2}
-	cfg := e2e.Config{WorkDir: sess.Work, FunctionLog: sess.FunctionLog, Step: p.Steps(steps, nil), Context: map[string]any{"destination": settings.DestinationS3}}
-	h, err := e2e.StartOrg(ctx, cfg, e2e.DefaultOrgOptions)
+	cfg := e2e.Config{WorkDir: sess.Work, FunctionLog: sess.FunctionLog, Step: p.Steps(steps, nil), Context: cdkContext}
+	h, err := e2e.StartOrg(sess.Ctx, cfg, e2e.DefaultOrgOptions)
 	if err != nil {
 		return sess.Failed(err)
 	}
@@ -91,16 +94,10 @@ func runS3(o e2e.OrgS3StoryOptions) int {
 	for _, line := range h.Stack.Created {
 		p.Info("created %s", line)
 	}
-	o.Accounts = []e2e.OrgAccountSpec{{Name: "prod", OU: "workloads"}, {Name: "sandbox", OU: "sandbox"}}
-	res, err := h.OrgS3Story(ctx, p, o)
+	recap, err := story(sess.Ctx, p, h)
 	if err != nil {
 		return sess.Failed(err)
 	}
-	var objects int
-	for _, d := range res.Delivered {
-		objects += len(d.Objects)
-	}
-	fmt.Printf("\nDone in %.1fs: %d accounts, %d account-regions, %d objects in %s, the roll-up's %d records equal to what was delivered. Function logs: %s\n",
-		time.Since(p.Start).Seconds(), len(res.Accounts), len(res.Digests), objects, res.Bucket.Bucket, res.Rollup.Totals.Records, sess.LogFile)
+	fmt.Printf("\nDone in %.1fs: %s. Function logs: %s\n", time.Since(p.Start).Seconds(), recap, sess.LogFile)
 	return 0
 }
