@@ -3,8 +3,10 @@ package runstate_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -37,7 +39,9 @@ func newTable(t *testing.T) *dynamodb.Client {
 	if err := moto.Reset(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	db := dynamodb.NewFromConfig(testenv.AWSConfig(moto.URL))
+	cfg := testenv.AWSConfig(moto.URL)
+	cfg.HTTPClient = &http.Client{Transport: &oneAtATime{next: http.DefaultTransport}}
+	db := dynamodb.NewFromConfig(cfg)
 	_, err := db.CreateTable(t.Context(), &dynamodb.CreateTableInput{
 		TableName: aws.String(table),
 		AttributeDefinitions: []types.AttributeDefinition{
@@ -54,6 +58,24 @@ func newTable(t *testing.T) *dynamodb.Client {
 		t.Fatal(err)
 	}
 	return db
+}
+
+// oneAtATime sends moto one request at a time, as the organization tests'
+// DynamoDB does (lambda/reconcile/org_emulators_test.go). A transaction in
+// moto that fails its condition restores each table it names from a copy
+// taken when it began, undoing what other threads wrote there meanwhile: two deliveries
+// of one message racing a third account-region's record lost its ADD to
+// the run's count. DynamoDB isolates each transaction; the callers here
+// still race as they would against it, and each condition still decides.
+type oneAtATime struct {
+	mu   sync.Mutex
+	next http.RoundTripper
+}
+
+func (o *oneAtATime) RoundTrip(r *http.Request) (*http.Response, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.next.RoundTrip(r) // moto has applied the request when it answers
 }
 
 func at(s string) time.Time {
