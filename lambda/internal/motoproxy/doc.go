@@ -28,6 +28,10 @@
 //     accounts apart, where one moto_server is one Python process whose
 //     interpreter lock serves one call at a time. Hooks route a call
 //     elsewhere with Call.ForwardTo and keep the proxy's rewrites.
+//   - DynamoDB's isolation of transactions: its calls go to moto one at a
+//     time, since a transaction in moto that fails its condition restores
+//     the tables it names from copies taken when it began, undoing other
+//     threads' writes made meanwhile.
 //
 // Every request passes through a chain of Hooks before it is forwarded: a
 // Hook answers the call itself (WriteError), sleeps (Delay), or hijacks the

@@ -88,6 +88,9 @@ type Proxy struct {
 	srv    *httptest.Server
 	rp     *httputil.ReverseProxy
 
+	// dynamo holds DynamoDB's calls to moto one at a time (forward).
+	dynamo sync.Mutex
+
 	mu        sync.Mutex
 	calls     map[string]int
 	hooks     []Hook
@@ -295,6 +298,15 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, c Call, body []b
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	r.ContentLength = int64(len(body))
 	r.Header.Set("Content-Length", strconv.Itoa(len(body)))
+	if strings.HasPrefix(r.Header.Get("X-Amz-Target"), dynamoDBService+".") {
+		// DynamoDB isolates each transaction; moto does not: one that
+		// fails its condition restores the tables it names from copies
+		// taken when it began, undoing what other threads wrote there
+		// meanwhile. Its calls go to moto one at a time; the functions
+		// still race as they would against DynamoDB.
+		p.dynamo.Lock()
+		defer p.dynamo.Unlock()
+	}
 	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
 }
 
