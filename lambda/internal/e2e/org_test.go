@@ -246,7 +246,7 @@ func runPump(t *testing.T, c e2e.Clients, s *e2e.Stack, mapping e2e.Mapping) {
 	attempts, done := map[string]int{}, map[string]int{}
 	handler := e2e.InvokerFunc(func(_ context.Context, event any) (json.RawMessage, error) {
 		ev := event.(events.SQSEvent)
-		time.Sleep(30 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond) // long beside a receive, so that the workers overlap
 		mu.Lock()
 		defer mu.Unlock()
 		var resp events.SQSEventResponse

@@ -101,6 +101,10 @@ type Pump struct {
 	Workers []Invoker
 	// Region and the queue's ARN go into each record, as Lambda sets them.
 	Region string
+
+	// receiving holds the workers' ReceiveMessage calls one at a time
+	// (work).
+	receiving sync.Mutex
 }
 
 // PumpStats counts what a drain did.
@@ -158,11 +162,16 @@ func (p *Pump) Drain(ctx context.Context) (PumpStats, error) {
 // work is one worker: receive, invoke, settle, until the queue is empty.
 func (p *Pump) work(ctx context.Context, w Invoker, flight func(int), track func(func(*PumpStats))) error {
 	for ctx.Err() == nil {
+		// SQS hands a message to one receiver; moto, receiving for
+		// several threads at once, can hand one to two, whose settling
+		// then leaves it in flight for the queue's visibility timeout.
+		p.receiving.Lock()
 		out, err := p.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 			QueueUrl: aws.String(p.QueueURL), MaxNumberOfMessages: int32(min(p.BatchSize, 10)),
 			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll},
 			MessageAttributeNames:       []string{"All"},
 		})
+		p.receiving.Unlock()
 		if err != nil {
 			return fmt.Errorf("receiving from %s: %w", p.QueueURL, err)
 		}
