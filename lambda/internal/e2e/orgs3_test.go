@@ -2,8 +2,6 @@ package e2e_test
 
 import (
 	"context"
-	"io"
-	"os"
 	"testing"
 	"time"
 
@@ -31,14 +29,9 @@ import (
 // (objects in AWS's layout per account-region), Lambda's event source
 // mappings and CloudFormation's custom resource request.
 func TestOrgS3Story(t *testing.T) {
-	testenv.Need(t, testenv.MotoServer, testenv.RIETool, testenv.Qemu, testenv.Node, testenv.NPX)
-	var log io.Writer
-	if *fnLog {
-		log = os.Stderr
-	}
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
 	defer cancel()
-	h, err := e2e.StartOrg(ctx, e2e.Config{WorkDir: t.TempDir(), FunctionLog: log, Context: map[string]any{"destination": settings.DestinationS3}},
+	h, err := e2e.StartOrg(ctx, harnessConfig(t, map[string]any{"destination": settings.DestinationS3}),
 		e2e.OrgOptions{OUs: []string{"workloads"}, Regions: []string{testenv.Region}})
 	if err != nil {
 		t.Fatalf("starting the organization harness: %v", err)

@@ -20,14 +20,9 @@ import (
 // id is synthesized into the hub, so two tests cannot share moto.
 func startOrg(t *testing.T) *e2e.OrgHarness {
 	t.Helper()
-	testenv.Need(t, testenv.MotoServer, testenv.RIETool, testenv.Qemu, testenv.Node, testenv.NPX)
-	var log io.Writer
-	if *fnLog {
-		log = os.Stderr
-	}
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
-	h, err := e2e.StartOrg(ctx, e2e.Config{WorkDir: t.TempDir(), FunctionLog: log}, e2e.DefaultOrgOptions)
+	h, err := e2e.StartOrg(ctx, harnessConfig(t, nil), e2e.DefaultOrgOptions)
 	if err != nil {
 		t.Fatalf("starting the organization harness: %v", err)
 	}
@@ -177,4 +172,17 @@ func keys[V any](m map[string]V) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// harnessConfig skips t without the tools a harness needs and returns the
+// Config of a harness of its own, synthesized with cdkContext; -fnlog
+// sends the functions' logs to stderr.
+func harnessConfig(t *testing.T, cdkContext map[string]any) e2e.Config {
+	t.Helper()
+	testenv.Need(t, testenv.MotoServer, testenv.RIETool, testenv.Qemu, testenv.Node, testenv.NPX)
+	var log io.Writer
+	if *fnLog {
+		log = os.Stderr
+	}
+	return e2e.Config{WorkDir: t.TempDir(), FunctionLog: log, Context: cdkContext}
 }

@@ -3,8 +3,6 @@ package e2e_test
 import (
 	"context"
 	"flag"
-	"io"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +11,6 @@ import (
 
 	"github.com/vpcflowlogs/flowlogs/lambda/flowrecord/flowrecordtest"
 	"github.com/vpcflowlogs/flowlogs/lambda/internal/e2e"
-	"github.com/vpcflowlogs/flowlogs/lambda/internal/testenv"
 	"github.com/vpcflowlogs/flowlogs/lambda/settings"
 )
 
@@ -101,14 +98,9 @@ func TestS3Faults(t *testing.T) {
 // only, digests the objects delivered for that VPC's interfaces exactly as
 // the generator tallied them, each interface new and described from EC2.
 func TestS3StackStory(t *testing.T) {
-	testenv.Need(t, testenv.MotoServer, testenv.RIETool, testenv.Qemu, testenv.Node, testenv.NPX)
-	var log io.Writer
-	if *fnLog {
-		log = os.Stderr
-	}
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
-	h, err := e2e.Start(ctx, e2e.Config{WorkDir: t.TempDir(), FunctionLog: log, Context: map[string]any{"destination": settings.DestinationS3}})
+	h, err := e2e.Start(ctx, harnessConfig(t, map[string]any{"destination": settings.DestinationS3}))
 	if err != nil {
 		t.Fatalf("starting the harness: %v", err)
 	}
